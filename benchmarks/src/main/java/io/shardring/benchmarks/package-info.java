@@ -1,0 +1,2 @@
+/** JMH and end-to-end load harnesses, run as {@code benchmarks/run SUITE}. */
+package io.shardring.benchmarks;

@@ -1,0 +1,2 @@
+/** Examples of shardring in use: a tenant DAO, replica reads, an online rebalance. */
+package io.shardring.examples;

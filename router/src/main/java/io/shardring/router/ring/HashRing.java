@@ -1,0 +1,475 @@
+package io.shardring.router.ring;
+
+import io.shardring.router.ConfigurationException;
+import io.shardring.router.InvalidKeyException;
+import io.shardring.router.ErrorCode;
+import io.shardring.router.ShardringException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+
+/**
+ * An immutable consistent-hash ring of weighted, zoned nodes over PostgreSQL-compatible key hashes.
+ *
+ * <p>Lookup is lock-free and allocation-free: the key hash selects a bucket of an index on the hash's
+ * top bits, which points into the sorted token array, and a short forward scan finds the first token
+ * at or after the hash. A topology change builds a new ring ({@link #withNode}, {@link #withoutNode},
+ * {@link #withWeight}); callers swap a reference.
+ *
+ * <pre>{@code
+ * HashRing ring = HashRing.builder(KeyType.BIGINT).vnodes(64)
+ *     .node("pg-a", 1.0, "eu-1a").node("pg-b", 1.0, "eu-1b").node("pg-c", 1.0, "eu-1c")
+ *     .build();
+ * RingNode owner = ring.route(42L);
+ * RingDiff plan = HashRing.diff(ring, ring.withNode(RingNode.of("pg-d", 1.0, "eu-1a")));
+ * }</pre>
+ */
+public final class HashRing {
+    /** Enough vnodes for a few percent of balance with allocated tokens; derived tokens want more. */
+    public static final int DEFAULT_VNODES = 64;
+
+    private final KeyType keyType;
+    private final TokenPlacement placement;
+    private final int vnodes;
+    private final List<RingNode> nodes;
+    private final Map<String, RingNode> byId;
+    /** Sorted ascending; one extra {@link Long#MAX_VALUE} sentinel at the end that wraps to the first owner. */
+    private final long[] tokens;
+    private final RingNode[] owners;
+    private final int[] index;
+    private final int shift;
+    private final int tokenCount;
+
+    private HashRing(KeyType keyType, TokenPlacement placement, int vnodes, List<RingNode> nodes,
+            TreeMap<Long, String> tokenOwners) {
+        this.keyType = keyType;
+        this.placement = placement;
+        this.vnodes = vnodes;
+        this.nodes = Collections.unmodifiableList(new ArrayList<>(nodes));
+        Map<String, RingNode> ids = new LinkedHashMap<>();
+        for (RingNode n : nodes) {
+            ids.put(n.id(), n);
+        }
+        this.byId = Collections.unmodifiableMap(ids);
+        int n = tokenOwners.size();
+        this.tokenCount = n;
+        this.tokens = new long[n + 1];
+        this.owners = new RingNode[n + 1];
+        int i = 0;
+        for (Map.Entry<Long, String> e : tokenOwners.entrySet()) {
+            tokens[i] = e.getKey();
+            owners[i] = ids.get(e.getValue());
+            i++;
+        }
+        tokens[n] = Long.MAX_VALUE;
+        owners[n] = owners[0];
+        int bits = Math.max(4, Math.min(20, 33 - Integer.numberOfLeadingZeros(n)));
+        this.shift = 64 - bits;
+        this.index = new int[1 << bits];
+        int t = 0;
+        for (int b = 0; b < index.length; b++) {
+            long lowest = ((long) b << shift) ^ Long.MIN_VALUE;
+            while (tokens[t] < lowest) {
+                t++;
+            }
+            index[b] = t;
+        }
+    }
+
+    public static Builder builder(KeyType keyType) {
+        return new Builder(keyType);
+    }
+
+    public KeyType keyType() {
+        return keyType;
+    }
+
+    public TokenPlacement placement() {
+        return placement;
+    }
+
+    public int vnodes() {
+        return vnodes;
+    }
+
+    public List<RingNode> nodes() {
+        return nodes;
+    }
+
+    public RingNode node(String id) {
+        RingNode n = byId.get(id);
+        if (n == null) {
+            throw new ShardringException(ErrorCode.RING_CONSTRAINT, "unknown node '" + id + "'; the ring has "
+                    + byId.keySet());
+        }
+        return n;
+    }
+
+    public boolean contains(String nodeId) {
+        return byId.containsKey(nodeId);
+    }
+
+    /** The node that owns a key hash: the owner of the first token at or after it, wrapping. */
+    public RingNode nodeForHash(long hash) {
+        int i = index[(int) ((hash ^ Long.MIN_VALUE) >>> shift)];
+        long[] t = tokens;
+        while (t[i] < hash) {
+            i++;
+        }
+        return owners[i];
+    }
+
+    /** Routes a {@code bigint} (or {@code integer}) key. */
+    public RingNode route(long key) {
+        if (keyType == KeyType.BIGINT) {
+            return nodeForHash(PgHash.hashInt8(key));
+        }
+        if (keyType == KeyType.INTEGER && key == (int) key) {
+            // hashint8extended equals hashint4extended on values that fit in an int
+            return nodeForHash(PgHash.hashUint32((int) key));
+        }
+        throw new InvalidKeyException("shard key " + key + " (long) does not fit key type " + keyType);
+    }
+
+    /** Routes a {@code text} key. */
+    public RingNode route(CharSequence key) {
+        if (keyType != KeyType.TEXT || key == null) {
+            return route((Object) key);
+        }
+        return nodeForHash(KeyType.hashText(key));
+    }
+
+    /** Routes a {@code uuid} key. */
+    public RingNode route(UUID key) {
+        return route((Object) key);
+    }
+
+    /** Routes a key of any supported Java type; it must fit the ring's {@link #keyType()}. */
+    public RingNode route(Object key) {
+        return nodeForHash(keyType.hash(key));
+    }
+
+    /**
+     * The first {@code n} distinct nodes clockwise from the key, one per zone before any zone repeats:
+     * element 0 is the key's owner, the rest its secondaries.
+     */
+    public List<RingNode> preferenceList(Object key, int n) {
+        if (n < 1 || n > nodes.size()) {
+            throw new ShardringException(ErrorCode.RING_CONSTRAINT, "preferenceList asked for " + n
+                    + " nodes but the ring has " + nodes.size() + "; ask for 1 to " + nodes.size());
+        }
+        long hash = keyType.hash(key);
+        int start = index[(int) ((hash ^ Long.MIN_VALUE) >>> shift)];
+        while (tokens[start] < hash) {
+            start++;
+        }
+        LinkedHashSet<RingNode> picked = new LinkedHashSet<>();
+        Set<String> zones = new HashSet<>();
+        for (int pass = 0; pass < 2 && picked.size() < n; pass++) {
+            for (int k = 0; k < tokenCount && picked.size() < n; k++) {
+                RingNode node = owners[(start + k) % tokenCount];
+                if (picked.contains(node)) {
+                    continue;
+                }
+                if (pass == 1 || zones.add(node.zone())) {
+                    picked.add(node);
+                }
+            }
+        }
+        return List.copyOf(picked);
+    }
+
+    /** Groups keys by owner, keeping each group's keys in input order; for batched statements. */
+    public <K> Map<RingNode, List<K>> groupByNode(Collection<K> keys) {
+        Map<RingNode, List<K>> groups = new LinkedHashMap<>();
+        for (K key : keys) {
+            groups.computeIfAbsent(route((Object) key), x -> new ArrayList<>()).add(key);
+        }
+        return groups;
+    }
+
+    /** The sorted tokens of the ring (a copy). */
+    public long[] tokens() {
+        return Arrays.copyOf(tokens, tokenCount);
+    }
+
+    /** The tokens owned by a node, sorted (a copy). */
+    public long[] tokensOf(String nodeId) {
+        RingNode n = node(nodeId);
+        return Arrays.stream(Arrays.copyOf(tokens, tokenCount)).filter(t -> nodeForHash(t) == n).toArray();
+    }
+
+    /** The arcs a node owns, adjacent arcs merged, in token order. */
+    public List<TokenRange> rangesOf(String nodeId) {
+        RingNode n = node(nodeId);
+        List<TokenRange> out = new ArrayList<>();
+        if (tokenCount == 0) {
+            return out;
+        }
+        // start at a token whose arc belongs to another node, so merged arcs never split at index 0
+        int first = 0;
+        while (first < tokenCount && owners[first] == n) {
+            first++;
+        }
+        if (first == tokenCount) {
+            out.add(new TokenRange(tokens[0], tokens[0]));
+            return out;
+        }
+        Long openStart = null;
+        for (int k = 1; k <= tokenCount; k++) {
+            int i = (first + k) % tokenCount;
+            int prev = (first + k - 1) % tokenCount;
+            if (owners[i] == n) {
+                if (openStart == null) {
+                    openStart = tokens[prev];
+                }
+            } else if (openStart != null) {
+                out.add(new TokenRange(openStart, tokens[prev]));
+                openStart = null;
+            }
+        }
+        return out;
+    }
+
+    public RingStats stats() {
+        return RingStats.of(this);
+    }
+
+    /** Token i's owner, for the ring's own helpers. */
+    RingNode ownerAt(int i) {
+        return owners[i];
+    }
+
+    long tokenAt(int i) {
+        return tokens[i];
+    }
+
+    int tokenCount() {
+        return tokenCount;
+    }
+
+    /** A new ring with {@code node} joined: allocated rings take its share from the most loaded ranges. */
+    public HashRing withNode(RingNode node) {
+        if (byId.containsKey(node.id())) {
+            throw new ConfigurationException("duplicate node id '" + node.id() + "': the ring already has it");
+        }
+        List<RingNode> next = new ArrayList<>(nodes);
+        next.add(node);
+        TreeMap<Long, String> map = tokenMap();
+        if (placement == TokenPlacement.ALLOCATED) {
+            join(map, next, node, vnodes);
+        } else {
+            addDerived(map, node, placement, vnodes);
+        }
+        return new HashRing(keyType, placement, vnodes, next, map);
+    }
+
+    /** A new ring without the node; only its keys move. */
+    public HashRing withoutNode(String nodeId) {
+        RingNode gone = node(nodeId);
+        if (nodes.size() == 1) {
+            throw new ShardringException(ErrorCode.RING_CONSTRAINT, "cannot remove '" + nodeId
+                    + "': it is the last node of the ring; add another node first");
+        }
+        List<RingNode> next = new ArrayList<>(nodes);
+        next.remove(gone);
+        TreeMap<Long, String> map = tokenMap();
+        if (placement == TokenPlacement.ALLOCATED) {
+            Map<String, Double> weights = weights(next);
+            weights.put(nodeId, 0.0);
+            Map<String, Double> targets = TokenAllocator.targets(weights);
+            Set<String> receivers = new LinkedHashSet<>(ids(next));
+            TokenAllocator alloc = new TokenAllocator(map);
+            alloc.transfer(targets, receivers, Set.of(nodeId), vnodes);
+            alloc.evict(nodeId, targets, receivers);
+            alloc.coalesce();
+        } else {
+            map.values().removeIf(nodeId::equals);
+        }
+        return new HashRing(keyType, placement, vnodes, next, map);
+    }
+
+    /** A new ring with the node's weight changed; keys move only between it and other nodes. */
+    public HashRing withWeight(String nodeId, double weight) {
+        RingNode old = node(nodeId);
+        RingNode updated = old.withWeight(weight);
+        List<RingNode> next = new ArrayList<>(nodes);
+        next.set(next.indexOf(old), updated);
+        TreeMap<Long, String> map = tokenMap();
+        if (placement == TokenPlacement.ALLOCATED) {
+            Map<String, Double> targets = TokenAllocator.targets(weights(next));
+            Set<String> others = new LinkedHashSet<>(ids(next));
+            others.remove(nodeId);
+            TokenAllocator alloc = new TokenAllocator(map);
+            if (weight > old.weight()) {
+                alloc.transfer(targets, Set.of(nodeId), others, vnodes);
+            } else {
+                alloc.transfer(targets, others, Set.of(nodeId), vnodes);
+            }
+            alloc.coalesce();
+        } else {
+            map.values().removeIf(nodeId::equals);
+            addDerived(map, updated, placement, vnodes);
+        }
+        return new HashRing(keyType, placement, vnodes, next, map);
+    }
+
+    /** The exact arcs whose owner differs between two rings, with their old and new owners. */
+    public static RingDiff diff(HashRing before, HashRing after) {
+        return RingDiff.of(before, after);
+    }
+
+    private TreeMap<Long, String> tokenMap() {
+        TreeMap<Long, String> map = new TreeMap<>();
+        for (int i = 0; i < tokenCount; i++) {
+            map.put(tokens[i], owners[i].id());
+        }
+        return map;
+    }
+
+    private static void join(TreeMap<Long, String> map, List<RingNode> all, RingNode node, int vnodes) {
+        if (map.isEmpty()) {
+            map.putAll(TokenAllocator.firstNode(node.id(), vnodes));
+            return;
+        }
+        Map<String, Double> targets = TokenAllocator.targets(weights(all));
+        Set<String> donors = new LinkedHashSet<>(ids(all));
+        donors.remove(node.id());
+        TokenAllocator alloc = new TokenAllocator(map);
+        alloc.transfer(targets, Set.of(node.id()), donors, vnodes);
+        alloc.coalesce();
+    }
+
+    private static void addDerived(TreeMap<Long, String> map, RingNode node, TokenPlacement placement, int vnodes) {
+        int count = Math.max(1, (int) Math.round(vnodes * node.weight()));
+        for (int i = 0; i < count; i++) {
+            long t = placement.derive(node.id(), i);
+            // a collision of two 64-bit tokens is astronomically rare; the smaller id keeps it, deterministically
+            map.merge(t, node.id(), (a, b) -> a.compareTo(b) <= 0 ? a : b);
+        }
+    }
+
+    private static Map<String, Double> weights(List<RingNode> nodes) {
+        Map<String, Double> w = new LinkedHashMap<>();
+        for (RingNode n : nodes) {
+            w.put(n.id(), n.weight());
+        }
+        return w;
+    }
+
+    private static List<String> ids(List<RingNode> nodes) {
+        List<String> ids = new ArrayList<>();
+        for (RingNode n : nodes) {
+            ids.add(n.id());
+        }
+        return ids;
+    }
+
+    @Override
+    public String toString() {
+        return "HashRing(" + keyType + ", " + placement + ", " + nodes.size() + " nodes, " + tokenCount + " tokens)";
+    }
+
+    /**
+     * Builds a ring. Nodes with stored tokens ({@link #node(RingNode, long...)}) keep them exactly; the
+     * others join in the order given, allocated or derived as the placement says.
+     */
+    public static final class Builder {
+        private final KeyType keyType;
+        private TokenPlacement placement = TokenPlacement.ALLOCATED;
+        private int vnodes = DEFAULT_VNODES;
+        private final Map<String, RingNode> nodes = new LinkedHashMap<>();
+        private final Map<String, long[]> stored = new LinkedHashMap<>();
+
+        private Builder(KeyType keyType) {
+            if (keyType == null) {
+                throw new ConfigurationException("key type is null; use one of bigint, integer, text, uuid");
+            }
+            this.keyType = keyType;
+        }
+
+        public Builder placement(TokenPlacement placement) {
+            if (placement == null) {
+                throw new ConfigurationException("token placement is null; use one of "
+                        + Arrays.toString(TokenPlacement.values()));
+            }
+            this.placement = placement;
+            return this;
+        }
+
+        /** Vnodes per node of weight 1 (derived), or new tokens per join (allocated); at least 1. */
+        public Builder vnodes(int vnodes) {
+            if (vnodes < 1 || vnodes > 65536) {
+                throw new ConfigurationException("invalid vnodes " + vnodes + ": use 1 to 65536 (64 is usual)");
+            }
+            this.vnodes = vnodes;
+            return this;
+        }
+
+        public Builder node(String id) {
+            return node(RingNode.of(id));
+        }
+
+        public Builder node(String id, double weight, String zone) {
+            return node(RingNode.of(id, weight, zone));
+        }
+
+        public Builder node(RingNode node) {
+            if (nodes.putIfAbsent(node.id(), node) != null) {
+                throw new ConfigurationException("duplicate node id '" + node.id() + "': each node needs its own id");
+            }
+            return this;
+        }
+
+        /** A node with the tokens stored in the topology, kept exactly. */
+        public Builder node(RingNode node, long... tokens) {
+            if (tokens == null || tokens.length == 0) {
+                throw new ConfigurationException("node '" + node.id() + "' has no stored tokens; give at least one"
+                        + " or add it without tokens to have them placed");
+            }
+            node(node);
+            stored.put(node.id(), tokens.clone());
+            return this;
+        }
+
+        public HashRing build() {
+            if (nodes.isEmpty()) {
+                throw new ConfigurationException("the ring has no nodes; add at least one node");
+            }
+            TreeMap<Long, String> map = new TreeMap<>();
+            List<RingNode> placed = new ArrayList<>();
+            for (Map.Entry<String, long[]> e : stored.entrySet()) {
+                for (long t : e.getValue()) {
+                    String previous = map.put(t, e.getKey());
+                    if (previous != null) {
+                        throw new ConfigurationException("token " + t + " is stored for both '" + previous
+                                + "' and '" + e.getKey() + "'; each token has one owner");
+                    }
+                }
+                placed.add(nodes.get(e.getKey()));
+            }
+            for (RingNode n : nodes.values()) {
+                if (stored.containsKey(n.id())) {
+                    continue;
+                }
+                placed.add(n);
+                if (placement == TokenPlacement.ALLOCATED) {
+                    join(map, placed, n, vnodes);
+                } else {
+                    addDerived(map, n, placement, vnodes);
+                }
+            }
+            // keep the configured order of nodes, whatever the order of placement
+            return new HashRing(keyType, placement, vnodes, new ArrayList<>(nodes.values()), map);
+        }
+    }
+}
