@@ -1,0 +1,25 @@
+package io.shardring.testkit;
+
+import java.util.List;
+
+/** One way of getting PostgreSQL servers: embedded processes, Docker containers, or servers someone else runs. */
+interface ShardBackend {
+
+    /** {@code embedded}, {@code testcontainers} or {@code external}, as reported by {@link PgCluster#backend()}. */
+    String name();
+
+    /**
+     * Starts (or attaches to) {@code settings.shards()} servers. On failure everything already started is stopped
+     * again before the exception leaves, so a failed start leaks no process or directory.
+     */
+    Started start(ClusterSettings settings);
+
+    /** The servers a backend brought up, and how to take them down again. */
+    interface Started {
+
+        List<PgShard> shards();
+
+        /** Stops the servers and deletes whatever they left on disk; safe to call more than once. */
+        void stop();
+    }
+}
