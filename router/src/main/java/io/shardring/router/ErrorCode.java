@@ -18,5 +18,9 @@ public enum ErrorCode {
     /** A statement failed on a shard; the cause keeps the SQLSTATE. */
     SHARD_ERROR,
     /** A schema migration failed on one or more shards. */
-    SCHEMA_MIGRATION_FAILED
+    SCHEMA_MIGRATION_FAILED,
+    /** A context-bound data source was used with no shard key bound to the thread. */
+    NO_KEY_BOUND,
+    /** The router is closed. */
+    CLOSED
 }

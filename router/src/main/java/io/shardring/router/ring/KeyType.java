@@ -43,7 +43,7 @@ public enum KeyType {
      * {@code hashint8extended("tenant_id", 0)}. The column name is quoted, never spliced.
      */
     public String sqlHash(String column) {
-        return sqlFunction + "(" + Sql.quoteIdentifier(column) + ", 0)";
+        return sqlFunction + "(" + io.shardring.router.Sql.quote(column) + ", 0)";
     }
 
     /**

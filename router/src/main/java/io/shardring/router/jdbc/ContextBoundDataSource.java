@@ -1,0 +1,76 @@
+package io.shardring.router.jdbc;
+
+import io.shardring.router.ErrorCode;
+import io.shardring.router.ShardringException;
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
+import java.util.logging.Logger;
+import javax.sql.DataSource;
+
+/** Routes {@code getConnection()} by the shard key bound to the thread with {@link ShardContext}. */
+final class ContextBoundDataSource implements DataSource {
+    private final ShardedDataSource router;
+    private int loginTimeout;
+    private PrintWriter logWriter;
+
+    ContextBoundDataSource(ShardedDataSource router) {
+        this.router = router;
+    }
+
+    @Override
+    public Connection getConnection() throws SQLException {
+        Object key = ShardContext.currentKey();
+        if (key == null) {
+            router.noKeyBound();
+            throw new ShardringException(ErrorCode.NO_KEY_BOUND, "no shard key is bound to this thread, so the"
+                    + " router cannot choose a shard; wrap the call in ShardContext.runWithKey(tenantId, () -> ...)"
+                    + " or use shardedDataSource.forKey(tenantId)");
+        }
+        return router.forKey(key).getConnection();
+    }
+
+    @Override
+    public Connection getConnection(String username, String password) throws SQLException {
+        throw new SQLFeatureNotSupportedException("shard pools connect as the configured user; use getConnection()");
+    }
+
+    @Override
+    public PrintWriter getLogWriter() {
+        return logWriter;
+    }
+
+    @Override
+    public void setLogWriter(PrintWriter out) {
+        this.logWriter = out;
+    }
+
+    @Override
+    public void setLoginTimeout(int seconds) {
+        this.loginTimeout = seconds;
+    }
+
+    @Override
+    public int getLoginTimeout() {
+        return loginTimeout;
+    }
+
+    @Override
+    public Logger getParentLogger() throws SQLFeatureNotSupportedException {
+        throw new SQLFeatureNotSupportedException();
+    }
+
+    @Override
+    public <T> T unwrap(Class<T> iface) throws SQLException {
+        if (iface.isInstance(this)) {
+            return iface.cast(this);
+        }
+        throw new SQLException("not a wrapper for " + iface.getName());
+    }
+
+    @Override
+    public boolean isWrapperFor(Class<?> iface) {
+        return iface.isInstance(this);
+    }
+}

@@ -1,0 +1,247 @@
+package io.shardring.router.jdbc;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import com.zaxxer.hikari.HikariPoolMXBean;
+import com.zaxxer.hikari.metrics.micrometer.MicrometerMetricsTrackerFactory;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Timer;
+import io.shardring.router.ConfigurationException;
+import io.shardring.router.ShardUnavailableException;
+import io.shardring.router.topology.NodeConfig;
+import io.shardring.router.topology.PoolSettings;
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
+import java.util.logging.Logger;
+import javax.sql.DataSource;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One HikariCP pool (a node's primary or one of its standbys) with the router's health state and
+ * meters. It is the {@link DataSource} that {@code forKey} hands out, built once per node so that
+ * routing allocates nothing.
+ *
+ * <p>Health: a connection failure (not mere pool exhaustion) marks the pool down for the back-off;
+ * while down, calls fail at once with {@link ShardUnavailableException} instead of waiting the
+ * connection timeout again. The first call after the back-off tries the server.
+ */
+final class NodePool implements DataSource, AutoCloseable {
+    private static final org.slf4j.Logger LOG = LoggerFactory.getLogger(NodePool.class);
+
+    private final String poolName;
+    private final String nodeId;
+    private final String fingerprint;
+    private final HikariDataSource pool;
+    private final long backoffNanos;
+    private final Counter routes;
+    private final Timer acquire;
+    private final RouterMetrics metrics;
+    private volatile long downUntil;
+
+    NodePool(String poolName, NodeConfig node, String jdbcUrl, boolean readOnly, long backoffNanos,
+            RouterMetrics metrics, Function<String, String> env) {
+        this.poolName = poolName;
+        this.nodeId = node.id();
+        this.fingerprint = fingerprint(node, jdbcUrl);
+        this.backoffNanos = backoffNanos;
+        this.metrics = metrics;
+        this.routes = metrics.routes(poolName);
+        this.acquire = metrics.acquire(poolName);
+        PoolSettings p = node.pool();
+        HikariConfig config = new HikariConfig();
+        config.setPoolName(poolName);
+        config.setJdbcUrl(jdbcUrl);
+        config.setUsername(node.user());
+        if (node.password() != null) {
+            try {
+                config.setPassword(node.password().resolve(env));
+            } catch (ConfigurationException e) {
+                throw new ConfigurationException("node '" + nodeId + "': " + e.getMessage(), e);
+            }
+        }
+        config.setMaximumPoolSize(p.maximumPoolSize());
+        config.setMinimumIdle(p.minimumIdle());
+        config.setConnectionTimeout(p.connectionTimeout().toMillis());
+        config.setIdleTimeout(p.idleTimeout().toMillis());
+        config.setMaxLifetime(p.maxLifetime().toMillis());
+        config.setValidationTimeout(Math.min(p.validationTimeout().toMillis(), p.connectionTimeout().toMillis()));
+        config.setReadOnly(readOnly);
+        // start even when the server is down: the router marks the node down instead of refusing to start
+        config.setInitializationFailTimeout(-1);
+        config.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(metrics.registry()));
+        config.addDataSourceProperty("ApplicationName", "shardring");
+        this.pool = new HikariDataSource(config);
+    }
+
+    static String fingerprint(NodeConfig node, String jdbcUrl) {
+        return jdbcUrl + "|" + node.user() + "|" + node.password() + "|" + node.pool();
+    }
+
+    String fingerprint() {
+        return fingerprint;
+    }
+
+    String poolName() {
+        return poolName;
+    }
+
+    String nodeId() {
+        return nodeId;
+    }
+
+    boolean isDown() {
+        long until = downUntil;
+        return until != 0 && System.nanoTime() - until < 0;
+    }
+
+    void markDown() {
+        downUntil = System.nanoTime() + Math.max(1, backoffNanos);
+    }
+
+    /** Tries one direct connection (not through the pool) so start-up can mark an unreachable node down quickly. */
+    void probe(NodeConfig node, String jdbcUrl, Function<String, String> env, int timeoutSeconds) {
+        Properties props = new Properties();
+        props.setProperty("user", node.user());
+        if (node.password() != null) {
+            props.setProperty("password", node.password().resolve(env));
+        }
+        props.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
+        props.setProperty("loginTimeout", String.valueOf(timeoutSeconds));
+        try (Connection c = DriverManager.getConnection(jdbcUrl, props)) {
+            downUntil = 0;
+        } catch (SQLException e) {
+            markDown();
+            LOG.warn("shard {} is unreachable at start ({}); marked down for {} ms", poolName,
+                    safeMessage(e), TimeUnit.NANOSECONDS.toMillis(backoffNanos));
+        }
+    }
+
+    @Override
+    public Connection getConnection() throws SQLException {
+        long start = System.nanoTime();
+        long until = downUntil;
+        if (until != 0 && start - until < 0) {
+            metrics.unavailable.increment();
+            throw new ShardUnavailableException(nodeId, "shard " + poolName + " is marked down after connection"
+                    + " failures; it is retried after its back-off", null);
+        }
+        Connection c;
+        try {
+            c = pool.getConnection();
+        } catch (SQLException e) {
+            metrics.unavailable.increment();
+            boolean serverFailure = e.getCause() != null || (e.getSQLState() != null && e.getSQLState().startsWith("08"));
+            if (serverFailure) {
+                markDown();
+            }
+            throw new ShardUnavailableException(nodeId, "shard " + poolName + " gave no connection within "
+                    + pool.getConnectionTimeout() + " ms (" + (serverFailure ? "server unreachable: " + safeMessage(e)
+                    : "pool of " + pool.getMaximumPoolSize() + " exhausted") + ")", e);
+        }
+        if (until != 0) {
+            downUntil = 0;
+        }
+        acquire.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
+        routes.increment();
+        return c;
+    }
+
+    /** The root cause's message; PostgreSQL's driver never puts the password in it. */
+    static String safeMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return root.getClass().getSimpleName() + ": " + root.getMessage();
+    }
+
+    int activeConnections() {
+        HikariPoolMXBean mx = pool.getHikariPoolMXBean();
+        return mx == null ? 0 : mx.getActiveConnections();
+    }
+
+    /** Closes once borrowed connections are back, or after {@code timeoutNanos}. */
+    void drainAndClose(long timeoutNanos) {
+        long deadline = System.nanoTime() + timeoutNanos;
+        while (activeConnections() > 0 && System.nanoTime() - deadline < 0) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        close();
+    }
+
+    @Override
+    public void close() {
+        pool.close();
+    }
+
+    /** Removes this pool's router meters; for a node that left the topology. */
+    void removeMeters() {
+        metrics.removeNode(routes, acquire);
+    }
+
+    boolean isClosed() {
+        return pool.isClosed();
+    }
+
+    @Override
+    public Connection getConnection(String username, String password) throws SQLException {
+        throw new SQLFeatureNotSupportedException("shard pools connect as the configured user; use getConnection()");
+    }
+
+    @Override
+    public PrintWriter getLogWriter() throws SQLException {
+        return pool.getLogWriter();
+    }
+
+    @Override
+    public void setLogWriter(PrintWriter out) throws SQLException {
+        pool.setLogWriter(out);
+    }
+
+    @Override
+    public void setLoginTimeout(int seconds) throws SQLException {
+        pool.setLoginTimeout(seconds);
+    }
+
+    @Override
+    public int getLoginTimeout() throws SQLException {
+        return pool.getLoginTimeout();
+    }
+
+    @Override
+    public Logger getParentLogger() throws SQLFeatureNotSupportedException {
+        throw new SQLFeatureNotSupportedException();
+    }
+
+    @Override
+    public <T> T unwrap(Class<T> iface) throws SQLException {
+        if (iface.isInstance(this)) {
+            return iface.cast(this);
+        }
+        if (iface.isInstance(pool)) {
+            return iface.cast(pool);
+        }
+        throw new SQLException("not a wrapper for " + iface.getName());
+    }
+
+    @Override
+    public boolean isWrapperFor(Class<?> iface) {
+        return iface.isInstance(this) || iface.isInstance(pool);
+    }
+
+    @Override
+    public String toString() {
+        return "shard " + poolName + (isDown() ? " (down)" : "");
+    }
+}

@@ -1,0 +1,82 @@
+package io.shardring.router.jdbc;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Timer;
+import io.shardring.router.topology.Topology;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The router's Micrometer meters: {@code shardring.routes} and {@code shardring.connection.acquire}
+ * per node, {@code shardring.errors} by kind, {@code shardring.topology.version}, and
+ * {@code shardring.ring.share} per node. HikariCP's own pool meters are registered by HikariCP.
+ */
+final class RouterMetrics {
+    static final String ROUTES = "shardring.routes";
+    static final String ACQUIRE = "shardring.connection.acquire";
+    static final String ERRORS = "shardring.errors";
+    static final String VERSION = "shardring.topology.version";
+    static final String SHARE = "shardring.ring.share";
+
+    private final MeterRegistry registry;
+    private final AtomicLong version = new AtomicLong();
+    private final Map<String, Double> shares = new java.util.concurrent.ConcurrentHashMap<>();
+    private final Map<String, Meter> shareGauges = new HashMap<>();
+    final Counter unavailable;
+    final Counter stale;
+    final Counter sqlErrors;
+    final Counter noKey;
+
+    RouterMetrics(MeterRegistry registry) {
+        this.registry = registry;
+        Gauge.builder(VERSION, version, AtomicLong::get).description("topology version in use").register(registry);
+        unavailable = error("unavailable");
+        stale = error("stale_topology");
+        sqlErrors = error("sql");
+        noKey = error("no_key_bound");
+    }
+
+    MeterRegistry registry() {
+        return registry;
+    }
+
+    private Counter error(String kind) {
+        return Counter.builder(ERRORS).tag("kind", kind).description("router errors by kind").register(registry);
+    }
+
+    Counter routes(String node) {
+        return Counter.builder(ROUTES).tag("node", node).description("connections routed to a node").register(registry);
+    }
+
+    Timer acquire(String node) {
+        return Timer.builder(ACQUIRE).tag("node", node).description("time to get a connection from a node's pool")
+                .register(registry);
+    }
+
+    synchronized void topology(Topology topology) {
+        version.set(topology.version());
+        Map<String, Double> next = topology.ring().stats().shares();
+        for (Map.Entry<String, Meter> e : new HashMap<>(shareGauges).entrySet()) {
+            if (!next.containsKey(e.getKey())) {
+                registry.remove(e.getValue());
+                shareGauges.remove(e.getKey());
+                shares.remove(e.getKey());
+            }
+        }
+        shares.putAll(next);
+        for (String node : next.keySet()) {
+            shareGauges.computeIfAbsent(node, n -> Gauge.builder(SHARE, shares, m -> m.getOrDefault(n, 0.0))
+                    .tag("node", n).description("share of the keyspace a node owns").register(registry));
+        }
+    }
+
+    void removeNode(Meter... meters) {
+        for (Meter m : meters) {
+            registry.remove(m);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package io.shardring.router.jooq;
+
+import io.shardring.router.jdbc.ShardResult;
+import io.shardring.router.jdbc.ShardedDataSource;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+import javax.sql.DataSource;
+import org.jooq.DSLContext;
+import org.jooq.SQLDialect;
+import org.jooq.conf.Settings;
+import org.jooq.impl.DSL;
+
+/**
+ * jOOQ on a sharded cluster: {@code dsl.forKey(tenantId)} is a {@link DSLContext} on the key's shard.
+ * jOOQ is an optional dependency of shardring; this class needs it on the class path.
+ *
+ * <pre>{@code
+ * ShardedDsl dsl = ShardedDsl.of(shards);
+ * dsl.forKey(tenantId).insertInto(ORDERS).set(...).execute();
+ * List<Order> orders = dsl.inTransaction(tenantId, ctx -> ctx.selectFrom(ORDERS).fetchInto(Order.class));
+ * }</pre>
+ */
+public final class ShardedDsl {
+    private final ShardedDataSource router;
+    private final SQLDialect dialect;
+    private final Settings settings;
+    /** One context per node pool; contexts are thread-safe and cheap to keep. */
+    private final Map<DataSource, DSLContext> contexts = new ConcurrentHashMap<>();
+
+    private ShardedDsl(ShardedDataSource router, SQLDialect dialect, Settings settings) {
+        this.router = router;
+        this.dialect = dialect;
+        this.settings = settings;
+    }
+
+    public static ShardedDsl of(ShardedDataSource router) {
+        return new ShardedDsl(router, SQLDialect.POSTGRES, new Settings());
+    }
+
+    public static ShardedDsl of(ShardedDataSource router, SQLDialect dialect, Settings settings) {
+        return new ShardedDsl(router, dialect, settings);
+    }
+
+    /** A context on the key's primary shard; each statement borrows a pooled connection. */
+    public DSLContext forKey(Object key) {
+        return contextFor(router.forKey(key));
+    }
+
+    /** A context on one node's primary. */
+    public DSLContext forNode(String nodeId) {
+        return contextFor(router.node(nodeId));
+    }
+
+    private DSLContext contextFor(DataSource ds) {
+        DSLContext ctx = contexts.get(ds);
+        if (ctx == null) {
+            if (contexts.size() > 64) {
+                contexts.clear(); // pools of nodes that left the topology; rebuilt on demand
+            }
+            ctx = DSL.using(ds, dialect, settings);
+            DSLContext raced = contexts.putIfAbsent(ds, ctx);
+            if (raced != null) {
+                ctx = raced;
+            }
+        }
+        return ctx;
+    }
+
+    /**
+     * Runs {@code work} in one transaction on the key's shard, with the router's rollback and its one retry
+     * after a stale-topology rejection.
+     */
+    public <T> T inTransaction(Object key, Function<DSLContext, T> work) {
+        return router.inTransaction(key, c -> work.apply(DSL.using(c, dialect, settings)));
+    }
+
+    /** Runs {@code work} on every shard in parallel; one result or error per node. */
+    public <T> Map<String, ShardResult<T>> onAllShards(Function<DSLContext, T> work) {
+        return router.onAllShards(c -> work.apply(DSL.using(c, dialect, settings)));
+    }
+
+    public ShardedDataSource router() {
+        return router;
+    }
+}

@@ -1,0 +1,2 @@
+/** jOOQ on shards: {@link io.shardring.router.jooq.ShardedDsl}. jOOQ is an optional dependency. */
+package io.shardring.router.jooq;

@@ -1,0 +1,259 @@
+package io.shardring.router.schema;
+
+import io.shardring.router.ErrorCode;
+import io.shardring.router.ShardringException;
+import io.shardring.router.Sql;
+import io.shardring.router.StaleTopologyException;
+import io.shardring.router.ring.KeyType;
+import io.shardring.router.ring.TokenRange;
+import io.shardring.router.topology.ShardedTable;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+
+/**
+ * The ownership guard on one shard: {@code shardring.owned_ranges} says which key-hash ranges the
+ * shard owns, and a {@code BEFORE INSERT OR UPDATE OR DELETE} trigger on each sharded table rejects a
+ * row whose key it does not own with SQLSTATE {@value StaleTopologyException#SQLSTATE}. A router with
+ * an old topology therefore cannot write to a shard after its keys moved away.
+ *
+ * <p>Why the ranges are also compiled into each trigger function as constants: a lookup in a table
+ * from PL/pgSQL costs several microseconds per row, a comparison of constants a fraction of that.
+ * Both are rewritten in one transaction.
+ *
+ * <p>Every guarded write also takes a shared transaction-level advisory lock, and a change of
+ * ownership takes it exclusively: the change therefore waits for writes that passed the old check to
+ * commit, so none can land after a fence. Logical-replication apply workers do not fire the trigger
+ * (they run as a replica), and a session may set {@code shardring.bypass_guard = on} for maintenance
+ * such as deleting rows that moved away.
+ */
+public final class OwnershipGuard {
+    /** The advisory-lock key that orders guarded writes against changes of ownership. */
+    public static final long FENCE_LOCK = 0x7368617264L; // "shard"
+    /** The trigger's name on every sharded table. */
+    public static final String TRIGGER = "shardring_ownership_guard";
+
+    private OwnershipGuard() {
+    }
+
+    /**
+     * Checks that every sharded table exists on the shard with a key column of the ring's key type, and
+     * installs the guard trigger on each; the caller's transaction covers it all.
+     *
+     * @throws ShardringException naming the node, the table and the column when one does not fit
+     */
+    public static void install(Connection c, String nodeId, KeyType keyType, List<ShardedTable> tables)
+            throws SQLException {
+        for (ShardedTable t : tables) {
+            checkKeyColumn(c, nodeId, keyType, t);
+        }
+        List<TokenRange> owned = readOwned(c);
+        for (ShardedTable t : tables) {
+            String fn = functionName(t);
+            try (Statement s = c.createStatement()) {
+                s.execute(functionSql(fn, nodeId, keyType, t, owned));
+                s.execute("DROP TRIGGER IF EXISTS " + Sql.quote(TRIGGER) + " ON " + t.quotedName());
+                s.execute("CREATE TRIGGER " + Sql.quote(TRIGGER) + " BEFORE INSERT OR UPDATE OR DELETE ON "
+                        + t.quotedName() + " FOR EACH ROW EXECUTE FUNCTION shardring." + Sql.quote(fn) + "()");
+            }
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO shardring.guarded_tables"
+                    + " (table_schema, table_name, key_column, guard_function) VALUES (?, ?, ?, ?)"
+                    + " ON CONFLICT (table_schema, table_name) DO UPDATE SET key_column = EXCLUDED.key_column,"
+                    + " guard_function = EXCLUDED.guard_function")) {
+                ps.setString(1, t.schema());
+                ps.setString(2, t.name());
+                ps.setString(3, t.keyColumn());
+                ps.setString(4, fn);
+                ps.executeUpdate();
+            }
+        }
+    }
+
+    /**
+     * Replaces the shard's owned ranges and recompiles the guard of every guarded table, in the caller's
+     * transaction, after waiting for in-flight guarded writes to finish.
+     */
+    public static void setOwnedRanges(Connection c, String nodeId, long topologyVersion, KeyType keyType,
+            List<TokenRange> ranges) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("SELECT pg_advisory_xact_lock(" + FENCE_LOCK + ")");
+            s.execute("DELETE FROM shardring.owned_ranges");
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO shardring.owned_ranges (lo, hi) VALUES (?, ?)")) {
+            for (TokenRange r : ranges) {
+                for (long[] iv : r.inclusiveIntervals()) {
+                    ps.setLong(1, iv[0]);
+                    ps.setLong(2, iv[1]);
+                    ps.addBatch();
+                }
+            }
+            ps.executeBatch();
+        }
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO shardring.shard_identity (node_id,"
+                + " topology_version) VALUES (?, ?) ON CONFLICT (singleton) DO UPDATE SET node_id = EXCLUDED.node_id,"
+                + " topology_version = EXCLUDED.topology_version, updated_at = now()")) {
+            ps.setString(1, nodeId);
+            ps.setLong(2, topologyVersion);
+            ps.executeUpdate();
+        }
+        List<TokenRange> owned = readOwned(c);
+        List<String[]> guarded = new ArrayList<>();
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                "SELECT table_schema, table_name, key_column, guard_function FROM shardring.guarded_tables")) {
+            while (rs.next()) {
+                guarded.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)});
+            }
+        }
+        for (String[] g : guarded) {
+            ShardedTable t = ShardedTable.of(g[0], g[1], g[2]);
+            try (Statement s = c.createStatement()) {
+                s.execute(functionSql(g[3], nodeId, keyType, t, owned));
+            }
+        }
+    }
+
+    /** The shard's owned ranges as stored, merged into arcs of the ring. */
+    public static List<TokenRange> readOwned(Connection c) throws SQLException {
+        List<TokenRange> out = new ArrayList<>();
+        try (Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT lo, hi FROM shardring.owned_ranges ORDER BY lo")) {
+            while (rs.next()) {
+                long lo = rs.getLong(1);
+                long hi = rs.getLong(2);
+                // [lo, hi] is the arc (lo - 1, hi]; lo = MIN wraps to MAX, which TokenRange reads as the whole ring
+                out.add(lo == Long.MIN_VALUE && hi == Long.MAX_VALUE ? new TokenRange(0, 0)
+                        : new TokenRange(lo - 1, hi));
+            }
+        }
+        return out;
+    }
+
+    /** The shard's recorded node id and topology version, or null before ownership was first set. */
+    public static Object[] identity(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                "SELECT node_id, topology_version FROM shardring.shard_identity")) {
+            return rs.next() ? new Object[] {rs.getString(1), rs.getLong(2)} : null;
+        }
+    }
+
+    /** Removes the guard trigger from a table (benchmarks measure its cost this way). */
+    public static void drop(Connection c, ShardedTable t) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("DROP TRIGGER IF EXISTS " + Sql.quote(TRIGGER) + " ON " + t.quotedName());
+        }
+    }
+
+    private static void checkKeyColumn(Connection c, String nodeId, KeyType keyType, ShardedTable t)
+            throws SQLException {
+        String sql = "SELECT format_type(a.atttypid, a.atttypmod), t.typname FROM pg_attribute a"
+                + " JOIN pg_class r ON r.oid = a.attrelid JOIN pg_namespace n ON n.oid = r.relnamespace"
+                + " JOIN pg_type t ON t.oid = a.atttypid"
+                + " WHERE n.nspname = ? AND r.relname = ? AND a.attname = ? AND a.attnum > 0 AND NOT a.attisdropped";
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, t.schema());
+            ps.setString(2, t.name());
+            ps.setString(3, t.keyColumn());
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw new ShardringException(ErrorCode.INVALID_CONFIGURATION, tableMissing(c, nodeId, t));
+                }
+                String shown = rs.getString(1);
+                String typname = rs.getString(2);
+                if (!fits(keyType, typname)) {
+                    throw new ShardringException(ErrorCode.INVALID_CONFIGURATION, "node '" + nodeId + "': key column "
+                            + t.keyColumn() + " of sharded table " + t.displayName() + " is " + shown
+                            + ", but the ring's key type is " + keyType.sqlType()
+                            + "; change the column type or the ring's keyType");
+                }
+            }
+        }
+    }
+
+    private static String tableMissing(Connection c, String nodeId, ShardedTable t) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_class r JOIN pg_namespace n ON"
+                + " n.oid = r.relnamespace WHERE n.nspname = ? AND r.relname = ?")) {
+            ps.setString(1, t.schema());
+            ps.setString(2, t.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    return "node '" + nodeId + "': sharded table " + t.displayName() + " has no column "
+                            + t.keyColumn() + "; fix the table's keyColumn in the configuration";
+                }
+            }
+        }
+        return "node '" + nodeId + "': sharded table " + t.displayName() + " does not exist; create it with a"
+                + " migration or remove it from the configuration's tables";
+    }
+
+    private static boolean fits(KeyType keyType, String typname) {
+        switch (keyType) {
+            case BIGINT:
+                return typname.equals("int8");
+            case INTEGER:
+                return typname.equals("int4");
+            case TEXT:
+                return typname.equals("text") || typname.equals("varchar");
+            default:
+                return typname.equals("uuid");
+        }
+    }
+
+    /** A function name that is unique per table and at most 63 bytes. */
+    static String functionName(ShardedTable t) {
+        String base = (t.schema() + "_" + t.name()).replaceAll("[^A-Za-z0-9_]", "_");
+        if (base.length() > 40) {
+            base = base.substring(0, 40);
+        }
+        try {
+            byte[] d = MessageDigest.getInstance("SHA-256")
+                    .digest((t.schema() + "\0" + t.name()).getBytes(StandardCharsets.UTF_8));
+            return "guard_" + base + "_" + HexFormat.of().formatHex(d, 0, 4);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static String functionSql(String fn, String nodeId, KeyType keyType, ShardedTable t, List<TokenRange> owned) {
+        StringBuilder check = new StringBuilder();
+        for (TokenRange r : owned) {
+            for (long[] iv : r.inclusiveIntervals()) {
+                if (check.length() > 0) {
+                    check.append(" OR ");
+                }
+                check.append("h BETWEEN ").append(iv[0]).append(" AND ").append(iv[1]);
+            }
+        }
+        if (check.length() == 0) {
+            check.append("false");
+        }
+        String col = t.quotedKeyColumn();
+        String hash = keyType.sqlFunction();
+        return "CREATE OR REPLACE FUNCTION shardring." + Sql.quote(fn) + "() RETURNS trigger LANGUAGE plpgsql AS $guard$\n"
+                + "DECLARE h bigint;\n"
+                + "BEGIN\n"
+                + "  IF TG_OP = 'DELETE' THEN h := " + hash + "(OLD." + col + ", 0);\n"
+                + "  ELSE h := " + hash + "(NEW." + col + ", 0); END IF;\n"
+                + "  IF NOT (" + check + ") AND coalesce(current_setting('shardring.bypass_guard', true), '') <> 'on' THEN\n"
+                + "    RAISE EXCEPTION USING ERRCODE = '" + StaleTopologyException.SQLSTATE + "',\n"
+                + "      MESSAGE = format('shard %s does not own key %s of %s.%s', " + Sql.literal(nodeId) + ", "
+                + keyText(col) + ", TG_TABLE_SCHEMA, TG_TABLE_NAME),\n"
+                + "      HINT = 'the router''s topology is stale: refresh it and retry on the key''s owner';\n"
+                + "  END IF;\n"
+                + "  PERFORM pg_advisory_xact_lock_shared(" + FENCE_LOCK + ");\n"
+                + "  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;\n"
+                + "  RETURN NEW;\n"
+                + "END\n$guard$";
+    }
+
+    private static String keyText(String col) {
+        return "CASE WHEN TG_OP = 'DELETE' THEN OLD." + col + "::text ELSE NEW." + col + "::text END";
+    }
+}

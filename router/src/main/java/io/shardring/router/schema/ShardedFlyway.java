@@ -1,0 +1,198 @@
+package io.shardring.router.schema;
+
+import io.shardring.router.ConfigurationException;
+import io.shardring.router.jdbc.ShardedDataSource;
+import io.shardring.router.ring.TokenRange;
+import io.shardring.router.topology.Topology;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Consumer;
+import javax.sql.DataSource;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.MigrationInfo;
+import org.flywaydb.core.api.configuration.FluentConfiguration;
+import org.flywaydb.core.api.output.MigrateResult;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Flyway on every shard: applies the application's migrations to all shards in parallel, installs the
+ * {@code shardring} schema (its own Flyway history in that schema), records each shard's owned ranges,
+ * and puts the ownership guard on every sharded table. One result per shard; a failure on one shard
+ * names it and leaves the others' results as they are.
+ *
+ * <pre>{@code
+ * MigrationReport report = ShardedFlyway.configure(shards)
+ *     .locations("classpath:db/migration")
+ *     .customize(c -> c.baselineOnMigrate(true))
+ *     .load()
+ *     .migrate()
+ *     .orThrow();
+ * }</pre>
+ */
+public final class ShardedFlyway {
+    private static final Logger LOG = LoggerFactory.getLogger(ShardedFlyway.class);
+    /** Where the shardring schema's own migrations live. */
+    public static final String SHARDRING_LOCATION = "classpath:io/shardring/router/schema/migration";
+    public static final String SHARDRING_SCHEMA = "shardring";
+
+    private final Topology topology;
+    private final Map<String, DataSource> nodes;
+    private final String[] locations;
+    private final Consumer<FluentConfiguration> customizer;
+    private final boolean guard;
+
+    private ShardedFlyway(Builder b) {
+        this.topology = b.topology;
+        this.nodes = b.nodes;
+        this.locations = b.locations;
+        this.customizer = b.customizer;
+        this.guard = b.guard;
+    }
+
+    /** Migrates the shards of a router's current topology, through its pools. */
+    public static Builder configure(ShardedDataSource router) {
+        Topology t = router.topology();
+        Map<String, DataSource> nodes = new LinkedHashMap<>();
+        for (String id : t.nodes().keySet()) {
+            nodes.put(id, router.node(id));
+        }
+        return new Builder(t, nodes);
+    }
+
+    /** Migrates the given shards (node id to data source) of {@code topology}. */
+    public static Builder configure(Topology topology, Map<String, DataSource> nodes) {
+        return new Builder(topology, new LinkedHashMap<>(nodes));
+    }
+
+    /** Applies all pending migrations on every shard in parallel and reports per shard. */
+    public MigrationReport migrate() {
+        ExecutorService pool = Executors.newFixedThreadPool(Math.min(8, Math.max(1, nodes.size())));
+        try {
+            Map<String, Future<ShardMigrationResult>> futures = new LinkedHashMap<>();
+            nodes.forEach((id, ds) -> futures.put(id, pool.submit(() -> migrateShard(id, ds))));
+            Map<String, ShardMigrationResult> results = new LinkedHashMap<>();
+            for (Map.Entry<String, Future<ShardMigrationResult>> e : futures.entrySet()) {
+                try {
+                    results.put(e.getKey(), e.getValue().get());
+                } catch (ExecutionException ex) {
+                    results.put(e.getKey(), new ShardMigrationResult(e.getKey(), false, 0, null, false,
+                            "unexpected failure: " + ex.getCause(), ex.getCause()));
+                } catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                    results.put(e.getKey(), new ShardMigrationResult(e.getKey(), false, 0, null, false,
+                            "interrupted", ex));
+                }
+            }
+            MigrationReport report = new MigrationReport(results);
+            LOG.info("schema migration on {} shards:\n{}", results.size(), report);
+            return report;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private ShardMigrationResult migrateShard(String nodeId, DataSource ds) {
+        String step = "installing the shardring schema";
+        int executed = 0;
+        String version = null;
+        try {
+            shardringFlyway(ds).migrate();
+            step = "applying application migrations";
+            if (locations.length > 0) {
+                FluentConfiguration cfg = Flyway.configure(getClass().getClassLoader()).dataSource(ds)
+                        .locations(locations);
+                customizer.accept(cfg);
+                Flyway app = cfg.load();
+                MigrateResult r = app.migrate();
+                executed = r.migrationsExecuted;
+                MigrationInfo current = app.info().current();
+                version = current == null || current.getVersion() == null ? null : current.getVersion().getVersion();
+            }
+            if (guard) {
+                step = "installing the ownership guard";
+                installGuard(nodeId, ds);
+            }
+            return new ShardMigrationResult(nodeId, true, executed, version, guard, null, null);
+        } catch (RuntimeException | SQLException e) {
+            String msg = "node '" + nodeId + "': " + step + " failed: " + e.getMessage();
+            LOG.error(msg);
+            return new ShardMigrationResult(nodeId, false, executed, version, false, msg, e);
+        }
+    }
+
+    private void installGuard(String nodeId, DataSource ds) throws SQLException {
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            try {
+                Object[] identity = OwnershipGuard.identity(c);
+                if (identity != null && !nodeId.equals(identity[0])) {
+                    throw new ConfigurationException("node '" + nodeId + "' points at a database that shardring"
+                            + " recorded as node '" + identity[0] + "'; check the node's jdbcUrl");
+                }
+                long stored = identity == null ? 0 : (Long) identity[1];
+                if (stored < topology.version()) {
+                    List<TokenRange> owned = new ArrayList<>(topology.ownedRanges(nodeId));
+                    OwnershipGuard.setOwnedRanges(c, nodeId, topology.version(), topology.ring().keyType(), owned);
+                } else if (stored > topology.version()) {
+                    LOG.warn("node '{}' records topology version {}, newer than {}; its owned ranges are left as they"
+                            + " are", nodeId, stored, topology.version());
+                }
+                OwnershipGuard.install(c, nodeId, topology.ring().keyType(), topology.tables());
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        }
+    }
+
+    /** The Flyway instance of the shardring schema on one database. */
+    public static Flyway shardringFlyway(DataSource ds) {
+        return Flyway.configure(ShardedFlyway.class.getClassLoader()).dataSource(ds).schemas(SHARDRING_SCHEMA)
+                .createSchemas(true).table("flyway_schema_history").locations(SHARDRING_LOCATION).load();
+    }
+
+    public static final class Builder {
+        private final Topology topology;
+        private final Map<String, DataSource> nodes;
+        private String[] locations = {"classpath:db/migration"};
+        private Consumer<FluentConfiguration> customizer = c -> { };
+        private boolean guard = true;
+
+        private Builder(Topology topology, Map<String, DataSource> nodes) {
+            this.topology = topology;
+            this.nodes = nodes;
+        }
+
+        /** The application's Flyway locations; default {@code classpath:db/migration}. None skips them. */
+        public Builder locations(String... locations) {
+            this.locations = locations.clone();
+            return this;
+        }
+
+        /** Any further Flyway setting (placeholders, baseline, callbacks...) for the application's migrations. */
+        public Builder customize(Consumer<FluentConfiguration> customizer) {
+            this.customizer = customizer;
+            return this;
+        }
+
+        /** Whether to install the ownership guard on the sharded tables (default true). */
+        public Builder ownershipGuard(boolean install) {
+            this.guard = install;
+            return this;
+        }
+
+        public ShardedFlyway load() {
+            return new ShardedFlyway(this);
+        }
+    }
+}

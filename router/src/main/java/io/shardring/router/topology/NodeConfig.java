@@ -1,0 +1,202 @@
+package io.shardring.router.topology;
+
+import io.shardring.router.ConfigurationException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Locale;
+import java.util.function.Consumer;
+import java.util.regex.Pattern;
+
+/**
+ * One shard: where it is, who connects, its ring weight and zone, its pool, its physical standbys, and
+ * optionally its stored ring tokens. JDBC URLs must not carry credentials; the password is a
+ * {@link Secret} reference.
+ */
+public final class NodeConfig {
+    private static final Pattern SECRET_IN_URL = Pattern.compile("(?i)[?&;](password|sslpassword)=");
+
+    private final String id;
+    private final String jdbcUrl;
+    private final String user;
+    private final Secret password;
+    private final double weight;
+    private final String zone;
+    private final PoolSettings pool;
+    private final List<String> standbys;
+    private final long[] tokens;
+
+    private NodeConfig(Builder b) {
+        this.id = b.id;
+        this.jdbcUrl = b.jdbcUrl;
+        this.user = b.user;
+        this.password = b.password;
+        this.weight = b.weight;
+        this.zone = b.zone;
+        this.pool = b.pool;
+        this.standbys = Collections.unmodifiableList(new ArrayList<>(b.standbys));
+        this.tokens = b.tokens;
+    }
+
+    public static Builder builder(String id) {
+        return new Builder(id);
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder(id).jdbcUrl(jdbcUrl).user(user).weight(weight).zone(zone).pool(pool);
+        b.password = password;
+        b.standbys.addAll(standbys);
+        b.tokens = tokens;
+        return b;
+    }
+
+    public String id() {
+        return id;
+    }
+
+    public String jdbcUrl() {
+        return jdbcUrl;
+    }
+
+    public String user() {
+        return user;
+    }
+
+    /** The password reference, or null for none (trust or certificate authentication). */
+    public Secret password() {
+        return password;
+    }
+
+    public double weight() {
+        return weight;
+    }
+
+    public String zone() {
+        return zone;
+    }
+
+    public PoolSettings pool() {
+        return pool;
+    }
+
+    /** JDBC URLs of physical standbys of this node, for secondary reads. */
+    public List<String> standbys() {
+        return standbys;
+    }
+
+    /** Stored ring tokens, or null to have them allocated. */
+    public long[] tokens() {
+        return tokens == null ? null : tokens.clone();
+    }
+
+    @Override
+    public String toString() {
+        return "node " + id + " [" + jdbcUrl + " user=" + user + " password=" + password + " weight=" + weight + " zone="
+                + zone + "]";
+    }
+
+    public static final class Builder {
+        private final String id;
+        private String jdbcUrl;
+        private String user;
+        private Secret password;
+        private double weight = 1.0;
+        private String zone;
+        private PoolSettings pool = PoolSettings.DEFAULTS;
+        private final List<String> standbys = new ArrayList<>();
+        private long[] tokens;
+
+        private Builder(String id) {
+            io.shardring.router.ring.RingNode.of(id); // validates the id with a message naming it
+            this.id = id;
+        }
+
+        public Builder jdbcUrl(String url) {
+            this.jdbcUrl = checkUrl("jdbcUrl", url);
+            return this;
+        }
+
+        public Builder user(String user) {
+            this.user = user;
+            return this;
+        }
+
+        /** {@code ${ENV_VAR}}, {@code file:/path}, or a literal (tests only; it is never printed). */
+        public Builder password(String reference) {
+            this.password = Secret.of(reference);
+            return this;
+        }
+
+        public Builder password(Secret secret) {
+            this.password = secret;
+            return this;
+        }
+
+        public Builder weight(double weight) {
+            if (!(weight > 0) || Double.isInfinite(weight)) {
+                throw new ConfigurationException("node '" + id + "': weight " + weight
+                        + " is invalid; use a finite number greater than 0 (1.0 is the usual share)");
+            }
+            this.weight = weight;
+            return this;
+        }
+
+        public Builder zone(String zone) {
+            this.zone = zone;
+            return this;
+        }
+
+        public Builder pool(PoolSettings pool) {
+            this.pool = pool == null ? PoolSettings.DEFAULTS : pool;
+            return this;
+        }
+
+        public Builder pool(Consumer<PoolSettings.Builder> settings) {
+            PoolSettings.Builder b = pool.toBuilder();
+            settings.accept(b);
+            this.pool = b.build();
+            return this;
+        }
+
+        public Builder standby(String jdbcUrl) {
+            standbys.add(checkUrl("standbys", jdbcUrl));
+            return this;
+        }
+
+        public Builder tokens(long... tokens) {
+            this.tokens = tokens == null || tokens.length == 0 ? null : tokens.clone();
+            return this;
+        }
+
+        private String checkUrl(String field, String url) {
+            if (url == null || !url.toLowerCase(Locale.ROOT).startsWith("jdbc:postgresql:")) {
+                throw new ConfigurationException("node '" + id + "': " + field + " '" + maskUrl(url)
+                        + "' is not a PostgreSQL JDBC URL; use jdbc:postgresql://host:port/database");
+            }
+            if (SECRET_IN_URL.matcher(url).find()) {
+                throw new ConfigurationException("node '" + id + "': " + field + " carries a password; move it to the"
+                        + " node's password field as ${ENV_VAR} or file:/path");
+            }
+            return url;
+        }
+
+        public NodeConfig build() {
+            if (jdbcUrl == null) {
+                throw new ConfigurationException("node '" + id + "' has no jdbcUrl; give jdbc:postgresql://host:port/db");
+            }
+            if (user == null || user.isBlank()) {
+                throw new ConfigurationException("node '" + id + "' has no user; name the database role to connect as");
+            }
+            return new NodeConfig(this);
+        }
+    }
+
+    /** A URL with any password-like parameter values replaced by {@code ****}, for messages. */
+    public static String maskUrl(String url) {
+        if (url == null) {
+            return null;
+        }
+        return url.replaceAll("(?i)((?:password|sslpassword)=)[^&;]*", "$1****")
+                .replaceAll("(//[^/@:]*:)[^/@]*@", "$1****@");
+    }
+}

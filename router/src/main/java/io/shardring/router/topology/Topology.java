@@ -1,0 +1,172 @@
+package io.shardring.router.topology;
+
+import io.shardring.router.ConfigurationException;
+import io.shardring.router.ErrorCode;
+import io.shardring.router.ShardringException;
+import io.shardring.router.ring.HashRing;
+import io.shardring.router.ring.RingNode;
+import io.shardring.router.ring.TokenRange;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A version of the cluster's layout: the ring's settings and tokens, the nodes and how to reach them,
+ * and the sharded tables. Immutable; a change makes a new version.
+ */
+public final class Topology {
+    private final long version;
+    private final RingSettings ring;
+    private final Map<String, NodeConfig> nodes;
+    private final List<ShardedTable> tables;
+    private final HashRing hashRing;
+
+    private Topology(Builder b) {
+        this.version = b.version;
+        this.ring = b.ring;
+        this.nodes = Collections.unmodifiableMap(new LinkedHashMap<>(b.nodes));
+        this.tables = List.copyOf(b.tables);
+        HashRing.Builder rb = HashRing.builder(ring.keyType()).vnodes(ring.vnodes()).placement(ring.placement());
+        for (NodeConfig n : nodes.values()) {
+            RingNode rn = RingNode.of(n.id(), n.weight(), n.zone());
+            long[] stored = n.tokens();
+            if (stored != null) {
+                rb.node(rn, stored);
+            } else {
+                rb.node(rn);
+            }
+        }
+        this.hashRing = rb.build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    public Builder toBuilder() {
+        Builder b = new Builder().version(version).ring(ring);
+        nodes.values().forEach(b::node);
+        tables.forEach(b::table);
+        return b;
+    }
+
+    public long version() {
+        return version;
+    }
+
+    public RingSettings ringSettings() {
+        return ring;
+    }
+
+    public HashRing ring() {
+        return hashRing;
+    }
+
+    public Map<String, NodeConfig> nodes() {
+        return nodes;
+    }
+
+    public NodeConfig node(String id) {
+        NodeConfig n = nodes.get(id);
+        if (n == null) {
+            throw new ShardringException(ErrorCode.RING_CONSTRAINT, "unknown node '" + id + "'; topology version "
+                    + version + " has " + nodes.keySet());
+        }
+        return n;
+    }
+
+    public List<ShardedTable> tables() {
+        return tables;
+    }
+
+    /** The arcs a node owns in this version. */
+    public List<TokenRange> ownedRanges(String nodeId) {
+        return hashRing.rangesOf(node(nodeId).id());
+    }
+
+    /** This topology with every node's tokens stored, so that saving and loading it reproduces the ring. */
+    public Topology withStoredTokens() {
+        Builder b = new Builder().version(version).ring(ring);
+        for (NodeConfig n : nodes.values()) {
+            b.node(n.toBuilder().tokens(hashRing.tokensOf(n.id())).build());
+        }
+        tables.forEach(b::table);
+        return b.build();
+    }
+
+    /** A new version whose ring is {@code next} (same nodes by id, tokens stored from it). */
+    public Topology withRing(HashRing next, long newVersion) {
+        Builder b = new Builder().version(newVersion).ring(ring);
+        for (RingNode rn : next.nodes()) {
+            NodeConfig n = node(rn.id());
+            b.node(n.toBuilder().weight(rn.weight()).tokens(next.tokensOf(rn.id())).build());
+        }
+        tables.forEach(b::table);
+        return b.build();
+    }
+
+    @Override
+    public String toString() {
+        return "Topology(version " + version + ", " + ring + ", nodes " + nodes.keySet() + ", tables " + tables + ")";
+    }
+
+    public static final class Builder {
+        private long version = 1;
+        private RingSettings ring;
+        private final Map<String, NodeConfig> nodes = new LinkedHashMap<>();
+        private final List<ShardedTable> tables = new ArrayList<>();
+
+        private Builder() {
+        }
+
+        public Builder version(long version) {
+            if (version < 1) {
+                throw new ConfigurationException("version " + version + " is invalid; versions start at 1");
+            }
+            this.version = version;
+            return this;
+        }
+
+        public Builder ring(RingSettings ring) {
+            this.ring = ring;
+            return this;
+        }
+
+        public Builder node(NodeConfig node) {
+            if (nodes.putIfAbsent(node.id(), node) != null) {
+                throw new ConfigurationException("duplicate node id '" + node.id() + "'; each node needs its own id");
+            }
+            return this;
+        }
+
+        public Builder table(ShardedTable table) {
+            for (ShardedTable t : tables) {
+                if (t.schema().equals(table.schema()) && t.name().equals(table.name())) {
+                    throw new ConfigurationException("sharded table '" + table.displayName() + "' is listed twice");
+                }
+            }
+            tables.add(table);
+            return this;
+        }
+
+        public Builder table(String qualifiedName, String keyColumn) {
+            return table(ShardedTable.of(qualifiedName, keyColumn));
+        }
+
+        public Topology build() {
+            if (ring == null) {
+                throw new ConfigurationException("ring settings are missing; set ring.keyType at least");
+            }
+            if (nodes.isEmpty()) {
+                throw new ConfigurationException("the topology has no nodes; add at least one node");
+            }
+            if (ring.replicationFactor() > nodes.size()) {
+                throw new ConfigurationException("ring.replicationFactor " + ring.replicationFactor()
+                        + " exceeds the number of nodes (" + nodes.size() + "); add nodes or lower it");
+            }
+            return new Topology(this);
+        }
+    }
+}
