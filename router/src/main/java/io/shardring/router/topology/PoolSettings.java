@@ -19,7 +19,7 @@ public final class PoolSettings {
 
     private PoolSettings(Builder b) {
         this.maximumPoolSize = b.maximumPoolSize;
-        this.minimumIdle = b.minimumIdle < 0 ? b.maximumPoolSize : b.minimumIdle;
+        this.minimumIdle = b.minimumIdle; // -1: follow maximumPoolSize
         this.connectionTimeout = b.connectionTimeout;
         this.idleTimeout = b.idleTimeout;
         this.maxLifetime = b.maxLifetime;
@@ -45,8 +45,9 @@ public final class PoolSettings {
         return maximumPoolSize;
     }
 
+    /** Idle connections kept; maximumPoolSize unless set (a fixed-size pool, as HikariCP recommends). */
     public int minimumIdle() {
-        return minimumIdle;
+        return minimumIdle < 0 ? maximumPoolSize : minimumIdle;
     }
 
     public Duration connectionTimeout() {
@@ -67,7 +68,7 @@ public final class PoolSettings {
 
     @Override
     public String toString() {
-        return "pool(max=" + maximumPoolSize + ", minIdle=" + minimumIdle + ", connectionTimeout=" + connectionTimeout
+        return "pool(max=" + maximumPoolSize + ", minIdle=" + minimumIdle() + ", connectionTimeout=" + connectionTimeout
                 + ")";
     }
 
