@@ -136,6 +136,11 @@ final class NodePool implements DataSource, AutoCloseable {
             c = pool.getConnection();
         } catch (SQLException e) {
             metrics.unavailable.increment();
+            // an interrupted wait (a cancelled request) says nothing about the server's health
+            if (e.getCause() instanceof InterruptedException || Thread.currentThread().isInterrupted()) {
+                throw new ShardUnavailableException(nodeId, "interrupted while waiting for a connection to shard "
+                        + poolName, e);
+            }
             boolean serverFailure = e.getCause() != null || (e.getSQLState() != null && e.getSQLState().startsWith("08"));
             if (serverFailure) {
                 markDown();

@@ -208,14 +208,24 @@ public final class ShardedDataSource implements AutoCloseable {
                 if (e instanceof ShardringException) {
                     throw (ShardringException) e;
                 }
-                if (e instanceof RuntimeException) {
-                    throw (RuntimeException) e;
+                if (e instanceof RuntimeException && !hasSqlCause(e)) {
+                    throw (RuntimeException) e; // the application's own exception, as it threw it
                 }
+                // SQL errors, also when a framework such as jOOQ wrapped them: one type, naming the shard
                 metrics.sqlErrors.increment();
                 throw new ShardringException(ErrorCode.SHARD_ERROR, "transaction on shard " + pool.nodeId()
                         + " failed: " + e.getMessage(), e);
             }
         }
+    }
+
+    private static boolean hasSqlCause(Throwable e) {
+        for (Throwable c = e; c != null && c.getCause() != c; c = c.getCause()) {
+            if (c instanceof SQLException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static <T> T runInTransaction(NodePool pool, SqlWork<T> work) throws SQLException {

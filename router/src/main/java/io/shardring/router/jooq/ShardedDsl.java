@@ -42,7 +42,11 @@ public final class ShardedDsl {
         return new ShardedDsl(router, dialect, settings);
     }
 
-    /** A context on the key's primary shard; each statement borrows a pooled connection. */
+    /**
+     * A context on the key's primary shard; each statement borrows a pooled connection in auto-commit.
+     * Use it for reads: writes belong in {@link #inTransaction}, which retries on the new owner after a
+     * rebalance moved the key.
+     */
     public DSLContext forKey(Object key) {
         return contextFor(router.forKey(key));
     }

@@ -78,47 +78,66 @@ final class PgHash {
     }
 
     /**
-     * {@code hash_bytes_extended} over the UTF-8 encoding of {@code s}, without materialising the bytes:
-     * one pass measures the encoded length (lookup3 needs it up front), a second feeds the bytes.
+     * {@code hash_bytes_extended} over the UTF-8 encoding of {@code s}, without materialising the bytes.
+     * lookup3 mixes the byte length in first; for ASCII that is the char count, so one pass suffices.
      *
      * @throws IllegalArgumentException if {@code s} holds an unpaired surrogate, which PostgreSQL text cannot store
      */
     static long hashUtf8(CharSequence s) {
+        // Optimistic single pass: for ASCII the UTF-8 length is the char count, so hash chars as bytes and
+        // remember every char seen; if one was not ASCII, start again on the multi-byte path.
         int n = s.length();
-        int len = utf8Length(s, n);
-        int a = INIT + len;
+        int a = INIT + n;
         int b = a;
         int c = a;
-        if (len == n) {
-            // ASCII: one char is one byte, read them straight from the string.
-            int p = 0;
-            int rest = len;
-            while (rest >= 12) {
-                a += ascii4(s, p);
-                b += ascii4(s, p + 4);
-                c += ascii4(s, p + 8);
-                a -= c; a ^= Integer.rotateLeft(c, 4); c += b;
-                b -= a; b ^= Integer.rotateLeft(a, 6); a += c;
-                c -= b; c ^= Integer.rotateLeft(b, 8); b += a;
-                a -= c; a ^= Integer.rotateLeft(c, 16); c += b;
-                b -= a; b ^= Integer.rotateLeft(a, 19); a += c;
-                c -= b; c ^= Integer.rotateLeft(b, 4); b += a;
-                p += 12;
-                rest -= 12;
-            }
-            for (int i = 0; i < rest; i++) {
-                int v = s.charAt(p + i);
-                if (i < 4) {
-                    a += v << (8 * i);
-                } else if (i < 8) {
-                    b += v << (8 * (i - 4));
-                } else {
-                    c += v << (8 * (i - 7));
-                }
-            }
-            return fin(a, b, c);
+        int seen = 0;
+        int p = 0;
+        int rest = n;
+        while (rest >= 12) {
+            int c0 = s.charAt(p);
+            int c1 = s.charAt(p + 1);
+            int c2 = s.charAt(p + 2);
+            int c3 = s.charAt(p + 3);
+            int c4 = s.charAt(p + 4);
+            int c5 = s.charAt(p + 5);
+            int c6 = s.charAt(p + 6);
+            int c7 = s.charAt(p + 7);
+            int c8 = s.charAt(p + 8);
+            int c9 = s.charAt(p + 9);
+            int c10 = s.charAt(p + 10);
+            int c11 = s.charAt(p + 11);
+            seen |= c0 | c1 | c2 | c3 | c4 | c5 | c6 | c7 | c8 | c9 | c10 | c11;
+            int w0 = c0 | c1 << 8 | c2 << 16 | c3 << 24;
+            int w1 = c4 | c5 << 8 | c6 << 16 | c7 << 24;
+            int w2 = c8 | c9 << 8 | c10 << 16 | c11 << 24;
+            a += w0;
+            b += w1;
+            c += w2;
+            a -= c; a ^= Integer.rotateLeft(c, 4); c += b;
+            b -= a; b ^= Integer.rotateLeft(a, 6); a += c;
+            c -= b; c ^= Integer.rotateLeft(b, 8); b += a;
+            a -= c; a ^= Integer.rotateLeft(c, 16); c += b;
+            b -= a; b ^= Integer.rotateLeft(a, 19); a += c;
+            c -= b; c ^= Integer.rotateLeft(b, 4); b += a;
+            p += 12;
+            rest -= 12;
         }
-        return hashMultiByte(s, n, len, a);
+        for (int i = 0; i < rest; i++) {
+            int v = s.charAt(p + i);
+            seen |= v;
+            if (i < 4) {
+                a += v << (8 * i);
+            } else if (i < 8) {
+                b += v << (8 * (i - 4));
+            } else {
+                c += v << (8 * (i - 7));
+            }
+        }
+        if (seen >= 0x80) {
+            int len = utf8Length(s, n);
+            return hashMultiByte(s, n, len, INIT + len);
+        }
+        return fin(a, b, c);
     }
 
     private static long hashMultiByte(CharSequence s, int n, int len, int init) {
@@ -240,10 +259,6 @@ final class PgHash {
 
     private static int le32(byte[] k, int p) {
         return (k[p] & 0xff) | (k[p + 1] & 0xff) << 8 | (k[p + 2] & 0xff) << 16 | (k[p + 3] & 0xff) << 24;
-    }
-
-    private static int ascii4(CharSequence s, int p) {
-        return s.charAt(p) | s.charAt(p + 1) << 8 | s.charAt(p + 2) << 16 | s.charAt(p + 3) << 24;
     }
 
     private static long fin(int a, int b, int c) {

@@ -61,6 +61,7 @@ public final class ShardringYaml {
     static final List<String> POOL_FIELDS = List.of("maximumPoolSize", "minimumIdle", "connectionTimeout",
             "idleTimeout", "maxLifetime", "validationTimeout");
 
+    private static final Pattern LEADING_ZERO = Pattern.compile("[-+]?0[0-9_]+");
     private static final Pattern DURATION = Pattern.compile("(\\d{1,18})(ms|s|m|h|d)");
     private static final Pattern ENV_REFERENCE = Pattern.compile("\\$\\{[A-Za-z_][A-Za-z0-9_]*}");
     private static final Pattern PLAIN = Pattern.compile("[A-Za-z][A-Za-z0-9_./:@?&=%+-]*");
@@ -78,7 +79,9 @@ public final class ShardringYaml {
         LoaderOptions options = new LoaderOptions();
         options.setCodePointLimit(Integer.MAX_VALUE); // stored tokens of a large ring exceed SnakeYAML's 3 MB default
         options.setAllowDuplicateKeys(true);          // detected here, with the field path
-        return YAMLFactory.builder().loaderOptions(options).build();
+        return YAMLFactory.builder().loaderOptions(options)
+                .enable(YAMLParser.Feature.EMPTY_STRING_AS_NULL) // "zone:" with nothing after it means no zone
+                .build();
     }
 
     // ------------------------------------------------------------------------------------------------ load
@@ -125,8 +128,11 @@ public final class ShardringYaml {
 
     private enum Kind { MAP, LIST, STRING, INT, FLOAT, BOOLEAN, NULL }
 
-    /** A YAML value with where it starts. MAP holds {@code Map<String, Y>}, LIST {@code List<Y>}. */
-    private record Y(Kind kind, Object value, int line) {
+    /**
+     * A YAML value with where it starts. MAP holds {@code Map<String, Y>}, LIST {@code List<Y>}; scalars keep
+     * their text as written, for messages.
+     */
+    private record Y(Kind kind, Object value, String text, int line) {
         @SuppressWarnings("unchecked")
         Map<String, Y> map() {
             return (Map<String, Y>) value;
@@ -173,43 +179,49 @@ public final class ShardringYaml {
                     }
                     map.put(name, readValue(p, p.nextToken(), childPath, r));
                 }
-                return new Y(Kind.MAP, map, line);
+                return new Y(Kind.MAP, map, null, line);
             }
             case START_ARRAY: {
                 List<Y> list = new ArrayList<>();
                 for (JsonToken e = p.nextToken(); e != JsonToken.END_ARRAY; e = p.nextToken()) {
                     list.add(readValue(p, e, path + "[" + list.size() + "]", r));
                 }
-                return new Y(Kind.LIST, list, line);
+                return new Y(Kind.LIST, list, null, line);
             }
             case VALUE_STRING:
                 if (p instanceof YAMLParser && ((YAMLParser) p).isCurrentAlias()) {
                     throw r.error(path + ": YAML aliases (*name) are not supported; write the value out (line "
                             + line + ")");
                 }
-                return new Y(Kind.STRING, p.getText(), line);
+                return new Y(Kind.STRING, p.getText(), p.getText(), line);
             case VALUE_NUMBER_INT:
+                Number n;
                 try {
-                    return new Y(Kind.INT, p.getNumberValue(), line);
+                    n = p.getNumberValue();
                 } catch (JsonProcessingException | NumberFormatException e) {
                     throw r.error(path + ": " + shown(path, p.getText()) + " is not a valid integer (line " + line + ")");
                 }
+                if (LEADING_ZERO.matcher(p.getText()).matches()) {
+                    throw r.error(path + ": " + shown(path, p.getText()) + " has a leading zero, which YAML reads as"
+                            + " an octal number; remove the leading zero (line " + line + ")");
+                }
+                return new Y(Kind.INT, n, p.getText(), line);
             case VALUE_NUMBER_FLOAT:
                 try {
-                    return new Y(Kind.FLOAT, p.getDoubleValue(), line);
+                    return new Y(Kind.FLOAT, p.getDoubleValue(), p.getText(), line);
                 } catch (JsonProcessingException | NumberFormatException e) {
                     Double special = yamlSpecialFloat(p.getText());
                     if (special == null) {
                         throw r.error(path + ": " + shown(path, p.getText()) + " is not a valid number (line " + line
                                 + ")");
                     }
-                    return new Y(Kind.FLOAT, special, line);
+                    return new Y(Kind.FLOAT, special, p.getText(), line);
                 }
             case VALUE_TRUE:
             case VALUE_FALSE:
-                return new Y(Kind.BOOLEAN, t == JsonToken.VALUE_TRUE, line);
+                return new Y(Kind.BOOLEAN, t == JsonToken.VALUE_TRUE, p.getText(), line);
             case VALUE_NULL:
-                return new Y(Kind.NULL, null, line);
+                return new Y(Kind.NULL, null, p.getText(), line);
             default:
                 throw r.error(path + ": unsupported YAML value (" + t + ") at line " + line);
         }
@@ -576,7 +588,7 @@ public final class ShardringYaml {
             }
             long v = longOf(path, y);
             if (v < Integer.MIN_VALUE || v > Integer.MAX_VALUE) {
-                throw error(path, y, v + " is out of range; use a whole number up to " + Integer.MAX_VALUE);
+                throw error(path, y, y.text() + " is out of range; use a whole number up to " + Integer.MAX_VALUE);
             }
             return (int) v;
         }
@@ -592,7 +604,7 @@ public final class ShardringYaml {
             }
             Number n = (Number) y.value();
             if (n instanceof BigInteger) {
-                throw error(path, y, n + " is out of range; use a whole number from " + Long.MIN_VALUE + " to "
+                throw error(path, y, y.text() + " is out of range; use a whole number from " + Long.MIN_VALUE + " to "
                         + Long.MAX_VALUE);
             }
             return n.longValue();
@@ -615,7 +627,7 @@ public final class ShardringYaml {
                 return null;
             }
             if (y.kind() == Kind.INT) {
-                throw error(path, y, y.value() + " has no unit; write e.g. " + y.value() + "s or " + y.value() + "ms");
+                throw error(path, y, y.text() + " has no unit; write e.g. " + y.text() + "s or " + y.text() + "ms");
             }
             if (y.kind() != Kind.STRING) {
                 throw error(path, y, "expected a duration such as 500ms, 5s, 2m, 1h or PT5S, got " + describe(path, y));
@@ -638,11 +650,12 @@ public final class ShardringYaml {
                 case NULL:
                     return "nothing";
                 case BOOLEAN:
-                    return isSecret(path) ? "a boolean" : "the boolean " + y.value();
+                    // YAML reads yes/no/on/off as booleans too: show what was written
+                    return isSecret(path) ? "a boolean" : shown(path, y.text()) + " (a YAML boolean)";
                 case STRING:
                     return isSecret(path) ? "a string" : "the string " + shown(path, (String) y.value());
                 default:
-                    return isSecret(path) ? "a number" : "the number " + y.value();
+                    return isSecret(path) ? "a number" : "the number " + y.text();
             }
         }
     }
@@ -799,7 +812,8 @@ public final class ShardringYaml {
         if (!topology.tables().isEmpty()) {
             out.append("tables:\n");
             for (ShardedTable t : topology.tables()) {
-                String name = "public".equals(t.schema()) ? t.name() : t.displayName();
+                // "table" means public.table when read back; a blank name needs its schema to be read back
+                String name = "public".equals(t.schema()) && !t.name().isBlank() ? t.name() : t.displayName();
                 out.append("  - name: ").append(scalar(name)).append('\n');
                 out.append("    keyColumn: ").append(scalar(t.keyColumn())).append('\n');
             }

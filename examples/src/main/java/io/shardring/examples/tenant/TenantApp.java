@@ -1,0 +1,107 @@
+package io.shardring.examples.tenant;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.shardring.router.jdbc.ShardedDataSource;
+import io.shardring.router.jooq.ShardedDsl;
+import io.shardring.router.ring.KeyType;
+import io.shardring.router.schema.ShardedFlyway;
+import io.shardring.router.topology.NodeConfig;
+import io.shardring.router.topology.PoolSettings;
+import io.shardring.router.topology.RingSettings;
+import io.shardring.router.topology.Topology;
+import io.shardring.testkit.PgCluster;
+import io.shardring.testkit.PgShard;
+import java.util.Collection;
+import java.util.List;
+import java.util.UUID;
+
+/**
+ * How an application wires the tenant DAO, in the order it must happen: the topology (which shards, which
+ * tables carry which shard key), one router with a pool per shard, the schema migrated on every shard
+ * (which also installs the ownership guard), then the DAO. The router owns the pools, so closing this
+ * closes them.
+ *
+ * <p>{@link #main} runs it on three embedded PostgreSQL servers: {@code mvn -pl examples exec:java
+ * -Dexec.mainClass=io.shardring.examples.tenant.TenantApp}.
+ */
+public final class TenantApp implements AutoCloseable {
+    /** Where the application's Flyway migrations are; applied to every shard. */
+    public static final String MIGRATIONS = "classpath:db/tenants";
+
+    private final ShardedDataSource shards;
+    private final TenantDao dao;
+
+    private TenantApp(ShardedDataSource shards, TenantDao dao) {
+        this.shards = shards;
+        this.dao = dao;
+    }
+
+    /**
+     * Version 1 of a topology over {@code nodes}: bigint tenant ids, and both tables sharded by
+     * {@code tenant_id}, which makes ShardedFlyway put the ownership guard on them.
+     */
+    public static Topology topology(Collection<NodeConfig> nodes) {
+        Topology.Builder b = Topology.builder().version(1).ring(RingSettings.of(KeyType.BIGINT))
+                .table("customers", "tenant_id")
+                .table("orders", "tenant_id");
+        nodes.forEach(b::node);
+        return b.build();
+    }
+
+    /** Opens the router, migrates every shard (failing if any shard fails) and creates the DAO. */
+    public static TenantApp start(Topology topology, MeterRegistry registry) {
+        ShardedDataSource shards = ShardedDataSource.builder(topology).meterRegistry(registry).build();
+        try {
+            ShardedFlyway.configure(shards).locations(MIGRATIONS).load().migrate().orThrow();
+            return new TenantApp(shards, new TenantDao(ShardedDsl.of(shards)));
+        } catch (RuntimeException e) {
+            shards.close();
+            throw e;
+        }
+    }
+
+    public TenantDao dao() {
+        return dao;
+    }
+
+    /** The router, for routing questions ({@code nodeFor}) and metrics. */
+    public ShardedDataSource shards() {
+        return shards;
+    }
+
+    @Override
+    public void close() {
+        shards.close();
+    }
+
+    /**
+     * A node of a test or demo cluster. A real application would read nodes from its configuration and
+     * give the password as a reference, {@code ${SHARD0_PASSWORD}} or {@code file:/run/secrets/shard0}.
+     */
+    static NodeConfig node(PgShard shard) {
+        return NodeConfig.builder(shard.name()).jdbcUrl(shard.jdbcUrl()).user(shard.user())
+                .password(shard.password()) // null or empty: none (the embedded servers trust local connections)
+                .zone("zone-" + shard.name())
+                // a fresh builder, not pool(p -> p.maximumPoolSize(4)): that copies the default pool's resolved
+                // minimumIdle of 10 and fails validation (PoolSettings.toBuilder)
+                .pool(PoolSettings.builder().maximumPoolSize(4).build())
+                .build();
+    }
+
+    public static void main(String[] args) {
+        try (PgCluster cluster = PgCluster.start(3);
+                TenantApp app = start(topology(cluster.shards().stream().map(TenantApp::node).toList()),
+                        new SimpleMeterRegistry())) {
+            TenantDao dao = app.dao();
+            for (long tenant : List.of(7L, 42L, 1001L)) {
+                UUID ada = dao.createCustomer(tenant, "Ada", "ada@example.com");
+                dao.placeOrder(tenant, ada, 1250);
+                dao.placeOrder(tenant, ada, 399);
+                System.out.printf("tenant %d on %s: %d customers, total %d cents%n", tenant,
+                        app.shards().nodeFor(tenant), dao.customers(tenant).size(), dao.totalCents(tenant));
+            }
+            System.out.println("customers on all shards: " + dao.countAllCustomers());
+        }
+    }
+}
