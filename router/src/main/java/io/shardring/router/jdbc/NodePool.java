@@ -80,7 +80,9 @@ final class NodePool implements DataSource, AutoCloseable {
     }
 
     static String fingerprint(NodeConfig node, String jdbcUrl) {
-        return jdbcUrl + "|" + node.user() + "|" + node.password() + "|" + node.pool();
+        // the password's hash, not its text: a changed literal password must reopen the pool too
+        return jdbcUrl + "|" + node.user() + "|" + (node.password() == null ? 0 : node.password().hashCode()) + "|"
+                + node.pool();
     }
 
     String fingerprint() {

@@ -380,8 +380,10 @@ public final class HashRing {
     }
 
     /**
-     * Builds a ring. Nodes with stored tokens ({@link #node(RingNode, long...)}) keep them exactly; the
-     * others join in the order given, allocated or derived as the placement says.
+     * Builds a ring. Nodes with stored tokens ({@link #node(RingNode, long...)}) keep their arcs; the
+     * others join in the order given, allocated or derived as the placement says. When nodes join by
+     * allocation, adjacent tokens of one owner may be merged: ownership is unchanged, the token list
+     * shorter. A ring of stored tokens only is rebuilt token for token.
      */
     public static final class Builder {
         private final KeyType keyType;

@@ -12,6 +12,9 @@ public final class RingNode {
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}");
     /** The zone of nodes configured without one. */
     public static final String DEFAULT_ZONE = "default";
+    /** Weights are relative; this range keeps derived vnode counts and allocated shares meaningful. */
+    public static final double MIN_WEIGHT = 0.001;
+    public static final double MAX_WEIGHT = 1000;
 
     private final String id;
     private final double weight;
@@ -48,9 +51,9 @@ public final class RingNode {
     }
 
     static void checkWeight(String id, double weight) {
-        if (!(weight > 0) || Double.isInfinite(weight)) {
-            throw new ConfigurationException("invalid weight " + weight + " for node '" + id
-                    + "': a weight must be a finite number greater than 0 (1.0 is the usual share)");
+        if (!(weight >= MIN_WEIGHT && weight <= MAX_WEIGHT)) {
+            throw new ConfigurationException("invalid weight " + weight + " for node '" + id + "': a weight must be"
+                    + " a number from " + MIN_WEIGHT + " to " + MAX_WEIGHT + " (1.0 is the usual share)");
         }
     }
 

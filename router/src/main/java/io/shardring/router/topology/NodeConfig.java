@@ -91,7 +91,7 @@ public final class NodeConfig {
 
     @Override
     public String toString() {
-        return "node " + id + " [" + jdbcUrl + " user=" + user + " password=" + password + " weight=" + weight + " zone="
+        return "node " + id + " [" + maskUrl(jdbcUrl) + " user=" + user + " password=" + password + " weight=" + weight + " zone="
                 + zone + "]";
     }
 
@@ -133,9 +133,11 @@ public final class NodeConfig {
         }
 
         public Builder weight(double weight) {
-            if (!(weight > 0) || Double.isInfinite(weight)) {
-                throw new ConfigurationException("node '" + id + "': weight " + weight
-                        + " is invalid; use a finite number greater than 0 (1.0 is the usual share)");
+            if (!(weight >= io.shardring.router.ring.RingNode.MIN_WEIGHT
+                    && weight <= io.shardring.router.ring.RingNode.MAX_WEIGHT)) {
+                throw new ConfigurationException("node '" + id + "': weight " + weight + " is invalid; use a number"
+                        + " from " + io.shardring.router.ring.RingNode.MIN_WEIGHT + " to "
+                        + io.shardring.router.ring.RingNode.MAX_WEIGHT + " (1.0 is the usual share)");
             }
             this.weight = weight;
             return this;
@@ -173,7 +175,7 @@ public final class NodeConfig {
                 throw new ConfigurationException("node '" + id + "': " + field + " '" + maskUrl(url)
                         + "' is not a PostgreSQL JDBC URL; use jdbc:postgresql://host:port/database");
             }
-            if (SECRET_IN_URL.matcher(url).find()) {
+            if (SECRET_IN_URL.matcher(url).find() || url.matches("(?i)jdbc:postgresql://[^/?]*@.*")) {
                 throw new ConfigurationException("node '" + id + "': " + field + " carries a password; move it to the"
                         + " node's password field as ${ENV_VAR} or file:/path");
             }

@@ -38,7 +38,14 @@ public final class Secret {
         if (m.matches()) {
             return new Secret(Kind.ENV, m.group(1));
         }
+        if (spec.startsWith("${")) {
+            throw new ConfigurationException("malformed password reference: write ${NAME} with letters, digits and"
+                    + " '_' only, starting with a letter or '_'");
+        }
         if (spec.startsWith("file:")) {
+            if (spec.length() == "file:".length()) {
+                throw new ConfigurationException("password reference 'file:' names no file; write file:/path/to/secret");
+            }
             return new Secret(Kind.FILE, spec.substring("file:".length()));
         }
         return new Secret(Kind.LITERAL, spec);

@@ -65,9 +65,12 @@ class SecretTest {
         assertThat(s.resolve()).isEqualTo("hunter2");
         assertThat(s.toString()).isEqualTo("****");
         assertThat(String.valueOf(s)).doesNotContain("hunter2");
-        // names that are not valid variable names are literals too, and masked
-        assertThat(Secret.of("${NOT-A-NAME}").isLiteral()).isTrue();
-        assertThat(Secret.of("${NOT-A-NAME}").toString()).isEqualTo("****");
+        // a malformed reference is an error, not a literal password, and the message does not echo it
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Secret.of("${NOT-A-NAME}"))
+                .isInstanceOf(io.shardring.router.ConfigurationException.class)
+                .hasMessageContaining("malformed").hasMessageNotContaining("NOT-A-NAME");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> Secret.of("file:"))
+                .isInstanceOf(io.shardring.router.ConfigurationException.class);
     }
 
     @Test
