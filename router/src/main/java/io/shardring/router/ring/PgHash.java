@@ -83,6 +83,7 @@ final class PgHash {
      *
      * @throws IllegalArgumentException if {@code s} holds an unpaired surrogate, which PostgreSQL text cannot store
      */
+    @SuppressWarnings("fallthrough")
     static long hashUtf8(CharSequence s) {
         // Optimistic single pass: for ASCII the UTF-8 length is the char count, so hash chars as bytes and
         // remember every char seen; if one was not ASCII, start again on the multi-byte path.
@@ -122,16 +123,21 @@ final class PgHash {
             p += 12;
             rest -= 12;
         }
-        for (int i = 0; i < rest; i++) {
-            int v = s.charAt(p + i);
-            seen |= v;
-            if (i < 4) {
-                a += v << (8 * i);
-            } else if (i < 8) {
-                b += v << (8 * (i - 4));
-            } else {
-                c += v << (8 * (i - 7));
-            }
+        // the tail, as lookup3 takes it: bytes 0..3 to a, 4..7 to b, 8..10 to c above its length byte
+        int v;
+        switch (rest) {
+            case 11: v = s.charAt(p + 10); seen |= v; c += v << 24;
+            case 10: v = s.charAt(p + 9); seen |= v; c += v << 16;
+            case 9: v = s.charAt(p + 8); seen |= v; c += v << 8;
+            case 8: v = s.charAt(p + 7); seen |= v; b += v << 24;
+            case 7: v = s.charAt(p + 6); seen |= v; b += v << 16;
+            case 6: v = s.charAt(p + 5); seen |= v; b += v << 8;
+            case 5: v = s.charAt(p + 4); seen |= v; b += v;
+            case 4: v = s.charAt(p + 3); seen |= v; a += v << 24;
+            case 3: v = s.charAt(p + 2); seen |= v; a += v << 16;
+            case 2: v = s.charAt(p + 1); seen |= v; a += v << 8;
+            case 1: v = s.charAt(p); seen |= v; a += v;
+            default: break;
         }
         if (seen >= 0x80) {
             int len = utf8Length(s, n);

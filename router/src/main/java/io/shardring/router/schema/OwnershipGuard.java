@@ -29,15 +29,14 @@ import java.util.List;
  * from PL/pgSQL costs several microseconds per row, a comparison of constants a fraction of that.
  * Both are rewritten in one transaction.
  *
- * <p>Every guarded write also takes a shared transaction-level advisory lock, and a change of
- * ownership takes it exclusively: the change therefore waits for writes that passed the old check to
- * commit, so none can land after a fence. Logical-replication apply workers do not fire the trigger
+ * <p>A change of ownership first locks every guarded table in {@code SHARE ROW EXCLUSIVE} mode, which
+ * waits for writes in flight (they hold {@code ROW EXCLUSIVE} until they commit) and holds new ones back
+ * until the change commits: no write that passed the old check can land after a fence. The cost falls
+ * on the rare change, not on every row. Logical-replication apply workers do not fire the trigger
  * (they run as a replica), and a session may set {@code shardring.bypass_guard = on} for maintenance
  * such as deleting rows that moved away.
  */
 public final class OwnershipGuard {
-    /** The advisory-lock key that orders guarded writes against changes of ownership. */
-    public static final long FENCE_LOCK = 0x7368617264L; // "shard"
     /** The trigger's name on every sharded table. */
     public static final String TRIGGER = "shardring_ownership_guard";
 
@@ -83,8 +82,12 @@ public final class OwnershipGuard {
      */
     public static void setOwnedRanges(Connection c, String nodeId, long topologyVersion, KeyType keyType,
             List<TokenRange> ranges) throws SQLException {
+        List<String[]> guarded = guardedTables(c);
         try (Statement s = c.createStatement()) {
-            s.execute("SELECT pg_advisory_xact_lock(" + FENCE_LOCK + ")");
+            for (String[] g : guarded) {
+                // waits for in-flight writes to commit and holds new ones until this transaction ends
+                s.execute("LOCK TABLE " + Sql.quote(g[0]) + "." + Sql.quote(g[1]) + " IN SHARE ROW EXCLUSIVE MODE");
+            }
             s.execute("DELETE FROM shardring.owned_ranges");
         }
         try (PreparedStatement ps = c.prepareStatement("INSERT INTO shardring.owned_ranges (lo, hi) VALUES (?, ?)")) {
@@ -105,19 +108,23 @@ public final class OwnershipGuard {
             ps.executeUpdate();
         }
         List<TokenRange> owned = readOwned(c);
-        List<String[]> guarded = new ArrayList<>();
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
-                "SELECT table_schema, table_name, key_column, guard_function FROM shardring.guarded_tables")) {
-            while (rs.next()) {
-                guarded.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)});
-            }
-        }
         for (String[] g : guarded) {
             ShardedTable t = ShardedTable.of(g[0], g[1], g[2]);
             try (Statement s = c.createStatement()) {
                 s.execute(functionSql(g[3], nodeId, keyType, t, owned));
             }
         }
+    }
+
+    private static List<String[]> guardedTables(Connection c) throws SQLException {
+        List<String[]> guarded = new ArrayList<>();
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT table_schema, table_name,"
+                + " key_column, guard_function FROM shardring.guarded_tables ORDER BY table_schema, table_name")) {
+            while (rs.next()) {
+                guarded.add(new String[] {rs.getString(1), rs.getString(2), rs.getString(3), rs.getString(4)});
+            }
+        }
+        return guarded;
     }
 
     /** The shard's owned ranges as stored, merged into arcs of the ring. */
@@ -247,7 +254,6 @@ public final class OwnershipGuard {
                 + keyText(col) + ", TG_TABLE_SCHEMA, TG_TABLE_NAME),\n"
                 + "      HINT = 'the router''s topology is stale: refresh it and retry on the key''s owner';\n"
                 + "  END IF;\n"
-                + "  PERFORM pg_advisory_xact_lock_shared(" + FENCE_LOCK + ");\n"
                 + "  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;\n"
                 + "  RETURN NEW;\n"
                 + "END\n$guard$";
