@@ -158,7 +158,9 @@ public final class ShardedFlyway {
     /** The Flyway instance of the shardring schema on one database. */
     public static Flyway shardringFlyway(DataSource ds) {
         return Flyway.configure(ShardedFlyway.class.getClassLoader()).dataSource(ds).schemas(SHARDRING_SCHEMA)
-                .createSchemas(true).table("flyway_schema_history").locations(SHARDRING_LOCATION).load();
+                .createSchemas(true).table("flyway_schema_history").locations(SHARDRING_LOCATION)
+                // the catalog may share the schema on the first shard, with its own history table
+                .baselineOnMigrate(true).baselineVersion("0").load();
     }
 
     public static final class Builder {

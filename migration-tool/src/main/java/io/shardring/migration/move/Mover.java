@@ -1,0 +1,807 @@
+package io.shardring.migration.move;
+
+import io.shardring.migration.plan.MoveJob;
+import io.shardring.migration.plan.Plan;
+import io.shardring.router.ErrorCode;
+import io.shardring.router.ShardringException;
+import io.shardring.router.Sql;
+import io.shardring.router.ring.KeyType;
+import io.shardring.router.ring.TokenRange;
+import io.shardring.router.schema.OwnershipGuard;
+import io.shardring.router.schema.ShardedFlyway;
+import io.shardring.router.topology.Catalog;
+import io.shardring.router.topology.NodeConfig;
+import io.shardring.router.topology.ShardedTable;
+import io.shardring.router.topology.ShardringYaml;
+import io.shardring.router.topology.Topology;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Moves key ranges between shards online, each phase journaled in the catalog so that {@link #resume}
+ * and {@link #abort} work after a crash at any point.
+ *
+ * <p>Per job (ranges from one source to one target): <b>prepare</b> (target schema by Flyway, guard
+ * installed, leftovers of the ranges removed) → <b>copy</b> (a publication on the source whose row filter
+ * is the range predicate, a subscription on the target with {@code copy_data}; PostgreSQL copies and
+ * then streams changes) → <b>cutover</b> (fence the ranges on the source, wait until the target applied
+ * the source's WAL position taken after the fence, take a snapshot on the target, give the target the
+ * ranges, publish the next topology version; writes to the moving keys pause only here) →
+ * <b>verify</b> (row count and an order-independent checksum per table, the target's snapshot against
+ * the fenced source) → <b>cleanup</b> (subscription, slot and publication dropped; moved rows deleted on
+ * the source in batches). Copies of all jobs run at the same time; cutovers one after another, each
+ * publishing a topology version in which exactly the jobs cut over so far have moved.
+ */
+public final class Mover {
+    private static final Logger LOG = LoggerFactory.getLogger(Mover.class);
+
+    /** Settings of a mover. */
+    public static final class Options {
+        private String[] appLocations = {};
+        private int deleteBatch = 10_000;
+        private Duration syncTimeout = Duration.ofMinutes(30);
+        private Duration catchUpTimeout = Duration.ofSeconds(60);
+
+        /** The application's Flyway locations, applied to a target before data moves there. */
+        public Options appLocations(String... locations) {
+            this.appLocations = locations.clone();
+            return this;
+        }
+
+        public Options deleteBatch(int rows) {
+            this.deleteBatch = rows;
+            return this;
+        }
+
+        public Options syncTimeout(Duration d) {
+            this.syncTimeout = d;
+            return this;
+        }
+
+        public Options catchUpTimeout(Duration d) {
+            this.catchUpTimeout = d;
+            return this;
+        }
+    }
+
+    private final Catalog catalog;
+    private final NodePools nodes;
+    private final Options options;
+    private final MoveListener listener;
+
+    public Mover(Catalog catalog, NodePools nodes, Options options, MoveListener listener) {
+        this.catalog = catalog;
+        this.nodes = nodes;
+        this.options = options;
+        this.listener = listener == null ? MoveListener.NONE : listener;
+    }
+
+    /** Records and runs a plan; returns the move's id. */
+    public long execute(Plan plan) {
+        long id = start(plan);
+        run(id);
+        return id;
+    }
+
+    /**
+     * Records a plan as a running move. Refuses while another move runs, naming it, and when the catalog
+     * moved on since the plan was made.
+     */
+    public long start(Plan plan) {
+        if (!plan.isExecutable()) {
+            throw new ShardringException(ErrorCode.RING_CONSTRAINT, "the plan cannot be executed: "
+                    + String.join("; ", plan.errors()));
+        }
+        Optional<RunningMove> running = running();
+        if (running.isPresent()) {
+            throw new ShardringException(ErrorCode.RING_CONSTRAINT, "move " + running.get().id + " ("
+                    + running.get().change + ") is still running; resume or abort it first");
+        }
+        long current = catalog.version();
+        if (current != plan.before().version()) {
+            throw new ShardringException(ErrorCode.RING_CONSTRAINT, "the plan starts from topology version "
+                    + plan.before().version() + " but the catalog is at version " + current + "; plan again");
+        }
+        try (Connection c = catalog.dataSource().getConnection()) {
+            c.setAutoCommit(false);
+            long id;
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO shardring.moves (change, from_version,"
+                    + " target_document, state) VALUES (?, ?, ?, 'running') RETURNING id")) {
+                ps.setString(1, plan.change());
+                ps.setLong(2, plan.before().version());
+                ps.setString(3, ShardringYaml.write(plan.after().withStoredTokens(), null));
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    id = rs.getLong(1);
+                }
+            }
+            int j = 0;
+            for (MoveJob job : plan.jobs()) {
+                try (PreparedStatement ps = c.prepareStatement("INSERT INTO shardring.move_jobs (move_id, job, source,"
+                        + " target, ranges, phase) VALUES (?, ?, ?, ?, ?, 'prepare')")) {
+                    ps.setLong(1, id);
+                    ps.setInt(2, j++);
+                    ps.setString(3, job.source());
+                    ps.setString(4, job.target());
+                    ps.setString(5, Intervals.json(job.ranges()));
+                    ps.executeUpdate();
+                }
+            }
+            journal(c, id, null, "plan", "info", plan.change() + ": " + plan.jobs().size() + " jobs, "
+                    + String.format(java.util.Locale.ROOT, "%.2f%%", 100 * plan.movedShare()) + " of the keyspace");
+            c.commit();
+            return id;
+        } catch (SQLException e) {
+            if ("23505".equals(e.getSQLState())) {
+                RunningMove r = running().orElse(null);
+                throw new ShardringException(ErrorCode.RING_CONSTRAINT, "another move is running"
+                        + (r == null ? "" : ": move " + r.id + " (" + r.change + ")") + "; resume or abort it first", e);
+            }
+            throw new ShardringException(ErrorCode.SHARD_ERROR, "cannot record the move: " + e.getMessage(), e);
+        }
+    }
+
+    /** A move in state running. */
+    public static final class RunningMove {
+        public final long id;
+        public final String change;
+
+        RunningMove(long id, String change) {
+            this.id = id;
+            this.change = change;
+        }
+    }
+
+    public Optional<RunningMove> running() {
+        try (Connection c = catalog.dataSource().getConnection(); Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT id, change FROM shardring.moves WHERE state = 'running'")) {
+            return rs.next() ? Optional.of(new RunningMove(rs.getLong(1), rs.getString(2))) : Optional.empty();
+        } catch (SQLException e) {
+            throw new ShardringException(ErrorCode.SHARD_ERROR, "cannot read moves: " + e.getMessage(), e);
+        }
+    }
+
+    /** Continues the running move from its journal. */
+    public long resume() {
+        RunningMove r = running().orElseThrow(() -> new ShardringException(ErrorCode.RING_CONSTRAINT,
+                "no move is running; nothing to resume"));
+        run(r.id);
+        return r.id;
+    }
+
+    private static final class Job {
+        final int index;
+        final String source;
+        final String target;
+        final List<TokenRange> ranges;
+        String phase;
+
+        Job(int index, String source, String target, List<TokenRange> ranges, String phase) {
+            this.index = index;
+            this.source = source;
+            this.target = target;
+            this.ranges = ranges;
+            this.phase = phase;
+        }
+
+        String name(long moveId) {
+            return "shardring_m" + moveId + "_j" + index;
+        }
+    }
+
+    /** Runs the remaining phases of a move. */
+    public void run(long moveId) {
+        Topology after;
+        Topology before;
+        List<Job> jobs = new ArrayList<>();
+        try (Connection c = catalog.dataSource().getConnection()) {
+            long fromVersion;
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT from_version, target_document, state FROM shardring.moves WHERE id = ?")) {
+                ps.setLong(1, moveId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        throw new ShardringException(ErrorCode.RING_CONSTRAINT, "no move " + moveId);
+                    }
+                    if (!"running".equals(rs.getString(3))) {
+                        throw new ShardringException(ErrorCode.RING_CONSTRAINT, "move " + moveId + " is "
+                                + rs.getString(3) + ", not running");
+                    }
+                    fromVersion = rs.getLong(1);
+                    after = ShardringYaml.parse(rs.getString(2), "move " + moveId).topology();
+                }
+            }
+            before = catalog.load(fromVersion);
+            try (PreparedStatement ps = c.prepareStatement("SELECT job, source, target, ranges, phase FROM"
+                    + " shardring.move_jobs WHERE move_id = ? ORDER BY job")) {
+                ps.setLong(1, moveId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        jobs.add(new Job(rs.getInt(1), rs.getString(2), rs.getString(3),
+                                Intervals.parseJson(rs.getString(4)), rs.getString(5)));
+                    }
+                }
+            }
+        } catch (SQLException e) {
+            throw new ShardringException(ErrorCode.SHARD_ERROR, "cannot read move " + moveId + ": " + e.getMessage(), e);
+        }
+        before.nodes().values().forEach(nodes::add);
+        after.nodes().values().forEach(nodes::add);
+        KeyType keyType = before.ring().keyType();
+        List<ShardedTable> tables = after.tables();
+        try {
+            for (Job job : jobs) {
+                if (job.phase.equals("prepare")) {
+                    step(moveId, job, "prepare", () -> prepare(moveId, job, after, keyType, tables));
+                    setPhase(moveId, job, "copy");
+                }
+            }
+            for (Job job : jobs) {
+                if (job.phase.equals("copy")) {
+                    step(moveId, job, "copy", () -> startCopy(moveId, job, tables, keyType));
+                }
+            }
+            for (Job job : jobs) {
+                if (job.phase.equals("copy")) {
+                    step(moveId, job, "copy", () -> awaitSync(moveId, job, tables));
+                    setPhase(moveId, job, "cutover");
+                }
+            }
+            for (Job job : jobs) {
+                if (job.phase.equals("cutover")) {
+                    step(moveId, job, "cutover", () -> cutover(moveId, job, jobs, before, after, keyType, tables));
+                }
+            }
+            for (Job job : jobs) {
+                if (job.phase.equals("cleanup")) {
+                    step(moveId, job, "cleanup", () -> cleanup(moveId, job, keyType, tables));
+                    setPhase(moveId, job, "done");
+                }
+            }
+            finish(moveId, "done");
+        } catch (SQLException e) {
+            throw new ShardringException(ErrorCode.SHARD_ERROR, "move " + moveId + " stopped: " + e.getMessage()
+                    + "; fix the cause and run resume, or abort", e);
+        }
+    }
+
+    private interface Step {
+        void run() throws SQLException;
+    }
+
+    private void step(long moveId, Job job, String phase, Step step) throws SQLException {
+        listener.on(moveId, job.index, phase, "started", job.source + " -> " + job.target, -1, -1);
+        journal(moveId, job.index, phase, "started", job.source + " -> " + job.target);
+        try {
+            step.run();
+        } catch (SQLException | RuntimeException e) {
+            try {
+                journal(moveId, job.index, phase, "failed", e.getMessage());
+            } catch (SQLException suppressed) {
+                e.addSuppressed(suppressed);
+            }
+            listener.on(moveId, job.index, phase, "failed", e.getMessage(), -1, -1);
+            throw e;
+        }
+        journal(moveId, job.index, phase, "finished", null);
+        listener.on(moveId, job.index, phase, "finished", job.source + " -> " + job.target, -1, -1);
+    }
+
+    // ---- prepare ----
+
+    private void prepare(long moveId, Job job, Topology after, KeyType keyType, List<ShardedTable> tables)
+            throws SQLException {
+        ShardedFlyway.configure(after, Map.of(job.target, nodes.apply(job.target))).locations(options.appLocations)
+                .ownershipGuard(false).load().migrate().orThrow();
+        // the source needs the current shardring schema too (the move markers)
+        ShardedFlyway.shardringFlyway(nodes.apply(job.source)).migrate();
+        try (Connection c = nodes.apply(job.target).getConnection()) {
+            c.setAutoCommit(false);
+            if (OwnershipGuard.identity(c) == null) {
+                OwnershipGuard.setOwnedRanges(c, job.target, after.version(), keyType, List.of());
+            }
+            OwnershipGuard.install(c, job.target, keyType, tables);
+            c.commit();
+            // rows of these ranges on the target are leftovers of an earlier attempt: it does not own them
+            bypassGuard(c);
+            for (ShardedTable t : tables) {
+                try (Statement s = c.createStatement()) {
+                    int n = s.executeUpdate("DELETE FROM " + t.quotedName() + " WHERE "
+                            + TokenRange.toSql(job.ranges, keyType, t.keyColumn()));
+                    if (n > 0) {
+                        journal(moveId, job.index, "prepare", "info", "removed " + n + " leftover rows of "
+                                + t.displayName() + " on " + job.target);
+                    }
+                }
+            }
+            c.commit();
+        }
+    }
+
+    // ---- copy ----
+
+    private void startCopy(long moveId, Job job, List<ShardedTable> tables, KeyType keyType) throws SQLException {
+        String name = job.name(moveId);
+        try (Connection c = nodes.apply(job.source).getConnection(); Statement s = c.createStatement()) {
+            if (!exists(c, "SELECT 1 FROM pg_publication WHERE pubname = ?", name)) {
+                StringBuilder sql = new StringBuilder("CREATE PUBLICATION ").append(Sql.quote(name)).append(" FOR TABLE ");
+                for (ShardedTable t : tables) {
+                    sql.append(t.quotedName()).append(" WHERE (")
+                            .append(TokenRange.toSql(job.ranges, keyType, t.keyColumn())).append("), ");
+                }
+                sql.append("shardring.move_markers WHERE (name = ").append(Sql.literal(name)).append(')');
+                s.execute(sql.toString());
+            }
+        }
+        try (Connection c = nodes.apply(job.target).getConnection(); Statement s = c.createStatement()) {
+            if (!exists(c, "SELECT 1 FROM pg_subscription WHERE subname = ?", name)) {
+                s.execute("CREATE SUBSCRIPTION " + Sql.quote(name) + " CONNECTION " + Sql.literal(conninfo(job.source))
+                        + " PUBLICATION " + Sql.quote(name) + " WITH (copy_data = true)");
+            }
+        }
+    }
+
+    private void awaitSync(long moveId, Job job, List<ShardedTable> tables) throws SQLException {
+        String name = job.name(moveId);
+        long deadline = System.nanoTime() + options.syncTimeout.toNanos();
+        try (Connection c = nodes.apply(job.target).getConnection()) {
+            while (true) {
+                int notReady;
+                try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FILTER (WHERE r.srsubstate NOT IN"
+                        + " ('r', 's')) FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid"
+                        + " WHERE s.subname = ?")) {
+                    ps.setString(1, name);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        rs.next();
+                        notReady = rs.getInt(1);
+                    }
+                }
+                long rows = 0;
+                for (ShardedTable t : tables) {
+                    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                            "SELECT n_live_tup FROM pg_stat_user_tables WHERE schemaname = " + Sql.literal(t.schema())
+                                    + " AND relname = " + Sql.literal(t.name()))) {
+                        if (rs.next()) {
+                            rows += rs.getLong(1);
+                        }
+                    }
+                }
+                listener.on(moveId, job.index, "copy", "progress", notReady + " tables still copying", rows, -1);
+                if (notReady == 0 && hasAllTables(c, name, tables.size())) {
+                    updateRows(moveId, job, rows);
+                    return;
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new ShardringException(ErrorCode.SHARD_ERROR, "the initial copy of job " + job.index + " ("
+                            + job.source + " -> " + job.target + ") did not finish within " + options.syncTimeout
+                            + "; check the target's log, then resume");
+                }
+                sleep(200);
+            }
+        }
+    }
+
+    private static boolean hasAllTables(Connection c, String sub, int tables) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM pg_subscription_rel r JOIN pg_subscription s"
+                + " ON s.oid = r.srsubid WHERE s.subname = ?")) {
+            ps.setString(1, sub);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getInt(1) >= tables;
+            }
+        }
+    }
+
+    // ---- cutover ----
+
+    private void cutover(long moveId, Job job, List<Job> jobs, Topology before, Topology after, KeyType keyType,
+            List<ShardedTable> tables) throws SQLException {
+        long nextVersion = catalog.version() + 1;
+        List<long[]> moving = Intervals.of(job.ranges);
+        long fenceStart = System.nanoTime();
+        // 1. fence: the source stops owning the ranges; the table locks wait for writes in flight
+        try (Connection c = nodes.apply(job.source).getConnection()) {
+            c.setAutoCommit(false);
+            List<long[]> owned = Intervals.of(OwnershipGuard.readOwned(c));
+            OwnershipGuard.setOwnedRanges(c, job.source, nextVersion, keyType,
+                    Intervals.toRanges(Intervals.minus(owned, moving)));
+            c.commit();
+        }
+        journal(moveId, job.index, "cutover", "info", "fenced " + job.ranges.size() + " ranges on " + job.source);
+        // 2. wait until the target applied everything the source committed before the fence: a marker
+        // written after it arrives through the same subscription, which applies in commit order
+        long seq = System.nanoTime();
+        try (Connection c = nodes.apply(job.source).getConnection(); PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO shardring.move_markers (name, seq) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET"
+                        + " seq = EXCLUDED.seq, written_at = now()")) {
+            ps.setString(1, job.name(moveId));
+            ps.setLong(2, seq);
+            ps.executeUpdate();
+        }
+        awaitCatchUp(moveId, job, seq);
+        // 3. a snapshot of the target at exactly that point, for verify, before the target takes writes
+        Connection snapshot = nodes.apply(job.target).getConnection();
+        try {
+            snapshot.setAutoCommit(false);
+            snapshot.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            try (Statement s = snapshot.createStatement()) {
+                s.executeQuery("SELECT 1").close();
+            }
+            // 4. the target owns the ranges; 5. publish the topology in which this job has moved
+            try (Connection c = nodes.apply(job.target).getConnection()) {
+                c.setAutoCommit(false);
+                List<long[]> owned = Intervals.of(OwnershipGuard.readOwned(c));
+                OwnershipGuard.setOwnedRanges(c, job.target, nextVersion, keyType,
+                        Intervals.toRanges(Intervals.union(owned, moving)));
+                c.commit();
+            }
+            boolean last = jobs.stream().allMatch(j -> j == job || !j.phase.equals("cutover")
+                    && !j.phase.equals("copy") && !j.phase.equals("prepare"));
+            List<Job> moved = new ArrayList<>();
+            for (Job j : jobs) {
+                if (j == job || j.phase.equals("cleanup") || j.phase.equals("done")) {
+                    moved.add(j);
+                }
+            }
+            Topology published = last ? renumber(after, nextVersion) : intermediate(before, after, moved, nextVersion);
+            try (Connection c = catalog.dataSource().getConnection()) {
+                c.setAutoCommit(false);
+                catalog.publish(c, published, "move " + moveId + " job " + job.index + ": " + job.source + " -> "
+                        + job.target);
+                setPhase(c, moveId, job, "cleanup");
+                c.commit();
+            }
+            job.phase = "cleanup";
+            long pauseMs = (System.nanoTime() - fenceStart) / 1_000_000;
+            journal(moveId, job.index, "cutover", "info", "topology version " + nextVersion + " published; writes"
+                    + " to the moving keys paused " + pauseMs + " ms");
+            listener.on(moveId, job.index, "cutover", "info", "paused " + pauseMs + " ms", -1, 0);
+            // 6. verify: the target's snapshot against the fenced source, which no longer changes
+            verify(moveId, job, snapshot, keyType, tables);
+        } finally {
+            snapshot.close();
+        }
+    }
+
+    private void awaitCatchUp(long moveId, Job job, long seq) throws SQLException {
+        long deadline = System.nanoTime() + options.catchUpTimeout.toNanos();
+        try (Connection c = nodes.apply(job.target).getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT seq FROM shardring.move_markers WHERE name = ?")) {
+            ps.setString(1, job.name(moveId));
+            while (true) {
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next() && rs.getLong(1) == seq) {
+                        return;
+                    }
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new ShardringException(ErrorCode.SHARD_ERROR, "the target " + job.target + " did not catch"
+                            + " up with " + job.source + " within " + options.catchUpTimeout + "; the ranges stay"
+                            + " fenced on " + job.source + "; resume to retry, or abort to give them back");
+                }
+                sleep(2);
+            }
+        }
+    }
+
+    private void verify(long moveId, Job job, Connection targetSnapshot, KeyType keyType, List<ShardedTable> tables)
+            throws SQLException {
+        try (Connection source = nodes.apply(job.source).getConnection()) {
+            for (ShardedTable t : tables) {
+                String sql = "SELECT count(*), coalesce(sum(hashtextextended(x::text, 0)::numeric), 0)::text FROM "
+                        + t.quotedName() + " x WHERE " + TokenRange.toSql(job.ranges, keyType, t.keyColumn());
+                String[] src = checksum(source, sql);
+                String[] dst = checksum(targetSnapshot, sql);
+                if (!src[0].equals(dst[0]) || !src[1].equals(dst[1])) {
+                    throw new ShardringException(ErrorCode.SHARD_ERROR, "verify failed for " + t.displayName()
+                            + " in job " + job.index + ": " + job.source + " has " + src[0] + " rows (checksum " + src[1]
+                            + "), " + job.target + " has " + dst[0] + " (checksum " + dst[1] + "); the source keeps its"
+                            + " rows; investigate before resuming");
+                }
+                journal(moveId, job.index, "verify", "info", t.displayName() + ": " + src[0] + " rows, checksums equal");
+                listener.on(moveId, job.index, "verify", "info", t.displayName() + " " + src[0] + " rows equal",
+                        Long.parseLong(src[0]), -1);
+            }
+        }
+    }
+
+    private static String[] checksum(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return new String[] {String.valueOf(rs.getLong(1)), rs.getString(2)};
+        }
+    }
+
+    // ---- cleanup ----
+
+    private void cleanup(long moveId, Job job, KeyType keyType, List<ShardedTable> tables) throws SQLException {
+        dropReplication(moveId, job);
+        try (Connection c = nodes.apply(job.source).getConnection()) {
+            bypassGuard(c);
+            for (ShardedTable t : tables) {
+                String pred = TokenRange.toSql(job.ranges, keyType, t.keyColumn());
+                long total = 0;
+                while (true) {
+                    int n;
+                    try (Statement s = c.createStatement()) {
+                        n = s.executeUpdate("DELETE FROM " + t.quotedName() + " WHERE ctid IN (SELECT ctid FROM "
+                                + t.quotedName() + " WHERE " + pred + " LIMIT " + options.deleteBatch + ")");
+                    }
+                    total += n;
+                    if (n < options.deleteBatch) {
+                        break;
+                    }
+                }
+                journal(moveId, job.index, "cleanup", "info", "deleted " + total + " moved rows of " + t.displayName()
+                        + " on " + job.source);
+            }
+        }
+    }
+
+    private void dropReplication(long moveId, Job job) throws SQLException {
+        String name = job.name(moveId);
+        try (Connection c = nodes.apply(job.target).getConnection(); Statement s = c.createStatement()) {
+            if (exists(c, "SELECT 1 FROM pg_subscription WHERE subname = ?", name)) {
+                s.execute("DROP SUBSCRIPTION " + Sql.quote(name)); // drops the slot on the source too
+            }
+        }
+        try (Connection c = nodes.apply(job.source).getConnection(); Statement s = c.createStatement()) {
+            if (exists(c, "SELECT 1 FROM pg_replication_slots WHERE slot_name = ?", name)) {
+                s.execute("SELECT pg_drop_replication_slot(" + Sql.literal(name) + ")");
+            }
+            s.execute("DROP PUBLICATION IF EXISTS " + Sql.quote(name));
+        }
+    }
+
+    // ---- abort ----
+
+    /**
+     * Abandons the running move: jobs not yet cut over lose their subscription, publication and copied
+     * rows, and a fenced source gets its ranges back. Jobs already cut over stay moved (their data is
+     * safely on the new owner); plan the reverse change to move them back.
+     */
+    public void abort(long moveId) {
+        try (Connection c = catalog.dataSource().getConnection()) {
+            List<Job> jobs = new ArrayList<>();
+            String target;
+            try (PreparedStatement ps = c.prepareStatement("SELECT job, source, target, ranges, phase FROM"
+                    + " shardring.move_jobs WHERE move_id = ? ORDER BY job")) {
+                ps.setLong(1, moveId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        jobs.add(new Job(rs.getInt(1), rs.getString(2), rs.getString(3),
+                                Intervals.parseJson(rs.getString(4)), rs.getString(5)));
+                    }
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT target_document, from_version FROM shardring.moves"
+                    + " WHERE id = ? AND state = 'running'")) {
+                ps.setLong(1, moveId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        throw new ShardringException(ErrorCode.RING_CONSTRAINT, "move " + moveId + " is not running");
+                    }
+                    target = rs.getString(1);
+                    catalog.load(rs.getLong(2)).nodes().values().forEach(nodes::add);
+                }
+            }
+            Topology after = ShardringYaml.parse(target, "move " + moveId).topology();
+            after.nodes().values().forEach(nodes::add);
+            KeyType keyType = after.ring().keyType();
+            for (Job job : jobs) {
+                if (job.phase.equals("cleanup") || job.phase.equals("done")) {
+                    continue;
+                }
+                dropReplication(moveId, job);
+                List<long[]> moving = Intervals.of(job.ranges);
+                if (nodeReachableWithShardring(job.target)) {
+                    try (Connection t = nodes.apply(job.target).getConnection()) {
+                        t.setAutoCommit(false);
+                        List<long[]> owned = Intervals.of(OwnershipGuard.readOwned(t));
+                        if (!Intervals.minus(owned, moving).equals(owned)) {
+                            OwnershipGuard.setOwnedRanges(t, job.target, catalog.version(), keyType,
+                                    Intervals.toRanges(Intervals.minus(owned, moving)));
+                        }
+                        t.commit();
+                        bypassGuard(t);
+                        for (ShardedTable tb : after.tables()) {
+                            try (Statement s = t.createStatement()) {
+                                s.executeUpdate("DELETE FROM " + tb.quotedName() + " WHERE "
+                                        + TokenRange.toSql(job.ranges, keyType, tb.keyColumn()));
+                            }
+                        }
+                        t.commit();
+                    }
+                }
+                try (Connection s = nodes.apply(job.source).getConnection()) {
+                    s.setAutoCommit(false);
+                    List<long[]> owned = Intervals.of(OwnershipGuard.readOwned(s));
+                    OwnershipGuard.setOwnedRanges(s, job.source, catalog.version(), keyType,
+                            Intervals.toRanges(Intervals.union(owned, moving)));
+                    s.commit();
+                }
+                setPhase(moveId, job, "aborted");
+                journal(moveId, job.index, "abort", "finished", "ranges stay on " + job.source);
+            }
+            finish(moveId, "aborted");
+        } catch (SQLException e) {
+            throw new ShardringException(ErrorCode.SHARD_ERROR, "abort of move " + moveId + " stopped: "
+                    + e.getMessage() + "; run abort again", e);
+        }
+    }
+
+    private boolean nodeReachableWithShardring(String nodeId) {
+        try (Connection c = nodes.apply(nodeId).getConnection()) {
+            return exists(c, "SELECT 1 FROM pg_namespace WHERE nspname = ?", "shardring")
+                    && exists(c, "SELECT 1 FROM pg_class WHERE relname = ?", "owned_ranges");
+        } catch (SQLException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    // ---- topology versions during a move ----
+
+    /** {@code after} under another version number. */
+    static Topology renumber(Topology after, long version) {
+        return after.toBuilder().version(version).build().withStoredTokens();
+    }
+
+    /**
+     * The topology in which exactly the given jobs have moved: the union of both rings' tokens, each arc
+     * owned by its new owner if a moved job covers it, by its old owner otherwise.
+     */
+    static Topology intermediate(Topology before, Topology after, List<Job> moved, long version) {
+        TreeSet<Long> points = new TreeSet<>();
+        for (long t : before.ring().tokens()) {
+            points.add(t);
+        }
+        for (long t : after.ring().tokens()) {
+            points.add(t);
+        }
+        Map<String, List<Long>> tokens = new LinkedHashMap<>();
+        for (long p : points) {
+            boolean isMoved = false;
+            for (Job j : moved) {
+                for (TokenRange r : j.ranges) {
+                    if (r.contains(p)) {
+                        isMoved = true;
+                        break;
+                    }
+                }
+            }
+            String owner = (isMoved ? after : before).ring().nodeForHash(p).id();
+            tokens.computeIfAbsent(owner, k -> new ArrayList<>()).add(p);
+        }
+        Topology.Builder b = Topology.builder().version(version).ring(before.ringSettings());
+        Map<String, NodeConfig> configs = new LinkedHashMap<>(before.nodes());
+        after.nodes().forEach(configs::put);
+        for (NodeConfig n : configs.values()) {
+            List<Long> ts = tokens.get(n.id());
+            if (ts != null) {
+                b.node(n.toBuilder().tokens(ts.stream().mapToLong(Long::longValue).toArray()).build());
+            }
+        }
+        after.tables().forEach(b::table);
+        return b.build();
+    }
+
+    // ---- catalog bookkeeping ----
+
+    private void setPhase(long moveId, Job job, String phase) throws SQLException {
+        try (Connection c = catalog.dataSource().getConnection()) {
+            setPhase(c, moveId, job, phase);
+        }
+        job.phase = phase;
+    }
+
+    private static void setPhase(Connection c, long moveId, Job job, String phase) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE shardring.move_jobs SET phase = ?, updated_at = now()"
+                + " WHERE move_id = ? AND job = ?")) {
+            ps.setString(1, phase);
+            ps.setLong(2, moveId);
+            ps.setInt(3, job.index);
+            ps.executeUpdate();
+        }
+    }
+
+    private void updateRows(long moveId, Job job, long rows) throws SQLException {
+        try (Connection c = catalog.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
+                "UPDATE shardring.move_jobs SET rows_copied = ? WHERE move_id = ? AND job = ?")) {
+            ps.setLong(1, rows);
+            ps.setLong(2, moveId);
+            ps.setInt(3, job.index);
+            ps.executeUpdate();
+        }
+    }
+
+    private void finish(long moveId, String state) throws SQLException {
+        try (Connection c = catalog.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
+                "UPDATE shardring.moves SET state = ?, updated_at = now() WHERE id = ?")) {
+            ps.setString(1, state);
+            ps.setLong(2, moveId);
+            ps.executeUpdate();
+        }
+        journal(moveId, null, "move", state, null);
+        LOG.info("move {} {}", moveId, state);
+    }
+
+    private void journal(long moveId, Integer job, String phase, String event, String detail) throws SQLException {
+        try (Connection c = catalog.dataSource().getConnection()) {
+            journal(c, moveId, job, phase, event, detail);
+        }
+    }
+
+    private static void journal(Connection c, long moveId, Integer job, String phase, String event, String detail)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO shardring.move_journal (move_id, job, phase, event,"
+                + " detail) VALUES (?, ?, ?, ?, ?)")) {
+            ps.setLong(1, moveId);
+            if (job == null) {
+                ps.setNull(2, java.sql.Types.INTEGER);
+            } else {
+                ps.setInt(2, job);
+            }
+            ps.setString(3, phase);
+            ps.setString(4, event);
+            ps.setString(5, detail);
+            ps.executeUpdate();
+        }
+    }
+
+    // ---- helpers ----
+
+    private static void bypassGuard(Connection c) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("SET shardring.bypass_guard = on");
+        }
+    }
+
+    private static boolean exists(Connection c, String sql, String arg) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setString(1, arg);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    /** A libpq connection string for the target's subscription to the source. */
+    private String conninfo(String nodeId) {
+        NodeConfig n = nodes.config(nodeId);
+        JdbcUrl url = JdbcUrl.parse(n.jdbcUrl());
+        StringBuilder sb = new StringBuilder();
+        sb.append("host=").append(quoteConninfo(url.host)).append(" port=").append(url.port).append(" dbname=")
+                .append(quoteConninfo(url.database)).append(" user=").append(quoteConninfo(n.user()))
+                .append(" application_name=shardring_mover");
+        String password = nodes.password(nodeId);
+        if (password != null) {
+            sb.append(" password=").append(quoteConninfo(password));
+        }
+        return sb.toString();
+    }
+
+    private static String quoteConninfo(String v) {
+        return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'";
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ShardringException(ErrorCode.SHARD_ERROR, "interrupted; resume the move to continue", e);
+        }
+    }
+}

@@ -1,0 +1,506 @@
+package io.shardring.migration.plan;
+
+import io.shardring.router.ConfigurationException;
+import io.shardring.router.ErrorCode;
+import io.shardring.router.ShardUnavailableException;
+import io.shardring.router.ShardringException;
+import io.shardring.router.Sql;
+import io.shardring.router.ring.HashRing;
+import io.shardring.router.ring.KeyType;
+import io.shardring.router.ring.RingDiff;
+import io.shardring.router.ring.TokenRange;
+import io.shardring.router.topology.ShardedTable;
+import io.shardring.router.topology.Topology;
+import java.math.BigInteger;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import javax.sql.DataSource;
+
+/**
+ * Plans a topology change: applies it to the current topology, diffs the rings, makes one {@link MoveJob}
+ * per (source, target) pair, counts each job's rows on its source, and inspects the shards for what
+ * would make moving slow or unsafe.
+ *
+ * <p>The shards are only read (in one read-only, repeatable-read transaction per shard, so that a
+ * shard's counts are one snapshot); the nodes of the current topology are inspected in parallel. The
+ * planner connects only to nodes of the current topology, and to an added node only to read its
+ * {@code wal_level}, warning instead of failing when it cannot.
+ *
+ * <p>Warnings: application schema versions that differ between shards; sharded tables with columns
+ * filled from a local sequence or identity; {@code wal_level} other than {@code logical} on a source or
+ * target; an added node that cannot be reached. Errors (the plan is then not executable): a sharded
+ * table missing on a shard, without its key column, with a key column of another type than the ring's,
+ * or whose primary key does not include the key column (logical replication with a row filter on the
+ * key needs the key in the replica identity to publish UPDATE and DELETE).
+ */
+public final class Planner {
+    /** What the sequence warning advises. */
+    static final String SEQUENCE_ADVICE = "ids from local sequence collide when rows move; use shardring.uuid_v7()"
+            + " or io.shardring.router.ids.Ids";
+    static final String NO_HISTORY = "no Flyway history";
+    static final String NO_MIGRATIONS = "no applied migrations";
+    private static final String FLYWAY_TABLE = "flyway_schema_history";
+    private static final int MAX_THREADS = 4;
+
+    private Planner() {
+    }
+
+    /**
+     * Plans {@code change} on {@code current}, counting each job's rows.
+     *
+     * @param nodes gives a data source for a node id; it is asked for every node of {@code current}, and for a
+     *              node that the change adds (may return null or throw for that one)
+     * @throws ShardringException        from the change itself (unknown node, duplicate node, last node...)
+     * @throws ConfigurationException    when {@code nodes} has no data source for a current node
+     * @throws ShardUnavailableException when a current node cannot be reached
+     */
+    public static Plan plan(Topology current, TopologyChange change, Function<String, DataSource> nodes) {
+        return plan(current, change, nodes, true);
+    }
+
+    /**
+     * Plans {@code change} on {@code current}; with {@code countRows} false the jobs' rows are not counted
+     * (their {@link MoveJob#rowsPerTable()} is empty), which spares a scan of every sharded table.
+     *
+     * @see #plan(Topology, TopologyChange, Function)
+     */
+    public static Plan plan(Topology current, TopologyChange change, Function<String, DataSource> nodes,
+            boolean countRows) {
+        if (current == null) {
+            throw new ConfigurationException("cannot plan without a current topology");
+        }
+        if (change == null) {
+            throw new ConfigurationException("cannot plan without a change; give add-node, remove-node or set-weight");
+        }
+        if (nodes == null) {
+            throw new ConfigurationException("cannot plan without data sources for the nodes of topology version "
+                    + current.version());
+        }
+        Topology after = change.apply(current);
+        RingDiff diff = HashRing.diff(current.ring(), after.ring());
+
+        Map<String, Map<String, List<TokenRange>>> pairs = new TreeMap<>();
+        for (RingDiff.Move m : diff.moves()) {
+            pairs.computeIfAbsent(m.from().id(), k -> new TreeMap<>())
+                    .computeIfAbsent(m.to().id(), k -> new ArrayList<>()).add(m.range());
+        }
+        Set<String> involved = new LinkedHashSet<>();
+        pairs.forEach((from, tos) -> {
+            involved.add(from);
+            involved.addAll(tos.keySet());
+        });
+
+        Map<String, DataSource> sources = new LinkedHashMap<>();
+        for (String id : current.nodes().keySet()) {
+            sources.put(id, existingNode(nodes, id, current.version()));
+        }
+        Map<String, NodeFacts> facts = inspectAll(current, sources, pairs, involved, countRows);
+
+        List<MoveJob> jobs = new ArrayList<>();
+        pairs.forEach((from, tos) -> tos.forEach((to, ranges) -> jobs.add(new MoveJob(from, to, ranges,
+                countRows ? facts.get(from).counts.getOrDefault(to, Map.of()) : Map.of()))));
+
+        List<String> warnings = new ArrayList<>();
+        List<String> errors = new ArrayList<>();
+        schemaVersionWarning(facts).ifPresent(warnings::add);
+        tableFindings(current, facts, warnings, errors);
+        for (NodeFacts f : facts.values()) {
+            if (f.walLevel != null && !"logical".equals(f.walLevel)) {
+                warnings.add(walWarning(f.node, f.walLevel));
+            }
+        }
+        for (String id : involved) {
+            if (!current.nodes().containsKey(id)) {
+                newNodeWalLevel(id, nodes).ifPresent(warnings::add);
+            }
+        }
+        return new Plan(current, after, change.describe(), diff, jobs, warnings, errors);
+    }
+
+    private static DataSource existingNode(Function<String, DataSource> nodes, String id, long version) {
+        DataSource ds;
+        try {
+            ds = nodes.apply(id);
+        } catch (RuntimeException e) {
+            throw new ConfigurationException("no data source for node '" + id + "' of topology version " + version
+                    + ": " + e.getMessage(), e);
+        }
+        if (ds == null) {
+            throw new ConfigurationException("no data source for node '" + id + "' of topology version " + version
+                    + "; the planner reads every current node");
+        }
+        return ds;
+    }
+
+    private static String walWarning(String node, String level) {
+        return "logical replication unavailable on " + node + ": moves will use the slower COPY fallback under a"
+                + " fence (wal_level is " + level + "; set wal_level = logical and restart the server to avoid it)";
+    }
+
+    /** The added node's wal_level, read only if {@code nodes} gives it; never fails the plan. */
+    private static Optional<String> newNodeWalLevel(String id, Function<String, DataSource> nodes) {
+        try {
+            DataSource ds = nodes.apply(id);
+            if (ds == null) {
+                return Optional.of("wal_level of new node " + id + " not checked: no data source given for"
+                        + " it; make sure it runs with wal_level = logical");
+            }
+            try (Connection c = ds.getConnection()) {
+                String level = walLevel(c);
+                return "logical".equals(level) ? Optional.empty()
+                        : Optional.of(walWarning(id, level));
+            }
+        } catch (SQLException | RuntimeException e) {
+            return Optional.of("cannot reach " + id + ": " + e.getMessage());
+        }
+    }
+
+    private static String walLevel(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SHOW wal_level")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    // ---------------------------------------------------------------- inspection of the current nodes
+
+    /** What one node said. */
+    static final class NodeFacts {
+        final String node;
+        /** Highest applied application version, {@link #NO_HISTORY} or {@link #NO_MIGRATIONS}. */
+        String schemaVersion;
+        /** Null when the node is neither a source nor a target. */
+        String walLevel;
+        final Map<ShardedTable, TableFacts> tables = new LinkedHashMap<>();
+        /** Target node id to (table display name to rows). */
+        final Map<String, Map<String, Long>> counts = new TreeMap<>();
+
+        NodeFacts(String node) {
+            this.node = node;
+        }
+    }
+
+    /** What one node said about one sharded table. */
+    static final class TableFacts {
+        boolean exists;
+        /** The key column's type as shown, and its pg_type name; null when the column is missing. */
+        String keyTypeShown;
+        String keyTypname;
+        /** Primary key columns in order; null when there is no primary key. */
+        List<String> primaryKey;
+        /** "column (how)" for each column filled from a sequence. */
+        final List<String> sequenceColumns = new ArrayList<>();
+
+        boolean countable(KeyType keyType) {
+            return exists && keyTypname != null && fits(keyType, keyTypname);
+        }
+    }
+
+    private static Map<String, NodeFacts> inspectAll(Topology current, Map<String, DataSource> sources,
+            Map<String, Map<String, List<TokenRange>>> pairs, Set<String> involved, boolean countRows) {
+        AtomicInteger n = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(Math.min(MAX_THREADS, sources.size()), r -> {
+            Thread t = new Thread(r, "shardring-planner-" + n.incrementAndGet());
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            Map<String, Future<NodeFacts>> futures = new LinkedHashMap<>();
+            sources.forEach((id, ds) -> futures.put(id, pool.submit(() -> inspect(current, id, ds,
+                    countRows ? pairs.getOrDefault(id, Map.of()) : Map.of(), involved.contains(id)))));
+            Map<String, NodeFacts> out = new LinkedHashMap<>();
+            for (Map.Entry<String, Future<NodeFacts>> e : futures.entrySet()) {
+                try {
+                    out.put(e.getKey(), e.getValue().get());
+                } catch (ExecutionException ex) {
+                    Throwable cause = ex.getCause();
+                    if (cause instanceof RuntimeException) {
+                        throw (RuntimeException) cause;
+                    }
+                    throw new ShardringException(ErrorCode.SHARD_ERROR, "node '" + e.getKey() + "': planning failed: "
+                            + cause, cause);
+                } catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                    throw new ShardringException(ErrorCode.SHARD_ERROR, "interrupted while inspecting node '"
+                            + e.getKey() + "'", ex);
+                }
+            }
+            return out;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    private static NodeFacts inspect(Topology topology, String node, DataSource ds,
+            Map<String, List<TokenRange>> jobsFromHere, boolean checkWal) {
+        Connection c;
+        try {
+            c = ds.getConnection();
+        } catch (SQLException | RuntimeException e) {
+            throw new ShardUnavailableException(node, "cannot reach node '" + node + "' to plan the change: "
+                    + e.getMessage(), e);
+        }
+        NodeFacts f = new NodeFacts(node);
+        KeyType keyType = topology.ring().keyType();
+        String step = "starting a read-only transaction";
+        try (c) {
+            c.setAutoCommit(false);
+            c.setReadOnly(true);
+            c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
+            try {
+                step = "reading the Flyway history";
+                f.schemaVersion = schemaVersion(c);
+                if (checkWal) {
+                    step = "reading wal_level";
+                    f.walLevel = walLevel(c);
+                }
+                for (ShardedTable t : topology.tables()) {
+                    step = "inspecting table " + t.displayName();
+                    f.tables.put(t, inspectTable(c, t));
+                }
+                for (Map.Entry<String, List<TokenRange>> job : jobsFromHere.entrySet()) {
+                    Map<String, Long> rows = new LinkedHashMap<>();
+                    for (ShardedTable t : topology.tables()) {
+                        if (!f.tables.get(t).countable(keyType)) {
+                            continue;
+                        }
+                        step = "counting rows of " + t.displayName() + " that move to " + job.getKey();
+                        rows.put(t.displayName(), count(c, t, TokenRange.toSql(job.getValue(), keyType,
+                                t.keyColumn())));
+                    }
+                    f.counts.put(job.getKey(), rows);
+                }
+            } finally {
+                c.rollback();
+            }
+        } catch (SQLException e) {
+            throw new ShardringException(ErrorCode.SHARD_ERROR, "node '" + node + "': " + step + " failed: "
+                    + e.getMessage(), e);
+        }
+        return f;
+    }
+
+    private static long count(Connection c, ShardedTable t, String predicate) throws SQLException {
+        try (Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SELECT count(*) FROM " + t.quotedName() + " WHERE " + predicate)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /** The highest successfully applied version in the default schema's Flyway history. */
+    private static String schemaVersion(Connection c) throws SQLException {
+        String schema;
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT current_schema(),"
+                + " to_regclass(quote_ident(current_schema()) || '." + FLYWAY_TABLE + "') IS NOT NULL")) {
+            rs.next();
+            schema = rs.getString(1);
+            if (schema == null || !rs.getBoolean(2)) {
+                return NO_HISTORY;
+            }
+        }
+        String max = null;
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT version FROM "
+                + Sql.quote(schema) + "." + Sql.quote(FLYWAY_TABLE) + " WHERE success AND version IS NOT NULL")) {
+            while (rs.next()) {
+                String v = rs.getString(1);
+                if (max == null || compareVersions(v, max) > 0) {
+                    max = v;
+                }
+            }
+        }
+        return max == null ? NO_MIGRATIONS : max;
+    }
+
+    private static TableFacts inspectTable(Connection c, ShardedTable t) throws SQLException {
+        TableFacts tf = new TableFacts();
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_class r JOIN pg_namespace n"
+                + " ON n.oid = r.relnamespace WHERE n.nspname = ? AND r.relname = ? AND r.relkind IN ('r', 'p')")) {
+            ps.setString(1, t.schema());
+            ps.setString(2, t.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                tf.exists = rs.next();
+            }
+        }
+        if (!tf.exists) {
+            return tf;
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT format_type(a.atttypid, a.atttypmod), ty.typname"
+                + " FROM pg_attribute a JOIN pg_class r ON r.oid = a.attrelid"
+                + " JOIN pg_namespace n ON n.oid = r.relnamespace JOIN pg_type ty ON ty.oid = a.atttypid"
+                + " WHERE n.nspname = ? AND r.relname = ? AND a.attname = ? AND a.attnum > 0 AND NOT a.attisdropped")) {
+            ps.setString(1, t.schema());
+            ps.setString(2, t.name());
+            ps.setString(3, t.keyColumn());
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    tf.keyTypeShown = rs.getString(1);
+                    tf.keyTypname = rs.getString(2);
+                }
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT a.attname FROM pg_index i"
+                + " JOIN pg_class r ON r.oid = i.indrelid JOIN pg_namespace n ON n.oid = r.relnamespace"
+                + " CROSS JOIN LATERAL unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord)"
+                + " JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum = k.attnum"
+                + " WHERE n.nspname = ? AND r.relname = ? AND i.indisprimary ORDER BY k.ord")) {
+            ps.setString(1, t.schema());
+            ps.setString(2, t.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                List<String> pk = new ArrayList<>();
+                while (rs.next()) {
+                    pk.add(rs.getString(1));
+                }
+                tf.primaryKey = pk.isEmpty() ? null : pk;
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement("SELECT column_name, column_default, is_identity"
+                + " FROM information_schema.columns WHERE table_schema = ? AND table_name = ?"
+                + " AND (column_default LIKE 'nextval(%' OR is_identity = 'YES') ORDER BY ordinal_position")) {
+            ps.setString(1, t.schema());
+            ps.setString(2, t.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    boolean identity = "YES".equals(rs.getString(3));
+                    tf.sequenceColumns.add(rs.getString(1) + (identity ? " (identity)"
+                            : " (default " + rs.getString(2) + ")"));
+                }
+            }
+        }
+        return tf;
+    }
+
+    // ---------------------------------------------------------------- findings
+
+    private static Optional<String> schemaVersionWarning(Map<String, NodeFacts> facts) {
+        List<String> distinct = new ArrayList<>();
+        for (NodeFacts f : facts.values()) {
+            if (distinct.stream().noneMatch(v -> sameVersion(v, f.schemaVersion))) {
+                distinct.add(f.schemaVersion);
+            }
+        }
+        if (distinct.size() <= 1) {
+            return Optional.empty();
+        }
+        List<String> each = new ArrayList<>();
+        for (NodeFacts f : facts.values()) {
+            each.add(f.node + " " + f.schemaVersion);
+        }
+        return Optional.of("application schema versions differ between shards: " + String.join(", ", each)
+                + "; migrate every shard to the same version (ShardedFlyway) before moving rows");
+    }
+
+    private static boolean sameVersion(String a, String b) {
+        if (a.equals(b)) {
+            return true;
+        }
+        boolean aVersion = !NO_HISTORY.equals(a) && !NO_MIGRATIONS.equals(a);
+        boolean bVersion = !NO_HISTORY.equals(b) && !NO_MIGRATIONS.equals(b);
+        return aVersion && bVersion && compareVersions(a, b) == 0;
+    }
+
+    private static void tableFindings(Topology topology, Map<String, NodeFacts> facts, List<String> warnings,
+            List<String> errors) {
+        KeyType keyType = topology.ring().keyType();
+        for (ShardedTable t : topology.tables()) {
+            String name = t.displayName();
+            List<String> missing = new ArrayList<>();
+            Map<String, List<String>> byProblem = new LinkedHashMap<>();
+            Map<String, List<String>> sequences = new LinkedHashMap<>();
+            for (NodeFacts f : facts.values()) {
+                TableFacts tf = f.tables.get(t);
+                if (!tf.exists) {
+                    missing.add(f.node);
+                    continue;
+                }
+                if (tf.keyTypname == null) {
+                    byProblem.computeIfAbsent("sharded table " + name + " has no key column " + t.keyColumn(),
+                            k -> new ArrayList<>()).add(f.node);
+                } else if (!fits(keyType, tf.keyTypname)) {
+                    byProblem.computeIfAbsent("key column " + t.keyColumn() + " of sharded table " + name + " is "
+                            + tf.keyTypeShown + ", but the ring's key type is " + keyType.sqlType(),
+                            k -> new ArrayList<>()).add(f.node);
+                }
+                if (tf.primaryKey == null) {
+                    byProblem.computeIfAbsent("sharded table " + name + " has no primary key; moving its rows"
+                            + " needs one that includes the key column " + t.keyColumn()
+                            + " (publishing UPDATE and DELETE with a row filter needs the key in the replica"
+                            + " identity)", k -> new ArrayList<>()).add(f.node);
+                } else if (!tf.primaryKey.contains(t.keyColumn())) {
+                    byProblem.computeIfAbsent("the primary key (" + String.join(", ", tf.primaryKey)
+                            + ") of sharded table " + name + " does not include its key column " + t.keyColumn()
+                            + " (publishing UPDATE and DELETE with a row filter needs the key in the replica"
+                            + " identity); add " + t.keyColumn() + " to the primary key",
+                            k -> new ArrayList<>()).add(f.node);
+                }
+                for (String col : tf.sequenceColumns) {
+                    sequences.computeIfAbsent(col, k -> new ArrayList<>()).add(f.node);
+                }
+            }
+            if (!missing.isEmpty()) {
+                errors.add("sharded table " + name + " does not exist on " + String.join(", ", missing)
+                        + "; create it there with a migration or remove it from the topology's tables");
+            }
+            byProblem.forEach((problem, nodes) -> errors.add(problem + " (on " + String.join(", ", nodes) + ")"));
+            sequences.forEach((col, nodes) -> warnings.add("sharded table " + name + ": column " + col + " on "
+                    + String.join(", ", nodes) + ": " + SEQUENCE_ADVICE));
+        }
+    }
+
+    static boolean fits(KeyType keyType, String typname) {
+        switch (keyType) {
+            case BIGINT:
+                return typname.equals("int8");
+            case INTEGER:
+                return typname.equals("int4");
+            case TEXT:
+                return typname.equals("text") || typname.equals("varchar");
+            default:
+                return typname.equals("uuid");
+        }
+    }
+
+    /**
+     * Compares Flyway version strings by their numeric parts ({@code 1.10 > 1.9}, {@code 1.0 == 1}); parts are
+     * separated by '.' or '_'; a part that is not a number compares as text, after numbers.
+     */
+    static int compareVersions(String a, String b) {
+        String[] pa = a.trim().split("[._]");
+        String[] pb = b.trim().split("[._]");
+        for (int i = 0; i < Math.max(pa.length, pb.length); i++) {
+            String x = i < pa.length ? pa[i] : "0";
+            String y = i < pb.length ? pb[i] : "0";
+            boolean nx = x.matches("\\d+");
+            boolean ny = y.matches("\\d+");
+            int c;
+            if (nx && ny) {
+                c = new BigInteger(x).compareTo(new BigInteger(y));
+            } else if (nx != ny) {
+                c = nx ? -1 : 1;
+            } else {
+                c = x.compareTo(y);
+            }
+            if (c != 0) {
+                return c;
+            }
+        }
+        return 0;
+    }
+}

@@ -1,0 +1,87 @@
+package io.shardring.migration.plan;
+
+import io.shardring.router.ConfigurationException;
+import io.shardring.router.ErrorCode;
+import io.shardring.router.ShardringException;
+import io.shardring.router.ring.HashRing;
+import io.shardring.router.ring.RingNode;
+import io.shardring.router.topology.NodeConfig;
+import io.shardring.router.topology.Topology;
+
+/** A change an operator asks for: add a node, remove a node, or set a node's weight. */
+public interface TopologyChange {
+
+    /** The next topology version: the new ring (tokens allocated and stored) with this change applied. */
+    Topology apply(Topology current);
+
+    /** A short description for plans and the journal, e.g. "add-node pg-d (weight 1.0, zone eu-1a)". */
+    String describe();
+
+    static TopologyChange addNode(NodeConfig node) {
+        return new TopologyChange() {
+            @Override
+            public Topology apply(Topology current) {
+                if (current.nodes().containsKey(node.id())) {
+                    throw new ShardringException(ErrorCode.RING_CONSTRAINT, "node '" + node.id()
+                            + "' is already in topology version " + current.version()
+                            + "; choose another id, or use set-weight to change it");
+                }
+                HashRing ring = current.ring().withNode(RingNode.of(node.id(), node.weight(), node.zone()));
+                Topology.Builder b = Topology.builder().version(current.version() + 1).ring(current.ringSettings());
+                current.nodes().values().forEach(b::node);
+                b.node(node);
+                current.tables().forEach(b::table);
+                return b.build().withRing(ring, current.version() + 1);
+            }
+
+            @Override
+            public String describe() {
+                return "add-node " + node.id() + " (weight " + node.weight() + ", zone "
+                        + (node.zone() == null ? RingNode.DEFAULT_ZONE : node.zone()) + ")";
+            }
+        };
+    }
+
+    static TopologyChange removeNode(String nodeId) {
+        return new TopologyChange() {
+            @Override
+            public Topology apply(Topology current) {
+                current.node(nodeId);
+                if (current.nodes().size() == 1) {
+                    throw new ShardringException(ErrorCode.RING_CONSTRAINT, "cannot remove '" + nodeId
+                            + "': it is the last node; add another node first");
+                }
+                HashRing ring = current.ring().withoutNode(nodeId);
+                Topology.Builder b = Topology.builder().version(current.version() + 1).ring(current.ringSettings());
+                current.nodes().values().stream().filter(n -> !n.id().equals(nodeId)).forEach(b::node);
+                current.tables().forEach(b::table);
+                return b.build().withRing(ring, current.version() + 1);
+            }
+
+            @Override
+            public String describe() {
+                return "remove-node " + nodeId;
+            }
+        };
+    }
+
+    static TopologyChange setWeight(String nodeId, double weight) {
+        if (!(weight > 0) || Double.isInfinite(weight)) {
+            throw new ConfigurationException("weight " + weight + " for node '" + nodeId
+                    + "' is invalid; use a number greater than 0 (1.0 is the usual share)");
+        }
+        return new TopologyChange() {
+            @Override
+            public Topology apply(Topology current) {
+                current.node(nodeId);
+                HashRing ring = current.ring().withWeight(nodeId, weight);
+                return current.withRing(ring, current.version() + 1);
+            }
+
+            @Override
+            public String describe() {
+                return "set-weight " + nodeId + " " + weight;
+            }
+        };
+    }
+}
