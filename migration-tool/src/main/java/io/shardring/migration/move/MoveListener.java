@@ -8,7 +8,7 @@ package io.shardring.migration.move;
 public interface MoveListener {
     /**
      * @param phase  prepare, copy, cutover, cleanup
-     * @param event  started, progress, finished, failed, info
+     * @param event  started, progress, finished, failed, info; fenced (cutover, once the source stopped owning)
      * @param rows   rows copied so far in the job (copy), or -1
      * @param lagBytes replication lag of the job in bytes (copy, cutover), or -1
      */

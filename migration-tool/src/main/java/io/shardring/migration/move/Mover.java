@@ -420,6 +420,7 @@ public final class Mover {
             c.commit();
         }
         journal(moveId, job.index, "cutover", "info", "fenced " + job.ranges.size() + " ranges on " + job.source);
+        listener.on(moveId, job.index, "cutover", "fenced", job.source, -1, -1);
         // 2. wait until the target applied everything the source committed before the fence: a marker
         // written after it arrives through the same subscription, which applies in commit order
         long seq = System.nanoTime();
