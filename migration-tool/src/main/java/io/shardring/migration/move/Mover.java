@@ -271,7 +271,7 @@ public final class Mover {
                 }
             }
             finish(moveId, "done");
-        } catch (SQLException e) {
+        } catch (SQLException | RuntimeException e) {
             throw new ShardringException(ErrorCode.SHARD_ERROR, "move " + moveId + " stopped: " + e.getMessage()
                     + "; fix the cause and run resume, or abort", e);
         }
@@ -332,6 +332,13 @@ public final class Mover {
 
     // ---- copy ----
 
+    /**
+     * The copy, done once per job: a logical slot is created on a replication connection, which exports a
+     * snapshot; the ranges' rows are copied in that snapshot with COPY, piped from source to target; then
+     * a subscription without {@code copy_data} streams every change after the snapshot from that slot.
+     * PostgreSQL's own {@code copy_data} would decode the WAL of the copy window twice (table sync and
+     * apply) and copy more slowly.
+     */
     private void startCopy(long moveId, Job job, List<ShardedTable> tables, KeyType keyType) throws SQLException {
         String name = job.name(moveId);
         try (Connection c = nodes.apply(job.source).getConnection(); Statement s = c.createStatement()) {
@@ -345,61 +352,154 @@ public final class Mover {
                 s.execute(sql.toString());
             }
         }
-        try (Connection c = nodes.apply(job.target).getConnection(); Statement s = c.createStatement()) {
-            if (!exists(c, "SELECT 1 FROM pg_subscription WHERE subname = ?", name)) {
-                s.execute("CREATE SUBSCRIPTION " + Sql.quote(name) + " CONNECTION " + Sql.literal(conninfo(job.source))
-                        + " PUBLICATION " + Sql.quote(name) + " WITH (copy_data = true)");
+        try (Connection t = nodes.apply(job.target).getConnection()) {
+            if (exists(t, "SELECT 1 FROM pg_subscription WHERE subname = ?", name)) {
+                return; // copied and streaming already: a resume after the copy
             }
         }
+        // an earlier attempt that stopped during the copy left a slot whose snapshot is gone, and some rows
+        try (Connection c = nodes.apply(job.source).getConnection(); Statement s = c.createStatement()) {
+            if (exists(c, "SELECT 1 FROM pg_replication_slots WHERE slot_name = ?", name)) {
+                s.execute("SELECT pg_drop_replication_slot(" + Sql.literal(name) + ")");
+            }
+        }
+        try (Connection t = nodes.apply(job.target).getConnection()) {
+            bypassGuard(t);
+            for (ShardedTable tb : tables) {
+                try (Statement s = t.createStatement()) {
+                    s.executeUpdate("DELETE FROM " + tb.quotedName() + " WHERE "
+                            + TokenRange.toSql(job.ranges, keyType, tb.keyColumn()));
+                }
+            }
+        }
+        try (Connection replication = replicationConnection(job.source)) {
+            org.postgresql.replication.ReplicationSlotInfo slot = replication.unwrap(org.postgresql.PGConnection.class)
+                    .getReplicationAPI().createReplicationSlot().logical().withSlotName(name)
+                    .withOutputPlugin("pgoutput").make();
+            long rows = copyInSnapshot(moveId, job, slot.getSnapshotName(), tables, keyType);
+            updateRows(moveId, job, rows);
+        } // the exported snapshot ends here; the slot stays and holds the changes since it
+        try (Connection t = nodes.apply(job.target).getConnection(); Statement s = t.createStatement()) {
+            s.execute("CREATE SUBSCRIPTION " + Sql.quote(name) + " CONNECTION " + Sql.literal(conninfo(job.source))
+                    + " PUBLICATION " + Sql.quote(name) + " WITH (copy_data = false, create_slot = false, slot_name = "
+                    + Sql.literal(name) + ")");
+        }
+    }
+
+    private long copyInSnapshot(long moveId, Job job, String snapshot, List<ShardedTable> tables, KeyType keyType)
+            throws SQLException {
+        long total = 0;
+        try (Connection src = nodes.apply(job.source).getConnection();
+                Connection dst = nodes.apply(job.target).getConnection()) {
+            src.setAutoCommit(false);
+            try (Statement s = src.createStatement()) {
+                s.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+                s.execute("SET TRANSACTION SNAPSHOT " + Sql.literal(snapshot));
+            }
+            dst.setAutoCommit(false);
+            skipTriggers(dst);
+            org.postgresql.copy.CopyManager out = src.unwrap(org.postgresql.PGConnection.class).getCopyAPI();
+            org.postgresql.copy.CopyManager in = dst.unwrap(org.postgresql.PGConnection.class).getCopyAPI();
+            for (ShardedTable t : tables) {
+                String columns = columns(src, t);
+                String select = "COPY (SELECT " + columns + " FROM " + t.quotedName() + " WHERE "
+                        + TokenRange.toSql(job.ranges, keyType, t.keyColumn()) + ") TO STDOUT (FORMAT binary)";
+                String insert = "COPY " + t.quotedName() + " (" + columns + ") FROM STDIN (FORMAT binary)";
+                total += pipe(out, select, in, insert);
+                listener.on(moveId, job.index, "copy", "progress", t.displayName() + " copied", total, -1);
+            }
+            dst.commit();
+            src.commit();
+        }
+        return total;
+    }
+
+    private static long pipe(org.postgresql.copy.CopyManager out, String select, org.postgresql.copy.CopyManager in,
+            String insert) throws SQLException {
+        try {
+            java.io.PipedInputStream reader = new java.io.PipedInputStream(1 << 20);
+            java.io.PipedOutputStream writer = new java.io.PipedOutputStream(reader);
+            java.util.concurrent.CompletableFuture<Long> sent = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+                try (writer) {
+                    return out.copyOut(select, writer);
+                } catch (SQLException | java.io.IOException e) {
+                    throw new java.util.concurrent.CompletionException(e);
+                }
+            });
+            long received;
+            try (reader) {
+                received = in.copyIn(insert, reader);
+            }
+            long rows = sent.join();
+            if (rows != received) {
+                throw new ShardringException(ErrorCode.SHARD_ERROR, "copy sent " + rows + " rows but the target took "
+                        + received);
+            }
+            return rows;
+        } catch (java.io.IOException e) {
+            throw new SQLException("copy pipe failed: " + e.getMessage(), e);
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof SQLException) {
+                throw (SQLException) e.getCause();
+            }
+            throw new SQLException("copy from the source failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    /** The table's columns in order, quoted, for COPY on both sides (same migrations, same columns). */
+    private static String columns(Connection c, ShardedTable t) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum)"
+                + " FROM pg_attribute WHERE attrelid = (quote_ident(?) || '.' || quote_ident(?))::regclass AND attnum > 0"
+                + " AND NOT attisdropped AND attgenerated = ''")) {
+            ps.setString(1, t.schema());
+            ps.setString(2, t.name());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getString(1);
+            }
+        }
+    }
+
+    /** Rows copied by the mover are not the application's writes: no guard, no triggers, where allowed. */
+    private static void skipTriggers(Connection c) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("SET shardring.bypass_guard = on");
+            s.execute("SAVEPOINT role");
+            try {
+                s.execute("SET LOCAL session_replication_role = replica");
+                s.execute("RELEASE SAVEPOINT role");
+            } catch (SQLException notSuperuser) {
+                s.execute("ROLLBACK TO SAVEPOINT role");
+            }
+        }
+    }
+
+    private Connection replicationConnection(String nodeId) throws SQLException {
+        NodeConfig n = nodes.config(nodeId);
+        java.util.Properties props = new java.util.Properties();
+        props.setProperty("user", n.user());
+        String password = nodes.password(nodeId);
+        if (password != null) {
+            props.setProperty("password", password);
+        }
+        props.setProperty("replication", "database");
+        props.setProperty("assumeMinServerVersion", "10");
+        props.setProperty("preferQueryMode", "simple");
+        return java.sql.DriverManager.getConnection(n.jdbcUrl(), props);
     }
 
     private void awaitSync(long moveId, Job job, List<ShardedTable> tables) throws SQLException {
-        String name = job.name(moveId);
+        // the subscription streams from the snapshot: wait until it keeps up, so that the fence is short
         long deadline = System.nanoTime() + options.syncTimeout.toNanos();
-        try (Connection c = nodes.apply(job.target).getConnection()) {
-            while (true) {
-                int notReady;
-                try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FILTER (WHERE r.srsubstate NOT IN"
-                        + " ('r', 's')) FROM pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid"
-                        + " WHERE s.subname = ?")) {
-                    ps.setString(1, name);
-                    try (ResultSet rs = ps.executeQuery()) {
-                        rs.next();
-                        notReady = rs.getInt(1);
-                    }
-                }
-                long rows = 0;
-                for (ShardedTable t : tables) {
-                    try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
-                            "SELECT n_live_tup FROM pg_stat_user_tables WHERE schemaname = " + Sql.literal(t.schema())
-                                    + " AND relname = " + Sql.literal(t.name()))) {
-                        if (rs.next()) {
-                            rows += rs.getLong(1);
-                        }
-                    }
-                }
-                listener.on(moveId, job.index, "copy", "progress", notReady + " tables still copying", rows, -1);
-                if (notReady == 0 && hasAllTables(c, name, tables.size())) {
-                    updateRows(moveId, job, rows);
-                    return;
-                }
-                if (System.nanoTime() > deadline) {
-                    throw new ShardringException(ErrorCode.SHARD_ERROR, "the initial copy of job " + job.index + " ("
-                            + job.source + " -> " + job.target + ") did not finish within " + options.syncTimeout
-                            + "; check the target's log, then resume");
-                }
-                sleep(200);
-            }
-        }
-    }
-
-    private static boolean hasAllTables(Connection c, String sub, int tables) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT count(*) FROM pg_subscription_rel r JOIN pg_subscription s"
-                + " ON s.oid = r.srsubid WHERE s.subname = ?")) {
-            ps.setString(1, sub);
-            try (ResultSet rs = ps.executeQuery()) {
-                rs.next();
-                return rs.getInt(1) >= tables;
+        while (true) {
+            long start = System.nanoTime();
+            long seq = writeMarker(moveId, job);
+            awaitMarker(moveId, job, seq, options.syncTimeout);
+            long roundTripMs = (System.nanoTime() - start) / 1_000_000;
+            listener.on(moveId, job.index, "copy", "progress", "caught up; marker round trip " + roundTripMs + " ms",
+                    -1, -1);
+            if (roundTripMs < 250 || System.nanoTime() > deadline) {
+                return;
             }
         }
     }
@@ -423,15 +523,8 @@ public final class Mover {
         listener.on(moveId, job.index, "cutover", "fenced", job.source, -1, -1);
         // 2. wait until the target applied everything the source committed before the fence: a marker
         // written after it arrives through the same subscription, which applies in commit order
-        long seq = System.nanoTime();
-        try (Connection c = nodes.apply(job.source).getConnection(); PreparedStatement ps = c.prepareStatement(
-                "INSERT INTO shardring.move_markers (name, seq) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET"
-                        + " seq = EXCLUDED.seq, written_at = now()")) {
-            ps.setString(1, job.name(moveId));
-            ps.setLong(2, seq);
-            ps.executeUpdate();
-        }
-        awaitCatchUp(moveId, job, seq);
+        long seq = writeMarker(moveId, job);
+        awaitMarker(moveId, job, seq, options.catchUpTimeout);
         // 3. a snapshot of the target at exactly that point, for verify, before the target takes writes
         Connection snapshot = nodes.apply(job.target).getConnection();
         try {
@@ -476,8 +569,28 @@ public final class Mover {
         }
     }
 
-    private void awaitCatchUp(long moveId, Job job, long seq) throws SQLException {
-        long deadline = System.nanoTime() + options.catchUpTimeout.toNanos();
+    /** Writes this job's marker on the source, flushed at once so that it is sent without delay. */
+    private long writeMarker(long moveId, Job job) throws SQLException {
+        long seq = System.nanoTime();
+        try (Connection c = nodes.apply(job.source).getConnection()) {
+            c.setAutoCommit(false);
+            try (Statement s = c.createStatement()) {
+                s.execute("SET LOCAL synchronous_commit = on");
+            }
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO shardring.move_markers (name, seq) VALUES (?, ?)"
+                    + " ON CONFLICT (name) DO UPDATE SET seq = EXCLUDED.seq, written_at = now()")) {
+                ps.setString(1, job.name(moveId));
+                ps.setLong(2, seq);
+                ps.executeUpdate();
+            }
+            c.commit();
+        }
+        return seq;
+    }
+
+    /** Waits until the marker arrived on the target: everything the source committed before it is applied. */
+    private void awaitMarker(long moveId, Job job, long seq, Duration timeout) throws SQLException {
+        long deadline = System.nanoTime() + timeout.toNanos();
         try (Connection c = nodes.apply(job.target).getConnection(); PreparedStatement ps = c.prepareStatement(
                 "SELECT seq FROM shardring.move_markers WHERE name = ?")) {
             ps.setString(1, job.name(moveId));
@@ -489,8 +602,8 @@ public final class Mover {
                 }
                 if (System.nanoTime() > deadline) {
                     throw new ShardringException(ErrorCode.SHARD_ERROR, "the target " + job.target + " did not catch"
-                            + " up with " + job.source + " within " + options.catchUpTimeout + "; the ranges stay"
-                            + " fenced on " + job.source + "; resume to retry, or abort to give them back");
+                            + " up with " + job.source + " within " + timeout + "; resume to retry, or abort to give"
+                            + " the ranges back to " + job.source);
                 }
                 sleep(2);
             }
@@ -501,10 +614,13 @@ public final class Mover {
             throws SQLException {
         try (Connection source = nodes.apply(job.source).getConnection()) {
             for (ShardedTable t : tables) {
-                String sql = "SELECT count(*), coalesce(sum(hashtextextended(x::text, 0)::numeric), 0)::text FROM "
-                        + t.quotedName() + " x WHERE " + TokenRange.toSql(job.ranges, keyType, t.keyColumn());
-                String[] src = checksum(source, sql);
-                String[] dst = checksum(targetSnapshot, sql);
+                String where = " FROM " + t.quotedName() + " x WHERE " + TokenRange.toSql(job.ranges, keyType,
+                        t.keyColumn());
+                // the row's text, not hash_record_extended: that fails on column types without a hash (json)
+                String sql = "SELECT count(*), coalesce(sum(hashtextextended(x::text, 0)::numeric), 0)::text" + where;
+                String[][] sums = bothSides(source, targetSnapshot, sql);
+                String[] src = sums[0];
+                String[] dst = sums[1];
                 if (!src[0].equals(dst[0]) || !src[1].equals(dst[1])) {
                     throw new ShardringException(ErrorCode.SHARD_ERROR, "verify failed for " + t.displayName()
                             + " in job " + job.index + ": " + job.source + " has " + src[0] + " rows (checksum " + src[1]
@@ -515,6 +631,26 @@ public final class Mover {
                 listener.on(moveId, job.index, "verify", "info", t.displayName() + " " + src[0] + " rows equal",
                         Long.parseLong(src[0]), -1);
             }
+        }
+    }
+
+    /** The same checksum on the source and on the target's snapshot, at the same time. */
+    private static String[][] bothSides(Connection source, Connection target, String sql) throws SQLException {
+        java.util.concurrent.CompletableFuture<String[]> src = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            try {
+                return checksum(source, sql);
+            } catch (SQLException e) {
+                throw new java.util.concurrent.CompletionException(e);
+            }
+        });
+        String[] dst = checksum(target, sql);
+        try {
+            return new String[][] {src.join(), dst};
+        } catch (java.util.concurrent.CompletionException e) {
+            if (e.getCause() instanceof SQLException) {
+                throw (SQLException) e.getCause();
+            }
+            throw e;
         }
     }
 
@@ -602,10 +738,16 @@ public final class Mover {
             after.nodes().values().forEach(nodes::add);
             KeyType keyType = after.ring().keyType();
             for (Job job : jobs) {
-                if (job.phase.equals("cleanup") || job.phase.equals("done")) {
+                if (job.phase.equals("done") || job.phase.equals("aborted")) {
                     continue;
                 }
-                dropReplication(moveId, job);
+                if (job.phase.equals("cleanup")) {
+                    // cut over already: its data lives on the target now; finish its cleanup
+                    cleanup(moveId, job, keyType, after.tables());
+                    setPhase(moveId, job, "done");
+                    continue;
+                }
+                dropReplicationTolerant(moveId, job);
                 List<long[]> moving = Intervals.of(job.ranges);
                 if (nodeReachableWithShardring(job.target)) {
                     try (Connection t = nodes.apply(job.target).getConnection()) {
@@ -640,6 +782,25 @@ public final class Mover {
         } catch (SQLException e) {
             throw new ShardringException(ErrorCode.SHARD_ERROR, "abort of move " + moveId + " stopped: "
                     + e.getMessage() + "; run abort again", e);
+        }
+    }
+
+    /** Like dropReplication, but an unreachable target does not stop an abort: its leftovers are journaled. */
+    private void dropReplicationTolerant(long moveId, Job job) throws SQLException {
+        String name = job.name(moveId);
+        try (Connection c = nodes.apply(job.target).getConnection(); Statement s = c.createStatement()) {
+            if (exists(c, "SELECT 1 FROM pg_subscription WHERE subname = ?", name)) {
+                s.execute("DROP SUBSCRIPTION " + Sql.quote(name));
+            }
+        } catch (SQLException | RuntimeException e) {
+            journal(moveId, job.index, "abort", "info", "target " + job.target + " unreachable (" + e.getMessage()
+                    + "); drop subscription " + name + " there by hand if it exists");
+        }
+        try (Connection c = nodes.apply(job.source).getConnection(); Statement s = c.createStatement()) {
+            if (exists(c, "SELECT 1 FROM pg_replication_slots WHERE slot_name = ?", name)) {
+                s.execute("SELECT pg_drop_replication_slot(" + Sql.literal(name) + ")");
+            }
+            s.execute("DROP PUBLICATION IF EXISTS " + Sql.quote(name));
         }
     }
 

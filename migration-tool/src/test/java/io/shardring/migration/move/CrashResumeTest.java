@@ -89,6 +89,27 @@ class CrashResumeTest {
         }
     }
 
+    @org.junit.jupiter.api.Test
+    void abortAfterAJobCutOverKeepsThatJobMovedAndCleansUp(PgCluster cluster) throws Exception {
+        try (MoveFixture f = new MoveFixture(cluster, 3)) {
+            f.startWriters(4);
+            f.awaitOps(1500);
+            Plan plan = f.plan(TopologyChange.addNode(MoveFixture.node(cluster.shard(3))));
+            Throwable crash = catchThrowable(() -> f.mover(crashAt("cutover", "fenced", 1)).execute(plan));
+            assertThat(crash).hasMessageContaining("simulated crash");
+            long moveId = f.mover(MoveListener.NONE).running().orElseThrow().id;
+
+            f.mover(MoveListener.NONE).abort(moveId);
+
+            f.awaitOps(f.ops.get() + 1000);
+            f.stopWriters();
+            assertThat(f.catalog.version()).as("job 0 published its version").isEqualTo(2);
+            assertThat(f.catalog.load().nodes()).containsKey("shard3");
+            f.checkEverything();
+            assertNoReplicationLeft(cluster);
+        }
+    }
+
     static void assertNoReplicationLeft(PgCluster cluster) throws SQLException {
         for (var shard : cluster.shards()) {
             try (Connection c = shard.connect(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(

@@ -1,13 +1,31 @@
 package io.shardring.router.topology;
 
-/** Everything a configuration file holds: the topology and the router's settings. */
+import java.util.List;
+
+/**
+ * Everything a configuration file holds: the topology, the router's settings, and for tools the node whose
+ * database holds the catalog ({@code catalog.node}) and the application's Flyway locations
+ * ({@code schema.locations}).
+ */
 public final class ShardringConfig {
     private final Topology topology;
     private final RouterSettings router;
+    private final String catalogNode;
+    private final List<String> schemaLocations;
 
     public ShardringConfig(Topology topology, RouterSettings router) {
+        this(topology, router, null, List.of());
+    }
+
+    /**
+     * @param catalogNode     the node whose database holds the catalog; null means the first node
+     * @param schemaLocations the application's Flyway locations; null means none
+     */
+    public ShardringConfig(Topology topology, RouterSettings router, String catalogNode, List<String> schemaLocations) {
         this.topology = topology;
         this.router = router == null ? RouterSettings.DEFAULTS : router;
+        this.catalogNode = catalogNode;
+        this.schemaLocations = schemaLocations == null ? List.of() : List.copyOf(schemaLocations);
     }
 
     public Topology topology() {
@@ -16,5 +34,18 @@ public final class ShardringConfig {
 
     public RouterSettings router() {
         return router;
+    }
+
+    /** The node whose database holds the catalog: {@code catalog.node}, else the first node. */
+    public String catalogNode() {
+        if (catalogNode != null || topology == null || topology.nodes().isEmpty()) {
+            return catalogNode;
+        }
+        return topology.nodes().keySet().iterator().next();
+    }
+
+    /** The application's Flyway locations ({@code schema.locations}); empty when not given. */
+    public List<String> schemaLocations() {
+        return schemaLocations;
     }
 }

@@ -52,7 +52,9 @@ import org.yaml.snakeyaml.error.MarkedYAMLException;
  */
 public final class ShardringYaml {
 
-    static final List<String> TOP_FIELDS = List.of("version", "ring", "tables", "router", "nodes");
+    static final List<String> TOP_FIELDS = List.of("version", "ring", "tables", "router", "nodes", "catalog", "schema");
+    static final List<String> CATALOG_FIELDS = List.of("node");
+    static final List<String> SCHEMA_FIELDS = List.of("locations");
     static final List<String> RING_FIELDS = List.of("keyType", "vnodes", "placement", "replicationFactor");
     static final List<String> TABLE_FIELDS = List.of("name", "keyColumn");
     static final List<String> ROUTER_FIELDS = List.of("downBackoff", "drainTimeout", "fanOutThreads");
@@ -395,7 +397,37 @@ public final class ShardringYaml {
                 }
                 throw new ConfigurationException(source + ": " + prefixed("nodes", m) + lineOf(nodesY), e);
             }
-            return new ShardringConfig(built, router);
+
+            String catalogNode = null;
+            Y catalogY = present(top, "catalog");
+            if (catalogY != null) {
+                Map<String, Y> f = fields("catalog", catalogY, CATALOG_FIELDS);
+                catalogNode = string(f, "node", "catalog.node");
+                if (catalogNode != null && !built.nodes().containsKey(catalogNode)) {
+                    throw error("catalog.node", f.get("node"), "'" + catalogNode + "' is not one of the nodes "
+                            + built.nodes().keySet() + "; name the node whose database holds the catalog");
+                }
+            }
+            List<String> locations = List.of();
+            Y schemaY = present(top, "schema");
+            if (schemaY != null) {
+                Map<String, Y> f = fields("schema", schemaY, SCHEMA_FIELDS);
+                Y locationsY = present(f, "locations");
+                if (locationsY != null) {
+                    List<String> l = new ArrayList<>();
+                    List<Y> items = list("schema.locations", locationsY);
+                    for (int i = 0; i < items.size(); i++) {
+                        Y item = items.get(i);
+                        if (item.kind() != Kind.STRING || ((String) item.value()).isBlank()) {
+                            throw error("schema.locations[" + i + "]", item, "expected a Flyway location such as"
+                                    + " classpath:db/migration or filesystem:/path, got " + describe("", item));
+                        }
+                        l.add((String) item.value());
+                    }
+                    locations = l;
+                }
+            }
+            return new ShardringConfig(built, router, catalogNode, locations);
         }
 
         private RingSettings ring(Y ringY) {

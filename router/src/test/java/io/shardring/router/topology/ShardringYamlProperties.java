@@ -99,9 +99,9 @@ class ShardringYamlProperties {
 
     private static Arbitrary<List<ShardedTable>> tables() {
         Arbitrary<String> ident = Arbitraries.strings().ofMinLength(1).ofMaxLength(10)
-                .filter(s -> s.indexOf('.') < 0 && s.indexOf('\0') < 0);
+                .filter(s -> s.indexOf('.') < 0 && s.indexOf('\0') < 0 && !s.isBlank());
         Arbitrary<String> schema = Arbitraries.oneOf(Arbitraries.just("public"), ident);
-        return Combinators.combine(schema, ident, ident.filter(s -> !s.isBlank())).as(ShardedTable::of)
+        return Combinators.combine(schema, ident, ident).as(ShardedTable::of)
                 .list().ofMaxSize(3)
                 .uniqueElements(t -> t.schema() + "\0" + t.name());
     }

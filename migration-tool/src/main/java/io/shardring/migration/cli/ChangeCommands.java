@@ -1,0 +1,244 @@
+package io.shardring.migration.cli;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.shardring.migration.move.Mover;
+import io.shardring.migration.plan.MoveJob;
+import io.shardring.migration.plan.Plan;
+import io.shardring.migration.plan.Planner;
+import io.shardring.migration.plan.TopologyChange;
+import io.shardring.router.topology.NodeConfig;
+import io.shardring.router.topology.Secret;
+import io.shardring.router.topology.Topology;
+import java.util.HashMap;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * add-node, remove-node and set-weight: print the plan and, with --execute, run it. The plan subcommands share
+ * the option classes and {@link #plan}.
+ */
+final class ChangeCommands {
+    private ChangeCommands() {
+    }
+
+    /** The node a change adds. */
+    static final class NewNode {
+        @Parameters(index = "0", paramLabel = "ID", description = "The new node's id (letters, digits, '-', '_').")
+        String id;
+
+        @Option(names = "--jdbc-url", required = true, paramLabel = "URL",
+                description = "jdbc:postgresql://host:port/database (no credentials in it).")
+        String jdbcUrl;
+
+        @Option(names = "--user", required = true, paramLabel = "USER", description = "The database role.")
+        String user;
+
+        @Option(names = "--password-ref", paramLabel = "REF", description = "The password as a reference: '$${ENV_VAR}'"
+                + " (quote it for the shell) or file:/path. Never the password itself.")
+        String passwordRef;
+
+        @Option(names = "--weight", paramLabel = "W", defaultValue = "1.0",
+                description = "Share of the keyspace relative to the other nodes (default ${DEFAULT-VALUE}).")
+        double weight;
+
+        @Option(names = "--zone", paramLabel = "ZONE", description = "Failure zone, e.g. eu-1a.")
+        String zone;
+
+        NodeConfig node() {
+            if (!(weight > 0) || Double.isInfinite(weight)) {
+                throw new Refused("weight " + weight + " for node '" + id + "' is invalid; use a number greater than"
+                        + " 0 (1.0 is the usual share)");
+            }
+            NodeConfig.Builder b = NodeConfig.builder(id).jdbcUrl(jdbcUrl).user(user).weight(weight).zone(zone);
+            if (passwordRef != null) {
+                Secret s = Secret.of(passwordRef);
+                if (s != null && s.isLiteral()) {
+                    throw new io.shardring.router.ConfigurationException("--password-ref must be a reference,"
+                            + " '${ENV_VAR}' or file:/path, never the password itself");
+                }
+                b.password(s);
+            }
+            return b.build();
+        }
+    }
+
+    static void checkWeight(String id, double weight) {
+        if (!(weight > 0) || Double.isInfinite(weight) || Double.isNaN(weight)) {
+            throw new Refused("weight " + weight + " for node '" + id + "' is invalid; use a number greater than 0"
+                    + " (1.0 is the usual share); to take a node out, use remove-node");
+        }
+    }
+
+    static void checkKnown(Topology t, String id) {
+        if (!t.nodes().containsKey(id)) {
+            throw new Refused("unknown node '" + id + "'; topology version " + t.version() + " has "
+                    + t.nodes().keySet());
+        }
+    }
+
+    static void checkNotCatalog(CliCommand cmd, String id) {
+        if (id.equals(cmd.catalogNode())) {
+            throw new Refused("node '" + id + "' holds the catalog (catalog.node); it cannot leave the ring while it"
+                    + " does: keep it, or move the catalog to another node first");
+        }
+    }
+
+    /** Plans a change on the catalog's topology; a node the change adds becomes known to the pools. */
+    static Plan plan(CliCommand cmd, Topology current, TopologyChange change, NodeConfig added) {
+        if (added != null) {
+            if (current.nodes().containsKey(added.id())) {
+                throw new Refused("node '" + added.id() + "' is already in topology version " + current.version()
+                        + "; choose another id, or use set-weight to change its weight");
+            }
+            cmd.pools().add(added);
+        }
+        return Planner.plan(current, change, cmd.pools());
+    }
+
+    /** Prints the plan; with {@code execute} runs it with progress. */
+    static int printAndMaybeExecute(CliCommand cmd, Plan plan, boolean execute) {
+        if (cmd.json()) {
+            ObjectNode o = CliCommand.object("plan");
+            o.setAll(plan.toJson());
+            o.put("dryRun", !execute);
+            cmd.emit(o);
+        } else {
+            cmd.out().print(plan.render());
+            cmd.out().flush();
+        }
+        if (!plan.isExecutable()) {
+            throw new Refused("the plan is not executable: " + String.join("; ", plan.errors()));
+        }
+        if (plan.jobs().isEmpty()) {
+            if (!cmd.json()) {
+                cmd.say("nothing to do: no key would change owner");
+            }
+            return ShardringCli.OK;
+        }
+        if (!execute) {
+            if (cmd.json()) {
+                cmd.emit(CliCommand.object("dry-run").put("changed", false));
+            } else {
+                cmd.say("");
+                cmd.say("dry run: nothing changed. Run the same command with --execute to move the data.");
+            }
+            return ShardringCli.OK;
+        }
+        Map<Integer, Long> expected = new HashMap<>();
+        int i = 0;
+        for (MoveJob j : plan.jobs()) {
+            expected.put(i++, j.rows());
+        }
+        Progress progress = new Progress(cmd, expected);
+        Mover mover = cmd.mover(progress);
+        long id = mover.start(plan);
+        if (cmd.json()) {
+            cmd.emit(CliCommand.object("move-started").put("move", id).put("change", plan.change()));
+        } else {
+            cmd.say("");
+            cmd.say("move " + id + " started: " + plan.change() + " (" + plan.jobs().size() + " jobs)");
+        }
+        try {
+            mover.run(id);
+        } finally {
+            progress.close();
+        }
+        return finished(cmd, id, plan.before().version());
+    }
+
+    static int finished(CliCommand cmd, long id, long fromVersion) {
+        long version = cmd.catalog().version();
+        if (cmd.json()) {
+            cmd.emit(CliCommand.object("move-done").put("move", id).put("fromVersion", fromVersion)
+                    .put("version", version));
+        } else {
+            cmd.say("move " + id + " done: topology version " + fromVersion + " -> " + version
+                    + ". Check with `shardring verify`.");
+        }
+        return ShardringCli.OK;
+    }
+
+    @Command(name = "add-node", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {
+                "Adds a node to the ring: prints the plan (which key ranges move from which node, how many rows) and"
+                        + " changes nothing, unless --execute is given; then moves the ranges online with progress.",
+                "The new database needs wal_level=logical reachable from the sources; its schema is created by the"
+                        + " move (schema.locations)."},
+            footerHeading = "%nExample:%n",
+            footer = {"  shardring add-node pg-d --jdbc-url jdbc:postgresql://10.0.0.4:5432/app --user app \\",
+                "      --password-ref '$${PG_D_PASSWORD}' --zone eu-1c --execute"})
+    static final class AddNode extends CliCommand {
+        @picocli.CommandLine.Mixin
+        NewNode node;
+
+        @Option(names = "--execute", description = "Run the move; without it only the plan is printed.")
+        boolean execute;
+
+        @Override
+        int execute() {
+            NodeConfig n = node.node();
+            Topology t = current();
+            if (execute) {
+                refuseWhileRunning("a new move");
+            }
+            return printAndMaybeExecute(this, plan(this, t, TopologyChange.addNode(n), n), execute);
+        }
+    }
+
+    @Command(name = "remove-node", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {
+                "Removes a node from the ring: its key ranges move to the remaining nodes. Prints the plan and changes"
+                        + " nothing unless --execute is given. The node's database is left as it is (its moved rows"
+                        + " are deleted); take it out of the configuration file afterwards."},
+            footerHeading = "%nExample:%n",
+            footer = {"  shardring remove-node pg-b            # the plan", "  shardring remove-node pg-b --execute"})
+    static final class RemoveNode extends CliCommand {
+        @Parameters(index = "0", paramLabel = "ID", description = "The node to remove.")
+        String id;
+
+        @Option(names = "--execute", description = "Run the move; without it only the plan is printed.")
+        boolean execute;
+
+        @Override
+        int execute() {
+            Topology t = current();
+            checkKnown(t, id);
+            checkNotCatalog(this, id);
+            if (execute) {
+                refuseWhileRunning("a new move");
+            }
+            return printAndMaybeExecute(this, plan(this, t, TopologyChange.removeNode(id), null), execute);
+        }
+    }
+
+    @Command(name = "set-weight", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {
+                "Changes a node's weight, its share of the keyspace relative to the others (1.0 is the usual share;"
+                        + " 2.0 takes about twice as much). Prints the plan and changes nothing unless --execute is"
+                        + " given. A weight of 0 or less is refused (exit code 3): use remove-node."},
+            footerHeading = "%nExample:%n",
+            footer = "  shardring set-weight pg-a 2.0 --execute")
+    static final class SetWeight extends CliCommand {
+        @Parameters(index = "0", paramLabel = "ID", description = "The node.")
+        String id;
+
+        @Parameters(index = "1", paramLabel = "WEIGHT", description = "The new weight, greater than 0.")
+        double weight;
+
+        @Option(names = "--execute", description = "Run the move; without it only the plan is printed.")
+        boolean execute;
+
+        @Override
+        int execute() {
+            checkWeight(id, weight);
+            Topology t = current();
+            checkKnown(t, id);
+            if (execute) {
+                refuseWhileRunning("a new move");
+            }
+            return printAndMaybeExecute(this, plan(this, t, TopologyChange.setWeight(id, weight), null), execute);
+        }
+    }
+}

@@ -1,0 +1,108 @@
+package io.shardring.migration.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.shardring.router.schema.MigrationReport;
+import io.shardring.router.schema.ShardMigrationResult;
+import io.shardring.router.schema.ShardedFlyway;
+import io.shardring.router.topology.Topology;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import javax.sql.DataSource;
+import picocli.CommandLine.Command;
+
+@Command(name = "init", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {
+            "Stores the configuration's topology in the catalog (if the catalog is empty; an existing catalog is never"
+                    + " overwritten), then runs the schema migrations on every node: the shardring schema, the"
+                    + " application's migrations from schema.locations, the owned ranges and the ownership guard on"
+                    + " every sharded table.",
+            "The catalog lives in the database of catalog.node (default: the first node). Safe to run again."},
+        footerHeading = "%nExample:%n",
+        footer = "  shardring init --config /etc/shardring/shardring.yaml")
+final class InitCommand extends CliCommand {
+
+    @Override
+    int execute() {
+        Topology configured = config().topology();
+        boolean stored = catalog().initialize(configured.withStoredTokens());
+        Topology t = current();
+        boolean differs = !stored && !sameNodes(configured, t);
+        MigrationReport report = migrate(t, this);
+        if (json()) {
+            ObjectNode o = object("init");
+            o.put("catalogNode", catalogNode());
+            o.put("stored", stored);
+            o.put("version", t.version());
+            o.put("configDiffers", differs);
+            o.set("schema", reportJson(report));
+            o.put("ok", report.isSuccess());
+            emit(o);
+        } else {
+            if (stored) {
+                say("catalog on " + catalogNode() + ": stored topology version " + t.version() + " ("
+                        + t.nodes().size() + " nodes, key type " + t.ring().keyType().sqlType() + ", "
+                        + t.ring().vnodes() + " vnodes per unit of weight)");
+            } else {
+                say("catalog on " + catalogNode() + " already holds topology version " + t.version()
+                        + "; left as it is (init never overwrites the catalog)");
+                if (differs) {
+                    say("note: the nodes or weights in " + configPath() + " differ from the catalog; run"
+                            + " `shardring rebalance` to see the changes");
+                }
+            }
+            printReport(this, report);
+        }
+        return report.isSuccess() ? ShardringCli.OK : ShardringCli.FAILED;
+    }
+
+    static boolean sameNodes(Topology a, Topology b) {
+        if (!a.nodes().keySet().equals(b.nodes().keySet())) {
+            return false;
+        }
+        return a.nodes().values().stream().allMatch(n -> n.weight() == b.node(n.id()).weight());
+    }
+
+    /** ShardedFlyway on every node of {@code t} with the configuration's schema.locations. */
+    static MigrationReport migrate(Topology t, CliCommand cmd) {
+        Map<String, DataSource> nodes = new LinkedHashMap<>();
+        for (String id : t.nodes().keySet()) {
+            nodes.put(id, cmd.pools().apply(id));
+        }
+        return ShardedFlyway.configure(t, nodes).locations(cmd.config().schemaLocations().toArray(new String[0]))
+                .load().migrate();
+    }
+
+    static ArrayNode reportJson(MigrationReport report) {
+        ArrayNode a = JSON.createArrayNode();
+        for (ShardMigrationResult r : report.results().values()) {
+            ObjectNode o = a.addObject();
+            o.put("node", r.nodeId());
+            o.put("ok", r.isSuccess());
+            o.put("migrationsApplied", r.migrationsExecuted());
+            o.put("schemaVersion", r.schemaVersion());
+            o.put("guardInstalled", r.guardInstalled());
+            o.put("error", r.error());
+        }
+        return a;
+    }
+
+    static void printReport(CliCommand cmd, MigrationReport report) {
+        if (cmd.config().schemaLocations().isEmpty()) {
+            cmd.say("schema: no schema.locations in the configuration; only the shardring schema and the guard");
+        } else {
+            cmd.say("schema: " + String.join(", ", cmd.config().schemaLocations()));
+        }
+        int w = report.results().keySet().stream().mapToInt(String::length).max().orElse(4);
+        for (ShardMigrationResult r : report.results().values()) {
+            String s = r.isSuccess() ? "ok      " + r.migrationsExecuted() + " applied, schema version "
+                    + (r.schemaVersion() == null ? "-" : r.schemaVersion())
+                    + (r.guardInstalled() ? ", guard installed" : "") : "FAILED  " + r.error();
+            cmd.say(String.format("  %-" + w + "s  %s", r.nodeId(), s));
+        }
+        if (!report.isSuccess()) {
+            cmd.say(report.failures().size() + " of " + report.results().size() + " nodes failed; fix the cause and"
+                    + " run the command again (applied migrations are not repeated)");
+        }
+    }
+}

@@ -1,0 +1,236 @@
+package io.shardring.migration.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.shardring.router.topology.NodeConfig;
+import io.shardring.router.topology.ShardedTable;
+import io.shardring.router.topology.Topology;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import picocli.CommandLine.Command;
+
+@Command(name = "status", mixinStandardHelpOptions = true, sortOptions = false,
+        description = {
+            "Shows the catalog's topology version, each node (zone, weight, masked URL, up or down by a quick"
+                    + " connection), each node's share of the keyspace as a bar, and the move in flight with the"
+                    + " phase and rows copied of each of its jobs."},
+        footerHeading = "%nExample:%n",
+        footer = {"  shardring status --config shardring.yaml", "  shardring status --output json | jq .nodes"})
+final class StatusCommand extends CliCommand {
+    static final int BAR = 24;
+
+    @Override
+    int execute() throws SQLException {
+        Topology t = current();
+        Map<String, Double> shares = t.ring().stats().shares();
+        Map<String, CompletableFuture<String>> probes = new LinkedHashMap<>();
+        for (NodeConfig n : t.nodes().values()) {
+            probes.put(n.id(), CompletableFuture.supplyAsync(() -> probe(n)));
+        }
+        List<MoveInfo> moves = moves();
+        if (json()) {
+            ObjectNode o = object("status");
+            o.put("version", t.version());
+            o.put("catalogNode", catalogNode());
+            o.put("keyType", t.ring().keyType().sqlType());
+            ArrayNode tables = o.putArray("tables");
+            for (ShardedTable tb : t.tables()) {
+                tables.addObject().put("table", tb.displayName()).put("keyColumn", tb.keyColumn());
+            }
+            ArrayNode nodes = o.putArray("nodes");
+            for (NodeConfig n : t.nodes().values()) {
+                String problem = probes.get(n.id()).join();
+                ObjectNode j = nodeJson(n);
+                j.put("up", problem == null);
+                j.put("error", problem);
+                j.put("share", shares.getOrDefault(n.id(), 0.0));
+                nodes.add(j);
+            }
+            ArrayNode ms = o.putArray("moves");
+            moves.forEach(m -> ms.add(m.json()));
+            emit(o);
+            return ShardringCli.OK;
+        }
+        say("topology version " + t.version() + "  (catalog on " + catalogNode() + ", key type "
+                + t.ring().keyType().sqlType() + ", " + t.nodes().size() + " nodes)");
+        List<String> tables = new ArrayList<>();
+        t.tables().forEach(tb -> tables.add(tb.displayName() + "(" + tb.keyColumn() + ")"));
+        say("sharded tables: " + (tables.isEmpty() ? "none" : String.join(", ", tables)));
+        say("");
+        double max = shares.values().stream().mapToDouble(Double::doubleValue).max().orElse(1);
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"NODE", "ZONE", "WEIGHT", "SHARE", "STATE", "URL"});
+        for (NodeConfig n : t.nodes().values()) {
+            double share = shares.getOrDefault(n.id(), 0.0);
+            String problem = probes.get(n.id()).join();
+            rows.add(new String[] {n.id(), n.zone() == null ? "-" : n.zone(), fmtWeight(n.weight()),
+                bar(share, max) + String.format(Locale.ROOT, " %5.1f%%", 100 * share),
+                problem == null ? "up" : "DOWN", NodeConfig.maskUrl(n.jdbcUrl())});
+        }
+        table(rows);
+        for (NodeConfig n : t.nodes().values()) {
+            String problem = probes.get(n.id()).join();
+            if (problem != null) {
+                say("  " + n.id() + " is down: " + problem);
+            }
+        }
+        say("");
+        if (moves.isEmpty()) {
+            say("moves in flight: none");
+        }
+        for (MoveInfo m : moves) {
+            m.print(this);
+        }
+        return ShardringCli.OK;
+    }
+
+    static String fmtWeight(double w) {
+        return w == Math.rint(w) ? String.format(Locale.ROOT, "%.1f", w) : Double.toString(w);
+    }
+
+    static String bar(double share, double max) {
+        int filled = max <= 0 ? 0 : (int) Math.round(BAR * share / max);
+        return "█".repeat(filled) + "░".repeat(BAR - filled);
+    }
+
+    void table(List<String[]> rows) {
+        int[] w = new int[rows.get(0).length];
+        for (String[] r : rows) {
+            for (int i = 0; i < r.length; i++) {
+                w[i] = Math.max(w[i], r[i].length());
+            }
+        }
+        for (String[] r : rows) {
+            StringBuilder sb = new StringBuilder();
+            for (int i = 0; i < r.length; i++) {
+                sb.append(i == 0 ? "" : "  ").append(r[i]).append(" ".repeat(w[i] - r[i].length()));
+            }
+            say(sb.toString().stripTrailing());
+        }
+    }
+
+    /** Null when a connection and SELECT 1 work within 3 seconds, else what went wrong (never a password). */
+    String probe(NodeConfig n) {
+        Properties p = new Properties();
+        p.setProperty("user", n.user());
+        try {
+            if (n.password() != null) {
+                p.setProperty("password", n.password().resolve(env()));
+            }
+        } catch (RuntimeException e) {
+            return e.getMessage();
+        }
+        p.setProperty("connectTimeout", "3");
+        p.setProperty("loginTimeout", "3");
+        p.setProperty("socketTimeout", "5");
+        p.setProperty("ApplicationName", "shardring status");
+        try (Connection c = DriverManager.getConnection(n.jdbcUrl(), p);
+                ResultSet rs = c.createStatement().executeQuery("SELECT 1")) {
+            rs.next();
+            return null;
+        } catch (SQLException e) {
+            return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
+        }
+    }
+
+    /** A running move, or the last one when it did not finish cleanly. */
+    static final class MoveInfo {
+        long id;
+        String change;
+        String state;
+        long fromVersion;
+        String createdAt;
+        final List<Object[]> jobs = new ArrayList<>();
+        String[] lastEvent;
+
+        ObjectNode json() {
+            ObjectNode o = JSON.createObjectNode();
+            o.put("id", id);
+            o.put("change", change);
+            o.put("state", state);
+            o.put("fromVersion", fromVersion);
+            o.put("startedAt", createdAt);
+            ArrayNode js = o.putArray("jobs");
+            for (Object[] j : jobs) {
+                js.addObject().put("job", (Integer) j[0]).put("source", (String) j[1]).put("target", (String) j[2])
+                        .put("phase", (String) j[3]).put("rowsCopied", (Long) j[4]);
+            }
+            if (lastEvent != null) {
+                o.putObject("lastEvent").put("job", lastEvent[0]).put("phase", lastEvent[1])
+                        .put("event", lastEvent[2]).put("detail", lastEvent[3]).put("at", lastEvent[4]);
+            }
+            return o;
+        }
+
+        void print(CliCommand cmd) {
+            cmd.say("move " + id + " " + state + ": " + change + " (from topology version " + fromVersion
+                    + ", started " + createdAt + ")");
+            List<String[]> rows = new ArrayList<>();
+            rows.add(new String[] {"  JOB", "SOURCE", "", "TARGET", "PHASE", "ROWS COPIED"});
+            for (Object[] j : jobs) {
+                rows.add(new String[] {"  " + ((Integer) j[0] + 1), (String) j[1], "->", (String) j[2], (String) j[3],
+                    String.format(Locale.ROOT, "%,d", (Long) j[4])});
+            }
+            ((StatusCommand) cmd).table(rows);
+            if (lastEvent != null) {
+                cmd.say("  last event: " + (lastEvent[0] == null ? "" : "job " + (Integer.parseInt(lastEvent[0]) + 1) + " ") + lastEvent[1]
+                        + " " + lastEvent[2] + (lastEvent[3] == null ? "" : ": " + lastEvent[3]) + " (" + lastEvent[4]
+                        + ")");
+            }
+            cmd.say("  it is not finished: `shardring resume` continues it, `shardring abort` cancels it");
+        }
+    }
+
+    List<MoveInfo> moves() throws SQLException {
+        List<MoveInfo> out = new ArrayList<>();
+        try (Connection c = catalog().dataSource().getConnection()) {
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, change, state, from_version,"
+                    + " to_char(created_at, 'YYYY-MM-DD HH24:MI:SSOF') FROM shardring.moves WHERE state = 'running'"
+                    + " ORDER BY id"); ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    MoveInfo m = new MoveInfo();
+                    m.id = rs.getLong(1);
+                    m.change = rs.getString(2);
+                    m.state = rs.getString(3);
+                    m.fromVersion = rs.getLong(4);
+                    m.createdAt = rs.getString(5);
+                    out.add(m);
+                }
+            }
+            for (MoveInfo m : out) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT job, source, target, phase,"
+                        + " coalesce(rows_copied, 0) FROM shardring.move_jobs WHERE move_id = ? ORDER BY job")) {
+                    ps.setLong(1, m.id);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            m.jobs.add(new Object[] {rs.getInt(1), rs.getString(2), rs.getString(3), rs.getString(4),
+                                rs.getLong(5)});
+                        }
+                    }
+                }
+                try (PreparedStatement ps = c.prepareStatement("SELECT job::text, phase, event, detail,"
+                        + " to_char(at, 'YYYY-MM-DD HH24:MI:SSOF') FROM shardring.move_journal WHERE move_id = ?"
+                        + " ORDER BY id DESC LIMIT 1")) {
+                    ps.setLong(1, m.id);
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (rs.next()) {
+                            m.lastEvent = new String[] {rs.getString(1), rs.getString(2), rs.getString(3),
+                                rs.getString(4), rs.getString(5)};
+                        }
+                    }
+                }
+            }
+        }
+        return out;
+    }
+}
