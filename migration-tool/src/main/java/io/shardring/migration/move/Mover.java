@@ -76,6 +76,9 @@ public final class Mover {
         }
     }
 
+    /** Phases of a job whose ranges the target owns already. */
+    private static final java.util.Set<String> CUT_OVER = java.util.Set.of("verify", "cleanup", "done");
+
     private final Catalog catalog;
     private final NodePools nodes;
     private final Options options;
@@ -187,6 +190,8 @@ public final class Mover {
         final String target;
         final List<TokenRange> ranges;
         String phase;
+        /** The target's repeatable-read transaction from the cutover, held until verify. */
+        Connection snapshot;
 
         Job(int index, String source, String target, List<TokenRange> ranges, String phase) {
             this.index = index;
@@ -262,6 +267,10 @@ public final class Mover {
             for (Job job : jobs) {
                 if (job.phase.equals("cutover")) {
                     step(moveId, job, "cutover", () -> cutover(moveId, job, jobs, before, after, keyType, tables));
+                }
+                if (job.phase.equals("verify")) {
+                    step(moveId, job, "verify", () -> verify(moveId, job, keyType, tables));
+                    setPhase(moveId, job, "cleanup");
                 }
             }
             for (Job job : jobs) {
@@ -527,6 +536,7 @@ public final class Mover {
         awaitMarker(moveId, job, seq, options.catchUpTimeout);
         // 3. a snapshot of the target at exactly that point, for verify, before the target takes writes
         Connection snapshot = nodes.apply(job.target).getConnection();
+        boolean kept = false;
         try {
             snapshot.setAutoCommit(false);
             snapshot.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
@@ -541,11 +551,10 @@ public final class Mover {
                         Intervals.toRanges(Intervals.union(owned, moving)));
                 c.commit();
             }
-            boolean last = jobs.stream().allMatch(j -> j == job || !j.phase.equals("cutover")
-                    && !j.phase.equals("copy") && !j.phase.equals("prepare"));
+            boolean last = jobs.stream().allMatch(j -> j == job || CUT_OVER.contains(j.phase));
             List<Job> moved = new ArrayList<>();
             for (Job j : jobs) {
-                if (j == job || j.phase.equals("cleanup") || j.phase.equals("done")) {
+                if (j == job || CUT_OVER.contains(j.phase)) {
                     moved.add(j);
                 }
             }
@@ -554,18 +563,20 @@ public final class Mover {
                 c.setAutoCommit(false);
                 catalog.publish(c, published, "move " + moveId + " job " + job.index + ": " + job.source + " -> "
                         + job.target);
-                setPhase(c, moveId, job, "cleanup");
+                setPhase(c, moveId, job, "verify");
                 c.commit();
             }
-            job.phase = "cleanup";
+            job.phase = "verify";
+            job.snapshot = snapshot;
+            kept = true;
             long pauseMs = (System.nanoTime() - fenceStart) / 1_000_000;
             journal(moveId, job.index, "cutover", "info", "topology version " + nextVersion + " published; writes"
                     + " to the moving keys paused " + pauseMs + " ms");
             listener.on(moveId, job.index, "cutover", "info", "paused " + pauseMs + " ms", -1, 0);
-            // 6. verify: the target's snapshot against the fenced source, which no longer changes
-            verify(moveId, job, snapshot, keyType, tables);
         } finally {
-            snapshot.close();
+            if (!kept) {
+                snapshot.close();
+            }
         }
     }
 
@@ -610,14 +621,32 @@ public final class Mover {
         }
     }
 
-    private void verify(long moveId, Job job, Connection targetSnapshot, KeyType keyType, List<ShardedTable> tables)
-            throws SQLException {
-        try (Connection source = nodes.apply(job.source).getConnection()) {
+    /**
+     * Verify: row count and checksum per table, the target's snapshot taken at the cutover against the
+     * fenced source. A crash between cutover and verify loses that snapshot; the target has taken writes
+     * since, so verify is then skipped and journaled as such.
+     */
+    private void verify(long moveId, Job job, KeyType keyType, List<ShardedTable> tables) throws SQLException {
+        Connection targetSnapshot = job.snapshot;
+        if (targetSnapshot == null) {
+            journal(moveId, job.index, "verify", "info", "skipped: the target's cutover snapshot was lost when the"
+                    + " mover stopped; the target has taken writes since");
+            listener.on(moveId, job.index, "verify", "info", "skipped after a restart", -1, -1);
+            return;
+        }
+        try (targetSnapshot; Connection source = nodes.apply(job.source).getConnection()) {
             for (ShardedTable t : tables) {
                 String where = " FROM " + t.quotedName() + " x WHERE " + TokenRange.toSql(job.ranges, keyType,
                         t.keyColumn());
-                // the row's text, not hash_record_extended: that fails on column types without a hash (json)
-                String sql = "SELECT count(*), coalesce(sum(hashtextextended(x::text, 0)::numeric), 0)::text" + where;
+                // hash_record_extended is twice as fast as hashing the row's text, but needs a hash function
+                // for every column type (json has none): try it on one row of the source first
+                String rowHash = "hash_record_extended(x, 0)";
+                try (Statement probe = source.createStatement()) {
+                    probe.executeQuery("SELECT " + rowHash + " FROM " + t.quotedName() + " x LIMIT 1").close();
+                } catch (SQLException noHash) {
+                    rowHash = "hashtextextended(x::text, 0)";
+                }
+                String sql = "SELECT count(*), coalesce(sum(" + rowHash + "::numeric), 0)::text" + where;
                 String[][] sums = bothSides(source, targetSnapshot, sql);
                 String[] src = sums[0];
                 String[] dst = sums[1];
@@ -741,7 +770,7 @@ public final class Mover {
                 if (job.phase.equals("done") || job.phase.equals("aborted")) {
                     continue;
                 }
-                if (job.phase.equals("cleanup")) {
+                if (job.phase.equals("cleanup") || job.phase.equals("verify")) {
                     // cut over already: its data lives on the target now; finish its cleanup
                     cleanup(moveId, job, keyType, after.tables());
                     setPhase(moveId, job, "done");
