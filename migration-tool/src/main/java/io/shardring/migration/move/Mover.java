@@ -206,6 +206,21 @@ public final class Mover {
         }
     }
 
+    private static List<Job> loadJobs(Connection c, long moveId) throws SQLException {
+        List<Job> jobs = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT job, source, target, ranges, phase FROM"
+                + " shardring.move_jobs WHERE move_id = ? ORDER BY job")) {
+            ps.setLong(1, moveId);
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    jobs.add(new Job(rs.getInt(1), rs.getString(2), rs.getString(3),
+                            Intervals.parseJson(rs.getString(4)), rs.getString(5)));
+                }
+            }
+        }
+        return jobs;
+    }
+
     /** Runs the remaining phases of a move. */
     public void run(long moveId) {
         Topology after;
@@ -229,16 +244,7 @@ public final class Mover {
                 }
             }
             before = catalog.load(fromVersion);
-            try (PreparedStatement ps = c.prepareStatement("SELECT job, source, target, ranges, phase FROM"
-                    + " shardring.move_jobs WHERE move_id = ? ORDER BY job")) {
-                ps.setLong(1, moveId);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        jobs.add(new Job(rs.getInt(1), rs.getString(2), rs.getString(3),
-                                Intervals.parseJson(rs.getString(4)), rs.getString(5)));
-                    }
-                }
-            }
+            jobs.addAll(loadJobs(c, moveId));
         } catch (SQLException e) {
             throw new ShardringException(ErrorCode.SHARD_ERROR, "cannot read move " + moveId + ": " + e.getMessage(), e);
         }
@@ -349,6 +355,11 @@ public final class Mover {
      * apply) and copy more slowly.
      */
     private void startCopy(long moveId, Job job, List<ShardedTable> tables, KeyType keyType) throws SQLException {
+        if (!logicalReplication(job.source)) {
+            journal(moveId, job.index, "copy", "info", job.source + " has no logical replication (wal_level):"
+                    + " its rows are copied with COPY under the fence at cutover");
+            return;
+        }
         String name = job.name(moveId);
         try (Connection c = nodes.apply(job.source).getConnection(); Statement s = c.createStatement()) {
             if (!exists(c, "SELECT 1 FROM pg_publication WHERE pubname = ?", name)) {
@@ -372,15 +383,7 @@ public final class Mover {
                 s.execute("SELECT pg_drop_replication_slot(" + Sql.literal(name) + ")");
             }
         }
-        try (Connection t = nodes.apply(job.target).getConnection()) {
-            bypassGuard(t);
-            for (ShardedTable tb : tables) {
-                try (Statement s = t.createStatement()) {
-                    s.executeUpdate("DELETE FROM " + tb.quotedName() + " WHERE "
-                            + TokenRange.toSql(job.ranges, keyType, tb.keyColumn()));
-                }
-            }
-        }
+        deleteOnTarget(job, tables, keyType);
         try (Connection replication = replicationConnection(job.source)) {
             org.postgresql.replication.ReplicationSlotInfo slot = replication.unwrap(org.postgresql.PGConnection.class)
                     .getReplicationAPI().createReplicationSlot().logical().withSlotName(name)
@@ -395,6 +398,19 @@ public final class Mover {
         }
     }
 
+    /** Removes rows of the job's ranges from the target, which does not own them yet. */
+    private void deleteOnTarget(Job job, List<ShardedTable> tables, KeyType keyType) throws SQLException {
+        try (Connection t = nodes.apply(job.target).getConnection()) {
+            bypassGuard(t);
+            for (ShardedTable tb : tables) {
+                try (Statement s = t.createStatement()) {
+                    s.executeUpdate("DELETE FROM " + tb.quotedName() + " WHERE "
+                            + TokenRange.toSql(job.ranges, keyType, tb.keyColumn()));
+                }
+            }
+        }
+    }
+
     private long copyInSnapshot(long moveId, Job job, String snapshot, List<ShardedTable> tables, KeyType keyType)
             throws SQLException {
         long total = 0;
@@ -403,7 +419,9 @@ public final class Mover {
             src.setAutoCommit(false);
             try (Statement s = src.createStatement()) {
                 s.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
-                s.execute("SET TRANSACTION SNAPSHOT " + Sql.literal(snapshot));
+                if (snapshot != null) {
+                    s.execute("SET TRANSACTION SNAPSHOT " + Sql.literal(snapshot));
+                }
             }
             dst.setAutoCommit(false);
             skipTriggers(dst);
@@ -497,7 +515,18 @@ public final class Mover {
         return java.sql.DriverManager.getConnection(n.jdbcUrl(), props);
     }
 
+    private boolean logicalReplication(String nodeId) throws SQLException {
+        try (Connection c = nodes.apply(nodeId).getConnection(); Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("SHOW wal_level")) {
+            rs.next();
+            return "logical".equals(rs.getString(1));
+        }
+    }
+
     private void awaitSync(long moveId, Job job, List<ShardedTable> tables) throws SQLException {
+        if (!logicalReplication(job.source)) {
+            return;
+        }
         // the subscription streams from the snapshot: wait until it keeps up, so that the fence is short
         long deadline = System.nanoTime() + options.syncTimeout.toNanos();
         while (true) {
@@ -532,8 +561,15 @@ public final class Mover {
         listener.on(moveId, job.index, "cutover", "fenced", job.source, -1, -1);
         // 2. wait until the target applied everything the source committed before the fence: a marker
         // written after it arrives through the same subscription, which applies in commit order
-        long seq = writeMarker(moveId, job);
-        awaitMarker(moveId, job, seq, options.catchUpTimeout);
+        if (logicalReplication(job.source)) {
+            long seq = writeMarker(moveId, job);
+            awaitMarker(moveId, job, seq, options.catchUpTimeout);
+        } else {
+            // the fallback: nothing can change these ranges on the source now, so copy them while fenced
+            deleteOnTarget(job, tables, keyType);
+            long rows = copyInSnapshot(moveId, job, null, tables, keyType);
+            updateRows(moveId, job, rows);
+        }
         // 3. a snapshot of the target at exactly that point, for verify, before the target takes writes
         Connection snapshot = nodes.apply(job.target).getConnection();
         boolean kept = false;
@@ -742,16 +778,7 @@ public final class Mover {
         try (Connection c = catalog.dataSource().getConnection()) {
             List<Job> jobs = new ArrayList<>();
             String target;
-            try (PreparedStatement ps = c.prepareStatement("SELECT job, source, target, ranges, phase FROM"
-                    + " shardring.move_jobs WHERE move_id = ? ORDER BY job")) {
-                ps.setLong(1, moveId);
-                try (ResultSet rs = ps.executeQuery()) {
-                    while (rs.next()) {
-                        jobs.add(new Job(rs.getInt(1), rs.getString(2), rs.getString(3),
-                                Intervals.parseJson(rs.getString(4)), rs.getString(5)));
-                    }
-                }
-            }
+            jobs.addAll(loadJobs(c, moveId));
             try (PreparedStatement ps = c.prepareStatement("SELECT target_document, from_version FROM shardring.moves"
                     + " WHERE id = ? AND state = 'running'")) {
                 ps.setLong(1, moveId);

@@ -209,7 +209,7 @@ public final class Planner {
         final List<String> sequenceColumns = new ArrayList<>();
 
         boolean countable(KeyType keyType) {
-            return exists && keyTypname != null && fits(keyType, keyTypname);
+            return exists && keyTypname != null && keyType.acceptsColumnType(keyTypname);
         }
     }
 
@@ -433,7 +433,7 @@ public final class Planner {
                 if (tf.keyTypname == null) {
                     byProblem.computeIfAbsent("sharded table " + name + " has no key column " + t.keyColumn(),
                             k -> new ArrayList<>()).add(f.node);
-                } else if (!fits(keyType, tf.keyTypname)) {
+                } else if (!keyType.acceptsColumnType(tf.keyTypname)) {
                     byProblem.computeIfAbsent("key column " + t.keyColumn() + " of sharded table " + name + " is "
                             + tf.keyTypeShown + ", but the ring's key type is " + keyType.sqlType(),
                             k -> new ArrayList<>()).add(f.node);
@@ -461,19 +461,6 @@ public final class Planner {
             byProblem.forEach((problem, nodes) -> errors.add(problem + " (on " + String.join(", ", nodes) + ")"));
             sequences.forEach((col, nodes) -> warnings.add("sharded table " + name + ": column " + col + " on "
                     + String.join(", ", nodes) + ": " + SEQUENCE_ADVICE));
-        }
-    }
-
-    static boolean fits(KeyType keyType, String typname) {
-        switch (keyType) {
-            case BIGINT:
-                return typname.equals("int8");
-            case INTEGER:
-                return typname.equals("int4");
-            case TEXT:
-                return typname.equals("text") || typname.equals("varchar");
-            default:
-                return typname.equals("uuid");
         }
     }
 

@@ -47,6 +47,23 @@ public enum KeyType {
     }
 
     /**
+     * Whether a column of the PostgreSQL type {@code typname} (as in {@code pg_type.typname}, e.g.
+     * {@code int8}) holds keys of this type, so that this type's hash function applies to it.
+     */
+    public boolean acceptsColumnType(String typname) {
+        switch (this) {
+            case BIGINT:
+                return "int8".equals(typname);
+            case INTEGER:
+                return "int4".equals(typname);
+            case TEXT:
+                return "text".equals(typname) || "varchar".equals(typname);
+            default:
+                return "uuid".equals(typname);
+        }
+    }
+
+    /**
      * The ring hash of a key of this type, equal to the value PostgreSQL computes for it.
      *
      * @throws InvalidKeyException if the key is null or of a Java type this key type does not take

@@ -8,7 +8,8 @@ package io.shardring.router.ring;
  * <p>Why a port and not a library: the ring's ranges must be SQL predicates that PostgreSQL evaluates
  * with its own built-in functions (row filters of logical replication accept nothing else), so the Java
  * side must produce the very same 64-bit values. The text variant encodes UTF-8 on the fly so that
- * hashing a {@code String} allocates nothing.
+ * hashing a {@code String} allocates nothing. lookup3's {@code mix} is written out in each loop rather
+ * than called: it updates three ints, which Java cannot return without allocating.
  */
 final class PgHash {
     private static final int INIT = 0x9e3779b9 + 3923095;

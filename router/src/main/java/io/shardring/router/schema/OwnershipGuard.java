@@ -174,7 +174,7 @@ public final class OwnershipGuard {
                 }
                 String shown = rs.getString(1);
                 String typname = rs.getString(2);
-                if (!fits(keyType, typname)) {
+                if (!keyType.acceptsColumnType(typname)) {
                     throw new ShardringException(ErrorCode.INVALID_CONFIGURATION, "node '" + nodeId + "': key column "
                             + t.keyColumn() + " of sharded table " + t.displayName() + " is " + shown
                             + ", but the ring's key type is " + keyType.sqlType()
@@ -198,19 +198,6 @@ public final class OwnershipGuard {
         }
         return "node '" + nodeId + "': sharded table " + t.displayName() + " does not exist; create it with a"
                 + " migration or remove it from the configuration's tables";
-    }
-
-    private static boolean fits(KeyType keyType, String typname) {
-        switch (keyType) {
-            case BIGINT:
-                return typname.equals("int8");
-            case INTEGER:
-                return typname.equals("int4");
-            case TEXT:
-                return typname.equals("text") || typname.equals("varchar");
-            default:
-                return typname.equals("uuid");
-        }
     }
 
     /** A function name that is unique per table and at most 63 bytes. */
