@@ -109,13 +109,13 @@ final class Progress implements MoveListener {
 
     private void line(long moveId, int job, String phase, String event, String detail, long rows, long lagBytes) {
         if ("copy".equals(phase) && ("started".equals(event) || "finished".equals(event))) {
-            // the mover runs copy as two steps per job: set up replication, then wait for the initial copy
+            // the mover runs copy as two steps per job: copy in a slot's snapshot and subscribe, then catch up
             int n = copySteps.merge(job, 1, Integer::sum);
             if (n == 2 || n == 3) {
                 return;
             }
-            detail = n == 1 ? "publication on the source, subscription on the target (" + detail + ")"
-                    : "initial copy done, target streaming changes (" + detail + ")";
+            detail = n == 1 ? "slot and publication on the source, COPY in the slot's snapshot, then a subscription"
+                    + " on the target (" + detail + ")" : "target caught up, streaming changes (" + detail + ")";
         }
         StringBuilder sb = new StringBuilder();
         sb.append(LocalTime.now().format(TIME)).append("  move ").append(moveId);
@@ -124,7 +124,7 @@ final class Progress implements MoveListener {
         }
         sb.append("  ").append(phase).append(' ').append(event);
         if ("progress".equals(event) && rows >= 0) {
-            sb.append(String.format(Locale.ROOT, ": %,d rows in the target's tables", rows));
+            sb.append(String.format(Locale.ROOT, ": %,d rows copied", rows));
             Long max = expectedRows.get(job);
             if (max != null && max > 0) {
                 sb.append(String.format(Locale.ROOT, " (this job moves ~%,d)", max));
