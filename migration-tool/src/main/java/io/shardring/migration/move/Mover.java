@@ -76,6 +76,9 @@ public final class Mover {
         }
     }
 
+    /** COPY pipes per job; two keep both cores of a small machine busy, more only contend. */
+    private static final int COPY_STREAMS = 2;
+
     /** Phases of a job whose ranges the target owns already. */
     private static final java.util.Set<String> CUT_OVER = java.util.Set.of("verify", "cleanup", "done");
 
@@ -411,53 +414,128 @@ public final class Mover {
         }
     }
 
+    /**
+     * Copies the job's rows with {@value #COPY_STREAMS} COPY pipes at once, each over half of every range,
+     * all in the same snapshot of the source (the slot's exported one, or, under a fence, any: nothing
+     * changes there). The target's transactions commit only when every stream succeeded.
+     */
     private long copyInSnapshot(long moveId, Job job, String snapshot, List<ShardedTable> tables, KeyType keyType)
             throws SQLException {
+        List<List<TokenRange>> parts = split(job.ranges, COPY_STREAMS);
+        java.util.concurrent.ExecutorService threads = java.util.concurrent.Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "shardring-copy");
+            t.setDaemon(true);
+            return t;
+        });
+        List<Connection> sources = new ArrayList<>();
+        List<Connection> targets = new ArrayList<>();
         long total = 0;
-        try (Connection src = nodes.apply(job.source).getConnection();
-                Connection dst = nodes.apply(job.target).getConnection()) {
-            src.setAutoCommit(false);
-            try (Statement s = src.createStatement()) {
-                s.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
-                if (snapshot != null) {
-                    s.execute("SET TRANSACTION SNAPSHOT " + Sql.literal(snapshot));
+        try {
+            for (int i = 0; i < COPY_STREAMS; i++) {
+                Connection src = nodes.apply(job.source).getConnection();
+                sources.add(src);
+                src.setAutoCommit(false);
+                try (Statement s = src.createStatement()) {
+                    s.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+                    if (snapshot != null) {
+                        s.execute("SET TRANSACTION SNAPSHOT " + Sql.literal(snapshot));
+                    }
                 }
+                Connection dst = nodes.apply(job.target).getConnection();
+                targets.add(dst);
+                dst.setAutoCommit(false);
+                skipTriggers(dst);
             }
-            dst.setAutoCommit(false);
-            skipTriggers(dst);
-            org.postgresql.copy.CopyManager out = src.unwrap(org.postgresql.PGConnection.class).getCopyAPI();
-            org.postgresql.copy.CopyManager in = dst.unwrap(org.postgresql.PGConnection.class).getCopyAPI();
             for (ShardedTable t : tables) {
-                String columns = columns(src, t);
-                String select = "COPY (SELECT " + columns + " FROM " + t.quotedName() + " WHERE "
-                        + TokenRange.toSql(job.ranges, keyType, t.keyColumn()) + ") TO STDOUT (FORMAT binary)";
+                String columns = columns(sources.get(0), t);
                 String insert = "COPY " + t.quotedName() + " (" + columns + ") FROM STDIN (FORMAT binary)";
-                total += pipe(out, select, in, insert);
+                List<java.util.concurrent.Future<Long>> streams = new ArrayList<>();
+                for (int i = 0; i < COPY_STREAMS; i++) {
+                    String select = "COPY (SELECT " + columns + " FROM " + t.quotedName() + " WHERE "
+                            + TokenRange.toSql(parts.get(i), keyType, t.keyColumn()) + ") TO STDOUT (FORMAT binary)";
+                    org.postgresql.copy.CopyManager out = sources.get(i).unwrap(org.postgresql.PGConnection.class)
+                            .getCopyAPI();
+                    org.postgresql.copy.CopyManager in = targets.get(i).unwrap(org.postgresql.PGConnection.class)
+                            .getCopyAPI();
+                    streams.add(threads.submit(() -> pipe(threads, out, select, in, insert)));
+                }
+                for (java.util.concurrent.Future<Long> f : streams) {
+                    total += await(f);
+                }
                 listener.on(moveId, job.index, "copy", "progress", t.displayName() + " copied", total, -1);
             }
-            dst.commit();
-            src.commit();
+            for (Connection dst : targets) {
+                dst.commit();
+            }
+            for (Connection src : sources) {
+                src.commit();
+            }
+        } finally {
+            for (Connection c : targets) {
+                c.close(); // an uncommitted stream rolls back
+            }
+            for (Connection c : sources) {
+                c.close();
+            }
+            threads.shutdownNow();
         }
         return total;
     }
 
-    private static long pipe(org.postgresql.copy.CopyManager out, String select, org.postgresql.copy.CopyManager in,
-            String insert) throws SQLException {
+    /** Each range cut into {@code n} consecutive pieces; piece i of every range goes to list i. */
+    static List<List<TokenRange>> split(List<TokenRange> ranges, int n) {
+        List<List<TokenRange>> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+            out.add(new ArrayList<>());
+        }
+        for (TokenRange r : ranges) {
+            long size = r.sizeUnsigned(); // 0 is the whole ring, 2^64
+            long step = size == 0 ? Long.divideUnsigned(-1L, n) : Long.divideUnsigned(size, n);
+            long start = r.startExclusive();
+            for (int i = 0; i < n; i++) {
+                long end = i == n - 1 ? r.endInclusive() : start + step;
+                if (step == 0 && i < n - 1) {
+                    continue; // a range smaller than n hashes stays whole, in the last piece
+                }
+                out.get(i).add(new TokenRange(start, end));
+                start = end;
+            }
+        }
+        return out;
+    }
+
+    private static long await(java.util.concurrent.Future<Long> f) throws SQLException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SQLException("interrupted while copying", e);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof SQLException) {
+                throw (SQLException) e.getCause();
+            }
+            if (e.getCause() instanceof RuntimeException) {
+                throw (RuntimeException) e.getCause();
+            }
+            throw new SQLException("copy failed: " + e.getCause(), e.getCause());
+        }
+    }
+
+    private static long pipe(java.util.concurrent.ExecutorService threads, org.postgresql.copy.CopyManager out,
+            String select, org.postgresql.copy.CopyManager in, String insert) throws SQLException {
         try {
             java.io.PipedInputStream reader = new java.io.PipedInputStream(1 << 20);
             java.io.PipedOutputStream writer = new java.io.PipedOutputStream(reader);
-            java.util.concurrent.CompletableFuture<Long> sent = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+            java.util.concurrent.Future<Long> sent = threads.submit(() -> {
                 try (writer) {
                     return out.copyOut(select, writer);
-                } catch (SQLException | java.io.IOException e) {
-                    throw new java.util.concurrent.CompletionException(e);
                 }
             });
             long received;
             try (reader) {
                 received = in.copyIn(insert, reader);
             }
-            long rows = sent.join();
+            long rows = await(sent);
             if (rows != received) {
                 throw new ShardringException(ErrorCode.SHARD_ERROR, "copy sent " + rows + " rows but the target took "
                         + received);
@@ -465,11 +543,6 @@ public final class Mover {
             return rows;
         } catch (java.io.IOException e) {
             throw new SQLException("copy pipe failed: " + e.getMessage(), e);
-        } catch (java.util.concurrent.CompletionException e) {
-            if (e.getCause() instanceof SQLException) {
-                throw (SQLException) e.getCause();
-            }
-            throw new SQLException("copy from the source failed: " + e.getCause(), e.getCause());
         }
     }
 
