@@ -34,6 +34,18 @@ final class Intervals {
         return out;
     }
 
+    static boolean same(List<long[]> a, List<long[]> b) {
+        if (a.size() != b.size()) {
+            return false;
+        }
+        for (int i = 0; i < a.size(); i++) {
+            if (a.get(i)[0] != b.get(i)[0] || a.get(i)[1] != b.get(i)[1]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     static List<long[]> union(List<long[]> a, List<long[]> b) {
         List<long[]> all = new ArrayList<>(a);
         all.addAll(b);

@@ -226,6 +226,12 @@ public final class Mover {
 
     /** Runs the remaining phases of a move. */
     public void run(long moveId) {
+        try (MoveLock lock = MoveLock.take(catalog, moveId)) {
+            runLocked(moveId);
+        }
+    }
+
+    private void runLocked(long moveId) {
         Topology after;
         Topology before;
         List<Job> jobs = new ArrayList<>();
@@ -253,6 +259,14 @@ public final class Mover {
         }
         before.nodes().values().forEach(nodes::add);
         after.nodes().values().forEach(nodes::add);
+        for (Job job : jobs) {
+            if (job.phase.equals("verify_failed")) {
+                throw new ShardringException(ErrorCode.RING_CONSTRAINT, "job " + job.index + " of move " + moveId
+                        + " (" + job.source + " -> " + job.target + ") failed verify: the target's rows differ from"
+                        + " the source's, which keeps them. Compare the two by hand before anything deletes them;"
+                        + " neither resume nor abort continues this move");
+            }
+        }
         KeyType keyType = before.ring().keyType();
         List<ShardedTable> tables = after.tables();
         try {
@@ -371,7 +385,9 @@ public final class Mover {
                     sql.append(t.quotedName()).append(" WHERE (")
                             .append(TokenRange.toSql(job.ranges, keyType, t.keyColumn())).append("), ");
                 }
-                sql.append("shardring.move_markers WHERE (name = ").append(Sql.literal(name)).append(')');
+                // no TRUNCATE: row filters do not apply to it, it would empty the whole table on the target
+                sql.append("shardring.move_markers WHERE (name = ").append(Sql.literal(name))
+                        .append(") WITH (publish = 'insert, update, delete')");
                 s.execute(sql.toString());
             }
         }
@@ -395,9 +411,19 @@ public final class Mover {
             updateRows(moveId, job, rows);
         } // the exported snapshot ends here; the slot stays and holds the changes since it
         try (Connection t = nodes.apply(job.target).getConnection(); Statement s = t.createStatement()) {
+            // the statement carries the source's password: keep it out of the target's server log
+            t.setAutoCommit(false);
+            try {
+                s.execute("SET LOCAL log_statement = 'none'");
+                s.execute("SET LOCAL log_min_error_statement = 'panic'");
+            } catch (SQLException notAllowed) {
+                t.rollback();
+            }
             s.execute("CREATE SUBSCRIPTION " + Sql.quote(name) + " CONNECTION " + Sql.literal(conninfo(job.source))
                     + " PUBLICATION " + Sql.quote(name) + " WITH (copy_data = false, create_slot = false, slot_name = "
                     + Sql.literal(name) + ")");
+            t.commit();
+            t.setAutoCommit(true);
         }
     }
 
@@ -760,6 +786,8 @@ public final class Mover {
                 String[] src = sums[0];
                 String[] dst = sums[1];
                 if (!src[0].equals(dst[0]) || !src[1].equals(dst[1])) {
+                    // resume and abort must not clean this job up: the source's rows are the good copy
+                    setPhase(moveId, job, "verify_failed");
                     throw new ShardringException(ErrorCode.SHARD_ERROR, "verify failed for " + t.displayName()
                             + " in job " + job.index + ": " + job.source + " has " + src[0] + " rows (checksum " + src[1]
                             + "), " + job.target + " has " + dst[0] + " (checksum " + dst[1] + "); the source keeps its"
@@ -848,7 +876,7 @@ public final class Mover {
      * safely on the new owner); plan the reverse change to move them back.
      */
     public void abort(long moveId) {
-        try (Connection c = catalog.dataSource().getConnection()) {
+        try (MoveLock lock = MoveLock.take(catalog, moveId); Connection c = catalog.dataSource().getConnection()) {
             List<Job> jobs = new ArrayList<>();
             String target;
             jobs.addAll(loadJobs(c, moveId));
@@ -867,6 +895,12 @@ public final class Mover {
             after.nodes().values().forEach(nodes::add);
             KeyType keyType = after.ring().keyType();
             for (Job job : jobs) {
+                if (job.phase.equals("verify_failed")) {
+                    throw new ShardringException(ErrorCode.RING_CONSTRAINT, "job " + job.index + " failed verify;"
+                            + " abort would delete one of two differing copies: compare them by hand first");
+                }
+            }
+            for (Job job : jobs) {
                 if (job.phase.equals("done") || job.phase.equals("aborted")) {
                     continue;
                 }
@@ -882,13 +916,16 @@ public final class Mover {
                     try (Connection t = nodes.apply(job.target).getConnection()) {
                         t.setAutoCommit(false);
                         List<long[]> owned = Intervals.of(OwnershipGuard.readOwned(t));
-                        if (!Intervals.minus(owned, moving).equals(owned)) {
+                        if (!Intervals.same(Intervals.minus(owned, moving), owned)) {
                             OwnershipGuard.setOwnedRanges(t, job.target, catalog.version(), keyType,
                                     Intervals.toRanges(Intervals.minus(owned, moving)));
                         }
                         t.commit();
                         bypassGuard(t);
                         for (ShardedTable tb : after.tables()) {
+                            if (!exists(t, "SELECT 1 WHERE to_regclass(?) IS NOT NULL", tb.quotedName())) {
+                                continue; // prepare stopped before the application's migrations made it
+                            }
                             try (Statement s = t.createStatement()) {
                                 s.executeUpdate("DELETE FROM " + tb.quotedName() + " WHERE "
                                         + TokenRange.toSql(job.ranges, keyType, tb.keyColumn()));

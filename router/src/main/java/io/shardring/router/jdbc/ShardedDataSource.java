@@ -196,7 +196,9 @@ public final class ShardedDataSource implements AutoCloseable {
                     metrics.stale.increment();
                     if (attempt == 0) {
                         long before = s.topology.version();
-                        refresh();
+                        if (state == s) { // another thread may have refreshed already
+                            refresh();
+                        }
                         LOG.info("shard {} no longer owns a key at topology version {}; refreshed to version {} and"
                                 + " retrying", pool.nodeId(), before, state.topology.version());
                         continue;

@@ -84,6 +84,9 @@ public final class OwnershipGuard {
             List<TokenRange> ranges) throws SQLException {
         List<String[]> guarded = guardedTables(c);
         try (Statement s = c.createStatement()) {
+            // a long or idle transaction holding a write lock must not hold every writer of the table back
+            // for long: fail the fence instead (the mover retries it on resume)
+            s.execute("SET LOCAL lock_timeout = '10s'");
             for (String[] g : guarded) {
                 // waits for in-flight writes to commit and holds new ones until this transaction ends
                 s.execute("LOCK TABLE " + Sql.quote(g[0]) + "." + Sql.quote(g[1]) + " IN SHARE ROW EXCLUSIVE MODE");
@@ -231,11 +234,19 @@ public final class OwnershipGuard {
         String col = t.quotedKeyColumn();
         String hash = keyType.sqlFunction();
         return "CREATE OR REPLACE FUNCTION shardring." + Sql.quote(fn) + "() RETURNS trigger LANGUAGE plpgsql AS $guard$\n"
-                + "DECLARE h bigint;\n"
+                + "DECLARE h bigint; o bigint; ok boolean;\n"
                 + "BEGIN\n"
                 + "  IF TG_OP = 'DELETE' THEN h := " + hash + "(OLD." + col + ", 0);\n"
                 + "  ELSE h := " + hash + "(NEW." + col + ", 0); END IF;\n"
-                + "  IF NOT (" + check + ") AND coalesce(current_setting('shardring.bypass_guard', true), '') <> 'on' THEN\n"
+                // a NULL key is left to the column's NOT NULL constraint, which names it better
+                + "  ok := h IS NULL OR (" + check + ");\n"
+                // an UPDATE that changes the key must own the old key too, or a stale router could move a row
+                // out of a fenced range
+                + "  IF ok AND TG_OP = 'UPDATE' AND OLD." + col + " IS DISTINCT FROM NEW." + col + " THEN\n"
+                + "    o := " + hash + "(OLD." + col + ", 0);\n"
+                + "    ok := o IS NULL OR (" + check.toString().replace("h BETWEEN", "o BETWEEN") + ");\n"
+                + "  END IF;\n"
+                + "  IF NOT ok AND coalesce(current_setting('shardring.bypass_guard', true), '') <> 'on' THEN\n"
                 + "    RAISE EXCEPTION USING ERRCODE = '" + StaleTopologyException.SQLSTATE + "',\n"
                 + "      MESSAGE = format('shard %s does not own key %s of %s.%s', " + Sql.literal(nodeId) + ", "
                 + keyText(col) + ", TG_TABLE_SCHEMA, TG_TABLE_NAME),\n"

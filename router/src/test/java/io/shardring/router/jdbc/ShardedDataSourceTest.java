@@ -108,6 +108,22 @@ class ShardedDataSourceTest {
             assertThat(s.executeUpdate("UPDATE customers SET name = 'y' WHERE tenant_id = 77")).isEqualTo(1);
             assertThat(s.executeUpdate("DELETE FROM customers WHERE tenant_id = 77")).isEqualTo(1);
         }
+        // a row whose key this shard does not own (left behind, say, before a cleanup) cannot be re-keyed
+        // into an owned key: the old key must be owned too
+        long owned = 0;
+        while (!shards.nodeFor(owned).equals(other.name())) {
+            owned++;
+        }
+        try (Connection c = other.connect(); Statement s = c.createStatement()) {
+            s.execute("SET shardring.bypass_guard = on");
+            s.executeUpdate("INSERT INTO customers (tenant_id, name) VALUES (77, 'stray')");
+            s.execute("RESET shardring.bypass_guard");
+            String rekey = "UPDATE customers SET tenant_id = " + owned + " WHERE tenant_id = 77";
+            assertThatThrownBy(() -> s.executeUpdate(rekey)).isInstanceOf(SQLException.class)
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo(StaleTopologyException.SQLSTATE));
+            s.execute("SET shardring.bypass_guard = on");
+            s.executeUpdate("DELETE FROM customers WHERE tenant_id = 77");
+        }
     }
 
     @Test
