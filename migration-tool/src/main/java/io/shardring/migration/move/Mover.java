@@ -485,8 +485,22 @@ public final class Mover {
                             .getCopyAPI();
                     streams.add(threads.submit(() -> pipe(threads, out, select, in, insert)));
                 }
-                for (java.util.concurrent.Future<Long> f : streams) {
-                    total += await(f);
+                try {
+                    for (java.util.concurrent.Future<Long> f : streams) {
+                        total += await(f);
+                    }
+                } catch (SQLException | RuntimeException e) {
+                    // stop the other stream before its connections close under it
+                    for (java.util.concurrent.Future<Long> f : streams) {
+                        f.cancel(true);
+                    }
+                    for (Connection c : sources) {
+                        cancelQuietly(c);
+                    }
+                    for (Connection c : targets) {
+                        cancelQuietly(c);
+                    }
+                    throw e;
                 }
                 listener.on(moveId, job.index, "copy", "progress", t.displayName() + " copied", total, -1);
             }
@@ -506,6 +520,14 @@ public final class Mover {
             threads.shutdownNow();
         }
         return total;
+    }
+
+    private static void cancelQuietly(Connection c) {
+        try {
+            c.unwrap(org.postgresql.PGConnection.class).cancelQuery();
+        } catch (SQLException ignored) {
+            // the connection is closed next anyway
+        }
     }
 
     /** Each range cut into {@code n} consecutive pieces; piece i of every range goes to list i. */
@@ -910,9 +932,17 @@ public final class Mover {
                     setPhase(moveId, job, "done");
                     continue;
                 }
+                boolean targetReachable = nodeReachableWithShardring(job.target);
+                if (!targetReachable && job.phase.equals("cutover")) {
+                    // the target may already own the ranges; giving them back to the source now would leave two
+                    // owners
+                    throw new ShardringException(ErrorCode.RING_CONSTRAINT, "job " + job.index + " stopped in its"
+                            + " cutover and its target " + job.target + " is unreachable: it may already own the"
+                            + " ranges. Bring " + job.target + " back, then run abort (or resume) again");
+                }
                 dropReplicationTolerant(moveId, job);
                 List<long[]> moving = Intervals.of(job.ranges);
-                if (nodeReachableWithShardring(job.target)) {
+                if (targetReachable) {
                     try (Connection t = nodes.apply(job.target).getConnection()) {
                         t.setAutoCommit(false);
                         List<long[]> owned = Intervals.of(OwnershipGuard.readOwned(t));
@@ -1113,6 +1143,7 @@ public final class Mover {
         sb.append("host=").append(quoteConninfo(url.host)).append(" port=").append(url.port).append(" dbname=")
                 .append(quoteConninfo(url.database)).append(" user=").append(quoteConninfo(n.user()))
                 .append(" application_name=shardring_mover");
+        url.ssl.forEach((k, v) -> sb.append(' ').append(k).append('=').append(quoteConninfo(v)));
         String password = nodes.password(nodeId);
         if (password != null) {
             sb.append(" password=").append(quoteConninfo(password));

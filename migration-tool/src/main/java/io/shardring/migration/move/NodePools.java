@@ -19,9 +19,11 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
         this.env = env;
     }
 
-    /** Makes a node known (or updates its settings, for nodes not opened yet). */
+    /** Makes a node known, or updates its settings while no pool to it is open yet. */
     public synchronized NodePools add(NodeConfig node) {
-        nodes.putIfAbsent(node.id(), node);
+        if (!pools.containsKey(node.id())) {
+            nodes.put(node.id(), node);
+        }
         return this;
     }
 
