@@ -137,6 +137,11 @@ final class NodePool implements DataSource, AutoCloseable {
         try {
             c = pool.getConnection();
         } catch (SQLException e) {
+            if (pool.isClosed()) {
+                // a topology change retired this pool after the caller routed to it: route again
+                throw new io.shardring.router.StaleTopologyException("the pool of node " + nodeId + " was retired"
+                        + " by a topology change after routing; route the key again", e);
+            }
             metrics.unavailable.increment();
             // an interrupted wait (a cancelled request) says nothing about the server's health
             if (e.getCause() instanceof InterruptedException || Thread.currentThread().isInterrupted()) {
