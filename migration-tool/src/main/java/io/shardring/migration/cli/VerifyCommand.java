@@ -1,5 +1,7 @@
 package io.shardring.migration.cli;
 
+import io.shardring.migration.move.Intervals;
+
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.shardring.router.ring.TokenRange;
 import io.shardring.router.schema.OwnershipGuard;
@@ -10,7 +12,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -47,11 +48,11 @@ final class VerifyCommand extends CliCommand {
                 } else if (!id.equals(identity[0])) {
                     problems.add("the database records itself as node '" + identity[0] + "'");
                 }
-                List<long[]> stored = normalize(OwnershipGuard.readOwned(c));
+                List<long[]> stored = Intervals.of(OwnershipGuard.readOwned(c));
                 List<TokenRange> expectedRanges = t.ownedRanges(id);
-                List<long[]> expected = normalize(expectedRanges);
+                List<long[]> expected = Intervals.of(expectedRanges);
                 arcs = expected.size();
-                if (!same(stored, expected)) {
+                if (!Intervals.same(stored, expected)) {
                     problems.add("owned ranges differ: the node records " + stored.size() + " intervals ("
                             + share(stored) + " of the keyspace), topology version " + t.version() + " gives it "
                             + expected.size() + " (" + share(expected) + ")");
@@ -107,39 +108,6 @@ final class VerifyCommand extends CliCommand {
     static String firstLine(Exception e) {
         String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
         return m.lines().findFirst().orElse(m);
-    }
-
-    /** Arcs as sorted, merged, inclusive signed intervals. */
-    static List<long[]> normalize(List<TokenRange> ranges) {
-        List<long[]> iv = new ArrayList<>();
-        for (TokenRange r : ranges) {
-            iv.addAll(r.inclusiveIntervals());
-        }
-        iv.sort(Comparator.comparingLong(a -> a[0]));
-        List<long[]> out = new ArrayList<>();
-        for (long[] i : iv) {
-            if (!out.isEmpty()) {
-                long[] last = out.get(out.size() - 1);
-                if (last[1] != Long.MAX_VALUE && i[0] <= last[1] + 1) {
-                    last[1] = Math.max(last[1], i[1]);
-                    continue;
-                }
-            }
-            out.add(new long[] {i[0], i[1]});
-        }
-        return out;
-    }
-
-    static boolean same(List<long[]> a, List<long[]> b) {
-        if (a.size() != b.size()) {
-            return false;
-        }
-        for (int i = 0; i < a.size(); i++) {
-            if (a.get(i)[0] != b.get(i)[0] || a.get(i)[1] != b.get(i)[1]) {
-                return false;
-            }
-        }
-        return true;
     }
 
     static String share(List<long[]> iv) {

@@ -4,12 +4,13 @@ import io.shardring.router.ring.TokenRange;
 import java.util.ArrayList;
 import java.util.List;
 
-/** Sets of inclusive hash intervals [lo, hi], for adding and removing owned ranges. */
-final class Intervals {
+/** Sets of inclusive hash intervals [lo, hi], for adding, removing and comparing owned ranges. */
+public final class Intervals {
     private Intervals() {
     }
 
-    static List<long[]> of(List<TokenRange> ranges) {
+    /** Arcs as sorted, merged, inclusive signed intervals. */
+    public static List<long[]> of(List<TokenRange> ranges) {
         List<long[]> out = new ArrayList<>();
         for (TokenRange r : ranges) {
             out.addAll(r.inclusiveIntervals());
@@ -34,7 +35,7 @@ final class Intervals {
         return out;
     }
 
-    static boolean same(List<long[]> a, List<long[]> b) {
+    public static boolean same(List<long[]> a, List<long[]> b) {
         if (a.size() != b.size()) {
             return false;
         }
