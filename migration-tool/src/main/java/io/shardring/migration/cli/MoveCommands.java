@@ -21,9 +21,17 @@ final class MoveCommands {
             description = {
                 "Continues the running move from its journal in the catalog, after a crash, a kill or a failed step"
                         + " whose cause you fixed. Phases already done are not repeated. Exit code 3 when no move"
-                        + " is running."},
-            footerHeading = "%nExample:%n", footer = "  shardring status && shardring resume")
+                        + " is running.",
+                "A job whose verify failed (phase verify_failed: both copies kept, both nodes fenced for its ranges)"
+                        + " stops resume until you have compared the copies; then --reverify checks them again and"
+                        + " continues if they are equal, or use `abort --discard-target-copy`."},
+            footerHeading = "%nExamples:%n", footer = {"  shardring status && shardring resume",
+                "  shardring resume --reverify      # after repairing a job whose verify failed"})
     static final class Resume extends CliCommand {
+        @Option(names = "--reverify", description = "First verify again each job whose verify failed; continue if the"
+                + " source's and the target's rows are now equal (exit code 1 if they still differ).")
+        boolean reverify;
+
         @Override
         int execute() {
             current();
@@ -39,7 +47,7 @@ final class MoveCommands {
             }
             Progress progress = new Progress(this, new HashMap<>());
             try {
-                mover(progress).run(r.get().id);
+                mover(progress).resume(reverify);
             } finally {
                 progress.close();
             }
@@ -52,11 +60,20 @@ final class MoveCommands {
                 "Cancels a running move: jobs not yet cut over lose their subscription, publication and copied rows,"
                         + " and a fenced source gets its ranges back. Jobs already cut over STAY MOVED (their data"
                         + " lives on the new owner); to undo them, plan the reverse change.",
+                "A job whose verify failed is refused unless --discard-target-copy is given: then the source's rows"
+                        + " stay authoritative, the target's rows of those ranges are set aside in a table"
+                        + " shardring.m<move>_j<job>_<table> on the target (writes it took after the cutover are"
+                        + " there), and a topology version that gives the ranges back to the source is published.",
                 "Exit code 3 when no move is running."},
-            footerHeading = "%nExample:%n", footer = {"  shardring abort", "  shardring abort --move 12"})
+            footerHeading = "%nExamples:%n", footer = {"  shardring abort", "  shardring abort --move 12",
+                "  shardring abort --discard-target-copy   # a job failed verify; keep the source's rows"})
     static final class Abort extends CliCommand {
         @Option(names = "--move", paramLabel = "ID", description = "The move to abort (default: the running move).")
         Long moveId;
+
+        @Option(names = "--discard-target-copy", description = "Also give back jobs whose verify failed: the source's"
+                + " rows stay authoritative; the target's copy is set aside, not dropped.")
+        boolean discardTargetCopy;
 
         @Override
         int execute() throws SQLException {
@@ -81,7 +98,7 @@ final class MoveCommands {
                     }
                 }
             }
-            mover(new Progress(this, new HashMap<>())).abort(id);
+            mover(new Progress(this, new HashMap<>())).abort(id, discardTargetCopy);
             long version = catalog().version();
             if (json()) {
                 com.fasterxml.jackson.databind.node.ObjectNode o = object("move-aborted").put("move", id)

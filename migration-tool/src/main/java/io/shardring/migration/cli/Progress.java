@@ -123,7 +123,9 @@ final class Progress implements MoveListener {
             sb.append(" job ").append(job + 1);
         }
         sb.append("  ").append(phase).append(' ').append(event);
-        if ("progress".equals(event) && rows >= 0) {
+        if ("progress".equals(event) && rows >= 0 && "cleanup".equals(phase)) {
+            sb.append(String.format(Locale.ROOT, ": %,d rows deleted", rows));
+        } else if ("progress".equals(event) && rows >= 0) {
             sb.append(String.format(Locale.ROOT, ": %,d rows copied", rows));
             Long max = expectedRows.get(job);
             if (max != null && max > 0) {

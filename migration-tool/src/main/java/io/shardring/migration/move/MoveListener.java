@@ -7,9 +7,11 @@ package io.shardring.migration.move;
 @FunctionalInterface
 public interface MoveListener {
     /**
-     * @param phase  prepare, copy, cutover, cleanup
-     * @param event  started, progress, finished, failed, info; fenced (cutover, once the source stopped owning)
-     * @param rows   rows copied so far in the job (copy), or -1
+     * @param phase  prepare, copy, cutover, verify, cleanup
+     * @param event  started, progress, finished, failed, info; in cutover also fenced (the source stopped owning
+     *               the ranges) and target-owns (the target owns them, the topology is not yet published)
+     * @param rows   rows copied so far in the job (copy: while COPY streams, rows that reached the target
+     *               uncommitted), rows deleted so far (cleanup), or -1
      * @param lagBytes replication lag of the job in bytes (copy, cutover), or -1
      */
     void on(long moveId, int job, String phase, String event, String detail, long rows, long lagBytes);

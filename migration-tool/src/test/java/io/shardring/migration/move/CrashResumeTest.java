@@ -37,9 +37,9 @@ class CrashResumeTest {
             "cutover, fenced, 0", "cutover, fenced, 2", "verify, info, 1", "cleanup, started, 0"})
     void resumeFinishesTheMoveWithNothingLost(String phase, String event, int job, PgCluster cluster) throws Exception {
         try (MoveFixture f = new MoveFixture(cluster, 3)) {
-            f.startWriters(4);
-            f.awaitOps(1500);
-            Plan plan = f.plan(TopologyChange.addNode(MoveFixture.node(cluster.shard(3))));
+            f.workload.start(4);
+            f.workload.awaitOps(1500);
+            Plan plan = f.addShard(3);
             assertThat(plan.jobs()).hasSize(3);
             Throwable crash = catchThrowable(() -> f.mover(crashAt(phase, event, job)).execute(plan));
             assertThat(crash).hasMessageContaining("simulated crash");
@@ -49,8 +49,8 @@ class CrashResumeTest {
 
             f.mover(MoveListener.NONE).resume();
 
-            f.awaitOps(f.ops.get() + 1000);
-            f.stopWriters();
+            f.workload.awaitOps(f.workload.ops() + 1000);
+            f.workload.stop();
             assertThat(f.mover(MoveListener.NONE).running()).isEmpty();
             assertThat(f.catalog.load().nodes()).containsKey("shard3");
             assertThat(f.catalog.load().ring().stats().shares().get("shard3"))
@@ -65,17 +65,17 @@ class CrashResumeTest {
     void abortReturnsToTheOldTopologyWithNothingLost(String phase, String event, int job, PgCluster cluster)
             throws Exception {
         try (MoveFixture f = new MoveFixture(cluster, 3)) {
-            f.startWriters(4);
-            f.awaitOps(1500);
-            Plan plan = f.plan(TopologyChange.addNode(MoveFixture.node(cluster.shard(3))));
+            f.workload.start(4);
+            f.workload.awaitOps(1500);
+            Plan plan = f.addShard(3);
             Throwable crash = catchThrowable(() -> f.mover(crashAt(phase, event, job)).execute(plan));
             assertThat(crash).hasMessageContaining("simulated crash");
             long moveId = f.mover(MoveListener.NONE).running().orElseThrow().id;
 
             f.mover(MoveListener.NONE).abort(moveId);
 
-            f.awaitOps(f.ops.get() + 1000);
-            f.stopWriters();
+            f.workload.awaitOps(f.workload.ops() + 1000);
+            f.workload.stop();
             assertThat(f.mover(MoveListener.NONE).running()).isEmpty();
             assertThat(f.catalog.version()).isEqualTo(1);
             assertThat(f.catalog.load().nodes()).doesNotContainKey("shard3");
@@ -92,17 +92,17 @@ class CrashResumeTest {
     @org.junit.jupiter.api.Test
     void abortAfterAJobCutOverKeepsThatJobMovedAndCleansUp(PgCluster cluster) throws Exception {
         try (MoveFixture f = new MoveFixture(cluster, 3)) {
-            f.startWriters(4);
-            f.awaitOps(1500);
-            Plan plan = f.plan(TopologyChange.addNode(MoveFixture.node(cluster.shard(3))));
+            f.workload.start(4);
+            f.workload.awaitOps(1500);
+            Plan plan = f.addShard(3);
             Throwable crash = catchThrowable(() -> f.mover(crashAt("cutover", "fenced", 1)).execute(plan));
             assertThat(crash).hasMessageContaining("simulated crash");
             long moveId = f.mover(MoveListener.NONE).running().orElseThrow().id;
 
             f.mover(MoveListener.NONE).abort(moveId);
 
-            f.awaitOps(f.ops.get() + 1000);
-            f.stopWriters();
+            f.workload.awaitOps(f.workload.ops() + 1000);
+            f.workload.stop();
             assertThat(f.catalog.version()).as("job 0 published its version").isEqualTo(2);
             assertThat(f.catalog.load().nodes()).containsKey("shard3");
             f.checkEverything();

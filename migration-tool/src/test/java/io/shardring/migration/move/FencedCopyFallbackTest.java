@@ -26,17 +26,17 @@ class FencedCopyFallbackTest {
     @Test
     void addingAndRemovingANodeWithoutLogicalReplicationUnderWrites() throws Exception {
         try (MoveFixture f = new MoveFixture(cluster, 2)) {
-            f.startWriters(4);
-            f.awaitOps(1500);
-            Plan add = f.plan(TopologyChange.addNode(MoveFixture.node(cluster.shard(2))));
+            f.workload.start(4);
+            f.workload.awaitOps(1500);
+            Plan add = f.addShard(2);
             assertThat(add.warnings()).anyMatch(w -> w.contains("COPY fallback"));
             f.mover(MoveListener.NONE).execute(add);
-            f.awaitOps(f.ops.get() + 1000);
+            f.workload.awaitOps(f.workload.ops() + 1000);
             assertThat(f.catalog.load().nodes()).containsKey("shard2");
 
             f.mover(MoveListener.NONE).execute(f.plan(TopologyChange.removeNode("shard0")));
-            f.awaitOps(f.ops.get() + 1000);
-            f.stopWriters();
+            f.workload.awaitOps(f.workload.ops() + 1000);
+            f.workload.stop();
             assertThat(f.catalog.load().nodes()).doesNotContainKey("shard0");
             f.checkEverything();
             CrashResumeTest.assertNoReplicationLeft(cluster);

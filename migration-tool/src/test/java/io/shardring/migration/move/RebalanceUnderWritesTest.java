@@ -10,49 +10,62 @@ import io.shardring.router.ring.HashRing;
 import io.shardring.router.topology.Topology;
 import io.shardring.testkit.PgCluster;
 import io.shardring.testkit.PgShards;
+import java.util.Set;
+import org.assertj.core.data.Offset;
 import org.junit.jupiter.api.Test;
 
-/** 3 -> 4 and 4 -> 3 nodes while 8 writers insert and update; nothing acknowledged is lost. */
+/**
+ * 3 -> 4 and 4 -> 3 nodes while 8 writers insert, increment and delete: every writer keeps going in every phase
+ * that is said to be online, and nothing acknowledged is lost, duplicated or brought back.
+ */
 @PgShards(4)
 class RebalanceUnderWritesTest {
+    private static final Set<String> ONLINE = PhaseProbe.INSIDE.keySet();
 
     @Test
     void addAndRemoveANodeWhileEightWritersKeepWriting(PgCluster cluster) throws Exception {
         try (MoveFixture f = new MoveFixture(cluster, 3)) {
-            f.startWriters(8);
-            f.awaitOps(3000);
+            f.workload.start(8);
+            f.workload.awaitOps(3000);
 
             Topology before = f.catalog.load();
-            Plan add = f.plan(TopologyChange.addNode(MoveFixture.node(cluster.shard(3))));
+            Plan add = f.addShard(3);
             assertThat(add.isExecutable()).as(add.render()).isTrue();
-            long moveId = f.mover(MoveListener.NONE).execute(add);
+            PhaseProbe duringAdd = new PhaseProbe(f.workload, ONLINE, 3);
+            long moveId = f.mover(duringAdd).execute(add);
             assertThat(moveId).isPositive();
-            f.awaitOps(f.ops.get() + 2000);
+            assertThat(duringAdd.results()).as("writers' progress inside each phase of add-node")
+                    .containsOnlyKeys(ONLINE).allSatisfy((phase, result) -> assertThat(result).isEqualTo("ok"));
+            f.workload.awaitOps(f.workload.ops() + 2000);
             Topology grown = f.catalog.load();
             assertThat(grown.nodes()).containsKey("shard3");
             double moved = HashRing.diff(before.ring(), grown.ring()).movedShare();
-            assertThat(moved).isCloseTo(add.movedShare(), org.assertj.core.data.Offset.offset(0.02));
-            assertThat(moved).isCloseTo(0.25, org.assertj.core.data.Offset.offset(0.02));
+            assertThat(moved).isCloseTo(add.movedShare(), Offset.offset(0.02));
+            assertThat(moved).isCloseTo(0.25, Offset.offset(0.02));
 
             Plan remove = f.plan(TopologyChange.removeNode("shard1"));
-            f.mover(MoveListener.NONE).execute(remove);
-            f.awaitOps(Math.max(10_000, f.ops.get() + 2000));
-            f.stopWriters();
+            PhaseProbe duringRemove = new PhaseProbe(f.workload, ONLINE, 3);
+            f.mover(duringRemove).execute(remove);
+            assertThat(duringRemove.results()).as("writers' progress inside each phase of remove-node")
+                    .containsOnlyKeys(ONLINE).allSatisfy((phase, result) -> assertThat(result).isEqualTo("ok"));
+            f.workload.awaitOps(Math.max(12_000, f.workload.ops() + 2000));
+            f.workload.stop();
 
             Topology shrunk = f.catalog.load();
             assertThat(shrunk.nodes()).doesNotContainKey("shard1").containsKey("shard3");
             assertThat(HashRing.diff(grown.ring(), shrunk.ring()).movedShare())
-                    .isCloseTo(remove.movedShare(), org.assertj.core.data.Offset.offset(0.02));
-            assertThat(f.ops.get()).isGreaterThanOrEqualTo(10_000);
-            assertThat(f.acknowledged).hasSizeGreaterThan(1000);
+                    .isCloseTo(remove.movedShare(), Offset.offset(0.02));
+            assertThat(f.workload.acknowledgedLiveRows()).isGreaterThan(1000);
+            assertThat(f.workload.acknowledgedDeletes()).isGreaterThan(500);
             f.checkEverything();
+            CrashResumeTest.assertNoReplicationLeft(cluster);
         }
     }
 
     @Test
     void aSecondRebalanceWhileOneRunsIsRefusedNamingIt(PgCluster cluster) throws Exception {
         try (MoveFixture f = new MoveFixture(cluster, 3)) {
-            Plan add = f.plan(TopologyChange.addNode(MoveFixture.node(cluster.shard(3))));
+            Plan add = f.addShard(3);
             long first = f.mover(MoveListener.NONE).start(add);
             assertThatThrownBy(() -> f.mover(MoveListener.NONE).start(add)).isInstanceOf(ShardringException.class)
                     .hasMessageContaining("move " + first).hasMessageContaining("add-node shard3");

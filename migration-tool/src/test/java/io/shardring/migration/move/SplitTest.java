@@ -14,7 +14,7 @@ class SplitTest {
     void piecesPartitionEachRange() {
         List<TokenRange> ranges = List.of(new TokenRange(100, 5000), new TokenRange(Long.MAX_VALUE - 10, Long.MIN_VALUE + 10),
                 new TokenRange(7, 7 + 1), new TokenRange(-9, -9));
-        List<List<TokenRange>> parts = Mover.split(ranges, 2);
+        List<List<TokenRange>> parts = CopyPipe.split(ranges, 2);
         SplittableRandom rnd = new SplittableRandom(5);
         long[] probes = new long[20_000];
         for (int i = 0; i < probes.length; i++) {

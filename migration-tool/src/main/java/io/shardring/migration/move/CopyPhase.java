@@ -1,0 +1,58 @@
+package io.shardring.migration.move;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+
+/**
+ * Copy and catch-up, once per job: a publication on the source with the ranges' predicate as row filter; a logical
+ * slot created on a replication connection, which exports a snapshot; the ranges' rows copied in that snapshot
+ * ({@link CopyPipe}); then a subscription without {@code copy_data} streams everything committed after the snapshot
+ * from that slot. (PostgreSQL's own {@code copy_data} decodes the WAL of the copy window twice, table sync and apply,
+ * and copied more slowly.) Servers without logical replication skip all of it: their rows are copied under the
+ * fence at cutover.
+ */
+final class CopyPhase {
+    private CopyPhase() {
+    }
+
+    static void start(MoveRun run, JobState job) throws SQLException {
+        if (!Replication.logical(run.nodes, job.source)) {
+            run.journal(job, "copy", "info", job.source + " has no logical replication (wal_level): its rows are"
+                    + " copied with COPY under the fence at cutover");
+            return;
+        }
+        Replication replication = new Replication(run, job);
+        replication.createPublication();
+        if (replication.subscribed()) {
+            return; // copied and streaming already: a resume after the copy
+        }
+        // an earlier attempt that stopped during the copy left a slot whose snapshot is gone, and some rows
+        replication.dropSlot();
+        PreparePhase.clearTarget(run, job);
+        try (Connection c = replication.replicationConnection()) {
+            String snapshot = replication.createSlot(c);
+            long rows = CopyPipe.copy(run, job, snapshot);
+            run.journal.rowsCopied(run.moveId, job, rows);
+        } // the exported snapshot ends here; the slot stays and holds the changes since it
+        replication.subscribe();
+    }
+
+    /** Waits until the subscription keeps up (a marker's round trip under 250 ms), so that the fence is short. */
+    static void awaitSync(MoveRun run, JobState job) throws SQLException {
+        if (!Replication.logical(run.nodes, job.source)) {
+            return;
+        }
+        Replication replication = new Replication(run, job);
+        long deadline = System.nanoTime() + run.options.syncTimeout().toNanos();
+        while (true) {
+            long start = System.nanoTime();
+            long seq = replication.writeMarker();
+            replication.awaitMarker(seq, run.options.syncTimeout());
+            long roundTripMs = (System.nanoTime() - start) / 1_000_000;
+            run.tell(job, "copy", "progress", "caught up; marker round trip " + roundTripMs + " ms");
+            if (roundTripMs < 250 || System.nanoTime() > deadline) {
+                return;
+            }
+        }
+    }
+}

@@ -1,0 +1,64 @@
+package io.shardring.migration.move;
+
+import io.shardring.router.ring.TokenRange;
+import io.shardring.router.topology.NodeConfig;
+import io.shardring.router.topology.Topology;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+
+/** The topology versions a move publishes: one per job cut over, in which exactly those jobs have moved. */
+final class MoveTopologies {
+    private MoveTopologies() {
+    }
+
+    /**
+     * The topology to publish as {@code version} when the jobs in {@code moved} have cut over: {@code after} itself
+     * once all have, otherwise the union of both rings' tokens, each arc owned by its new owner if a moved job covers
+     * it, by its old owner otherwise.
+     */
+    static Topology publishable(Topology before, Topology after, List<JobState> all, List<JobState> moved,
+            long version) {
+        if (moved.size() == all.size()) {
+            return after.toBuilder().version(version).build().withStoredTokens();
+        }
+        return intermediate(before, after, moved, version);
+    }
+
+    static Topology intermediate(Topology before, Topology after, List<JobState> moved, long version) {
+        TreeSet<Long> points = new TreeSet<>();
+        for (long t : before.ring().tokens()) {
+            points.add(t);
+        }
+        for (long t : after.ring().tokens()) {
+            points.add(t);
+        }
+        Map<String, List<Long>> tokens = new LinkedHashMap<>();
+        for (long p : points) {
+            boolean isMoved = false;
+            for (JobState j : moved) {
+                for (TokenRange r : j.ranges) {
+                    if (r.contains(p)) {
+                        isMoved = true;
+                        break;
+                    }
+                }
+            }
+            String owner = (isMoved ? after : before).ring().nodeForHash(p).id();
+            tokens.computeIfAbsent(owner, k -> new ArrayList<>()).add(p);
+        }
+        Topology.Builder b = Topology.builder().version(version).ring(before.ringSettings());
+        Map<String, NodeConfig> configs = new LinkedHashMap<>(before.nodes());
+        after.nodes().forEach(configs::put);
+        for (NodeConfig n : configs.values()) {
+            List<Long> ts = tokens.get(n.id());
+            if (ts != null) {
+                b.node(n.toBuilder().tokens(ts.stream().mapToLong(Long::longValue).toArray()).build());
+            }
+        }
+        after.tables().forEach(b::table);
+        return b.build();
+    }
+}

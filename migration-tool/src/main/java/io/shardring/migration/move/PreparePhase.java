@@ -1,0 +1,62 @@
+package io.shardring.migration.move;
+
+import io.shardring.router.ring.TokenRange;
+import io.shardring.router.schema.OwnershipGuard;
+import io.shardring.router.schema.ShardedFlyway;
+import io.shardring.router.topology.ShardedTable;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Prepare: the target gets the shardring schema, the application's migrations and the guard, owning nothing new;
+ * rows of the moving ranges left there by an earlier attempt are deleted, since the target does not own them.
+ */
+final class PreparePhase {
+    private PreparePhase() {
+    }
+
+    static void run(MoveRun run, JobState job) throws SQLException {
+        ShardedFlyway.configure(run.after, Map.of(job.target, run.node(job.target)))
+                .locations(run.options.appLocations()).ownershipGuard(false).load().migrate().orThrow();
+        // the source needs the current shardring schema too (the move markers)
+        ShardedFlyway.shardringFlyway(run.node(job.source)).migrate();
+        try (Connection c = run.node(job.target).getConnection()) {
+            c.setAutoCommit(false);
+            if (OwnershipGuard.identity(c) == null) {
+                OwnershipGuard.setOwnedRanges(c, job.target, run.after.version(), run.keyType, List.of());
+            }
+            OwnershipGuard.install(c, job.target, run.keyType, run.tables);
+            c.commit();
+            Sessions.bypassGuard(c);
+            for (ShardedTable t : run.tables) {
+                int n = deleteRanges(c, job, run, t);
+                if (n > 0) {
+                    run.journal(job, "prepare", "info", "removed " + n + " leftover rows of " + t.displayName() + " on "
+                            + job.target);
+                }
+            }
+            c.commit();
+        }
+    }
+
+    /** Deletes the job's ranges of one table on the connection's node; the caller bypasses the guard. */
+    static int deleteRanges(Connection c, JobState job, MoveRun run, ShardedTable t) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            return s.executeUpdate("DELETE FROM " + t.quotedName() + " WHERE "
+                    + TokenRange.toSql(job.ranges, run.keyType, t.keyColumn()));
+        }
+    }
+
+    /** Removes rows of the job's ranges from the target, which does not own them yet. */
+    static void clearTarget(MoveRun run, JobState job) throws SQLException {
+        try (Connection t = run.node(job.target).getConnection()) {
+            Sessions.bypassGuard(t);
+            for (ShardedTable tb : run.tables) {
+                deleteRanges(t, job, run, tb);
+            }
+        }
+    }
+}
