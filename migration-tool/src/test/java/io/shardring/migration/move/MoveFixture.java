@@ -52,8 +52,8 @@ final class MoveFixture implements AutoCloseable {
     /** Starts with the first {@code nodes} shards of the cluster in the ring; wipes earlier state. */
     MoveFixture(PgCluster cluster, int nodes) throws SQLException {
         this.cluster = cluster;
+        wipe(cluster);
         for (PgShard s : cluster.shards()) {
-            wipe(s);
             pools.add(node(s));
         }
         Topology.Builder b = Topology.builder().version(1).ring(RingSettings.of(KeyType.BIGINT))
@@ -72,21 +72,42 @@ final class MoveFixture implements AutoCloseable {
         workload.loadNotes(NOTES_PER_TENANT);
     }
 
-    /** Removes every trace of an earlier test from a shard: schemas, tables, replication. */
-    static void wipe(PgShard s) throws SQLException {
-        try (Connection c = s.connect(); Statement st = c.createStatement()) {
-            st.execute("DROP SCHEMA IF EXISTS shardring CASCADE");
-            st.execute("DROP TABLE IF EXISTS events, notes, flyway_schema_history");
-            for (String sub : list(c, "SELECT subname FROM pg_subscription")) {
-                st.execute("ALTER SUBSCRIPTION \"" + sub + "\" DISABLE");
-                st.execute("ALTER SUBSCRIPTION \"" + sub + "\" SET (slot_name = NONE)");
-                st.execute("DROP SUBSCRIPTION \"" + sub + "\"");
+    /**
+     * Removes every trace of an earlier test from the cluster: subscriptions first on every shard (an earlier test may
+     * have left a move running), then slots, publications, schemas and tables.
+     */
+    static void wipe(PgCluster cluster) throws SQLException {
+        for (PgShard s : cluster.shards()) {
+            try (Connection c = s.connect(); Statement st = c.createStatement()) {
+                for (String sub : list(c, "SELECT subname FROM pg_subscription")) {
+                    st.execute("ALTER SUBSCRIPTION \"" + sub + "\" DISABLE");
+                    st.execute("ALTER SUBSCRIPTION \"" + sub + "\" SET (slot_name = NONE)");
+                    st.execute("DROP SUBSCRIPTION \"" + sub + "\"");
+                }
             }
-            for (String pub : list(c, "SELECT pubname FROM pg_publication")) {
-                st.execute("DROP PUBLICATION \"" + pub + "\"");
-            }
-            for (String slot : list(c, "SELECT slot_name FROM pg_replication_slots")) {
-                st.execute("SELECT pg_drop_replication_slot('" + slot + "')");
+        }
+        for (PgShard s : cluster.shards()) {
+            try (Connection c = s.connect(); Statement st = c.createStatement()) {
+                st.execute("SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE active_pid IS NOT NULL");
+                for (String slot : list(c, "SELECT slot_name FROM pg_replication_slots")) {
+                    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+                    while (true) {
+                        try {
+                            st.execute("SELECT pg_drop_replication_slot('" + slot + "')");
+                            break;
+                        } catch (SQLException stillActive) {
+                            if (System.nanoTime() > deadline) {
+                                throw stillActive;
+                            }
+                            Thread.onSpinWait();
+                        }
+                    }
+                }
+                for (String pub : list(c, "SELECT pubname FROM pg_publication")) {
+                    st.execute("DROP PUBLICATION \"" + pub + "\"");
+                }
+                st.execute("DROP SCHEMA IF EXISTS shardring CASCADE");
+                st.execute("DROP TABLE IF EXISTS events, notes, flyway_schema_history");
             }
         }
     }
