@@ -50,6 +50,7 @@ final class CopyPipe {
         List<Connection> targets = new ArrayList<>();
         List<Integer> targetPids = new ArrayList<>();
         long total = 0;
+        boolean triggersSkipped = true;
         try (Connection monitor = run.node(job.target).getConnection()) {
             for (int i = 0; i < STREAMS; i++) {
                 Connection src = run.node(job.source).getConnection();
@@ -64,8 +65,12 @@ final class CopyPipe {
                 Connection dst = run.node(job.target).getConnection();
                 targets.add(dst);
                 dst.setAutoCommit(false);
-                Sessions.skipTriggers(dst);
+                triggersSkipped &= Sessions.skipTriggers(dst);
                 targetPids.add(backendPid(dst));
+            }
+            if (!triggersSkipped) {
+                run.journal(job, "copy", "warning", "the role on " + job.target + " may not set"
+                        + " session_replication_role: the application's triggers fire on the copied rows");
             }
             for (ShardedTable t : run.tables) {
                 String columns = columns(sources.get(0), t);

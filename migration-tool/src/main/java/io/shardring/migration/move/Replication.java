@@ -107,6 +107,8 @@ final class Replication {
                 s.execute("SET LOCAL log_min_error_statement = 'panic'");
             } catch (SQLException notAllowed) {
                 t.rollback();
+                run.journal(job, "copy", "warning", "the role on " + job.target + " may not change log settings: the"
+                        + " subscription's connection string, with the source's password, may reach its server log");
             }
             s.execute("CREATE SUBSCRIPTION " + Sql.quote(name) + " CONNECTION " + Sql.literal(conninfo(job.source))
                     + " PUBLICATION " + Sql.quote(name) + " WITH (copy_data = false, create_slot = false, slot_name = "

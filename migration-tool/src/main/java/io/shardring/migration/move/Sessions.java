@@ -20,17 +20,20 @@ final class Sessions {
 
     /**
      * Rows copied by the mover are not the application's writes: no guard, and no application triggers where the
-     * role may skip them ({@code session_replication_role} needs superuser; without it they fire).
+     * role may skip them ({@code session_replication_role} needs superuser). Returns false when the application's
+     * triggers will fire (the planner warns of it; the caller journals it).
      */
-    static void skipTriggers(Connection c) throws SQLException {
+    static boolean skipTriggers(Connection c) throws SQLException {
         try (Statement s = c.createStatement()) {
             s.execute("SET shardring.bypass_guard = on");
             s.execute("SAVEPOINT role");
             try {
                 s.execute("SET LOCAL session_replication_role = replica");
                 s.execute("RELEASE SAVEPOINT role");
+                return true;
             } catch (SQLException notSuperuser) {
                 s.execute("ROLLBACK TO SAVEPOINT role");
+                return false;
             }
         }
     }

@@ -125,10 +125,11 @@ public final class Planner {
             if (f.walLevel != null && !"logical".equals(f.walLevel)) {
                 warnings.add(walWarning(f.node, f.walLevel));
             }
+            warnings.addAll(f.roleWarnings);
         }
         for (String id : involved) {
             if (!current.nodes().containsKey(id)) {
-                newNodeWalLevel(id, nodes).ifPresent(warnings::add);
+                warnings.addAll(newNode(id, nodes));
             }
         }
         return new Plan(current, after, change.describe(), diff, jobs, warnings, errors);
@@ -154,22 +155,81 @@ public final class Planner {
                 + " fence (wal_level is " + level + "; set wal_level = logical and restart the server to avoid it)";
     }
 
-    /** The added node's wal_level, read only if {@code nodes} gives it; never fails the plan. */
-    private static Optional<String> newNodeWalLevel(String id, Function<String, DataSource> nodes) {
+    /** The added node's wal_level and role rights, read only if {@code nodes} gives it; never fails the plan. */
+    private static List<String> newNode(String id, Function<String, DataSource> nodes) {
         try {
             DataSource ds = nodes.apply(id);
             if (ds == null) {
-                return Optional.of("wal_level of new node " + id + " not checked: no data source given for"
+                return List.of("wal_level of new node " + id + " not checked: no data source given for"
                         + " it; make sure it runs with wal_level = logical");
             }
             try (Connection c = ds.getConnection()) {
+                List<String> out = new ArrayList<>();
                 String level = walLevel(c);
-                return "logical".equals(level) ? Optional.empty()
-                        : Optional.of(walWarning(id, level));
+                if (!"logical".equals(level)) {
+                    out.add(walWarning(id, level));
+                }
+                out.addAll(roleWarnings(c, id, "target"));
+                return out;
             }
         } catch (SQLException | RuntimeException e) {
-            return Optional.of("cannot reach " + id + ": " + e.getMessage());
+            return List.of("cannot reach " + id + ": " + e.getMessage());
         }
+    }
+
+    /**
+     * What a move cannot do, or does less well, with the tool's role on a node that is a source or a target, said
+     * here rather than discovered halfway through a move. A superuser can do everything. Otherwise a source's role
+     * needs REPLICATION for the slot, and a target's role needs the right to create subscriptions (superuser on
+     * PostgreSQL 15, membership in pg_create_subscription from 16); and without superuser the mover cannot keep the
+     * application's own triggers from firing on copied rows, nor keep the subscription's connection string (which
+     * holds the source's password) out of the target's server log.
+     */
+    static List<String> roleWarnings(Connection c, String node, String as) throws SQLException {
+        boolean source = as.contains("source");
+        boolean target = as.contains("target");
+        boolean superuser;
+        boolean replication;
+        String role;
+        int version;
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT current_user, rolsuper,"
+                + " rolreplication, current_setting('server_version_num')::int FROM pg_roles"
+                + " WHERE rolname = current_user")) {
+            if (!rs.next()) {
+                return List.of();
+            }
+            role = rs.getString(1);
+            superuser = rs.getBoolean(2);
+            replication = rs.getBoolean(3);
+            version = rs.getInt(4);
+        }
+        if (superuser) {
+            return List.of();
+        }
+        List<String> out = new ArrayList<>();
+        if (source && !replication) {
+            out.add("role " + role + " on " + node + " has no REPLICATION attribute: the move cannot create its"
+                    + " replication slot there and will stop at the copy; ALTER ROLE " + role + " REPLICATION");
+        }
+        if (target) {
+            boolean canSubscribe = false;
+            if (version >= 160000) {
+                try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                        "SELECT pg_has_role(current_user, 'pg_create_subscription', 'MEMBER')")) {
+                    canSubscribe = rs.next() && rs.getBoolean(1);
+                }
+            }
+            if (!canSubscribe) {
+                out.add("role " + role + " on " + node + " may not create subscriptions: the move will stop at the"
+                        + " copy; " + (version >= 160000 ? "GRANT pg_create_subscription TO " + role
+                                + " (and CREATE on the database)" : "PostgreSQL 15 allows it to superusers only"));
+            }
+            out.add("role " + role + " on " + node + " is not a superuser: the application's own triggers will fire"
+                    + " on rows the mover copies there (session_replication_role needs superuser), and the"
+                    + " subscription's connection string, which holds the source's password, may reach " + node
+                    + "'s server log (log_statement cannot be switched off for it)");
+        }
+        return out;
     }
 
     private static String walLevel(Connection c) throws SQLException {
@@ -188,6 +248,8 @@ public final class Planner {
         String schemaVersion;
         /** Null when the node is neither a source nor a target. */
         String walLevel;
+        /** What the tool's role on this node cannot do for a move; empty when it can do everything. */
+        final List<String> roleWarnings = new ArrayList<>();
         final Map<ShardedTable, TableFacts> tables = new LinkedHashMap<>();
         /** Target node id to (table display name to rows). */
         final Map<String, Map<String, Long>> counts = new TreeMap<>();
@@ -224,7 +286,8 @@ public final class Planner {
         try {
             Map<String, Future<NodeFacts>> futures = new LinkedHashMap<>();
             sources.forEach((id, ds) -> futures.put(id, pool.submit(() -> inspect(current, id, ds,
-                    countRows ? pairs.getOrDefault(id, Map.of()) : Map.of(), involved.contains(id)))));
+                    countRows ? pairs.getOrDefault(id, Map.of()) : Map.of(), involved.contains(id),
+                    moveRole(id, pairs)))));
             Map<String, NodeFacts> out = new LinkedHashMap<>();
             for (Map.Entry<String, Future<NodeFacts>> e : futures.entrySet()) {
                 try {
@@ -248,8 +311,15 @@ public final class Planner {
         }
     }
 
+    /** "source", "target" or "source and target": what a node is in a change's moves. */
+    private static String moveRole(String id, Map<String, Map<String, List<TokenRange>>> pairs) {
+        boolean source = pairs.containsKey(id);
+        boolean target = pairs.values().stream().anyMatch(tos -> tos.containsKey(id));
+        return source && target ? "source and target" : source ? "source" : "target";
+    }
+
     private static NodeFacts inspect(Topology topology, String node, DataSource ds,
-            Map<String, List<TokenRange>> jobsFromHere, boolean checkWal) {
+            Map<String, List<TokenRange>> jobsFromHere, boolean checkWal, String role) {
         Connection c;
         try {
             c = ds.getConnection();
@@ -270,6 +340,8 @@ public final class Planner {
                 if (checkWal) {
                     step = "reading wal_level";
                     f.walLevel = walLevel(c);
+                    step = "reading the role's rights";
+                    f.roleWarnings.addAll(roleWarnings(c, node, role));
                 }
                 for (ShardedTable t : topology.tables()) {
                     step = "inspecting table " + t.displayName();

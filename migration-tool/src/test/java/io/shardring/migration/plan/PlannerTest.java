@@ -303,6 +303,42 @@ class PlannerTest {
     }
 
     @Test
+    void aRoleThatIsNotSuperuserIsWarnedOfWhatTheMoveCannotDoOrDoesLessWell() throws SQLException {
+        Map<String, DataSource> plain = new LinkedHashMap<>();
+        for (PgShard s : cluster.shards()) {
+            try (Connection c = s.connect(); Statement st = c.createStatement()) {
+                st.execute("DROP ROLE IF EXISTS mover_plain");
+                st.execute("CREATE ROLE mover_plain LOGIN");
+                st.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO mover_plain");
+            }
+            PGSimpleDataSource ds = new PGSimpleDataSource();
+            ds.setURL(s.jdbcUrl());
+            ds.setUser("mover_plain");
+            plain.put(s.name(), ds);
+        }
+        try {
+            Plan plan = Planner.plan(topology, addShard3(), id -> plain.get(id.equals("shard3") ? "shard0" : id),
+                    false);
+            assertThat(plan.isExecutable()).isTrue();
+            assertThat(plan.warnings()).anyMatch(w -> w.contains("role mover_plain on shard1 has no REPLICATION")
+                    && w.contains("ALTER ROLE mover_plain REPLICATION"));
+            assertThat(plan.warnings()).anyMatch(w -> w.contains("role mover_plain on shard3 may not create"
+                    + " subscriptions"));
+            assertThat(plan.warnings()).anyMatch(w -> w.contains("role mover_plain on shard3 is not a superuser")
+                    && w.contains("triggers will fire") && w.contains("server log"));
+            assertThat(Planner.plan(topology, addShard3(), SOURCES::get, false).warnings())
+                    .as("the test kit's superuser").noneMatch(w -> w.contains("role "));
+        } finally {
+            for (PgShard s : cluster.shards()) {
+                try (Connection c = s.connect(); Statement st = c.createStatement()) {
+                    st.execute("DROP OWNED BY mover_plain");
+                    st.execute("DROP ROLE mover_plain");
+                }
+            }
+        }
+    }
+
+    @Test
     void sequenceAndIdentityColumnsWarn() {
         Plan plan = Planner.plan(withTables("events", "ledger"), addShard3(), SOURCES::get, false);
         List<String> seq = plan.warnings().stream().filter(w -> w.contains(Planner.SEQUENCE_ADVICE)).toList();

@@ -887,9 +887,24 @@ public final class ShardringYaml {
         return out.toString();
     }
 
-    /** {@link #write(Topology, RouterSettings)} of a whole configuration. */
+    /**
+     * {@link #write(Topology, RouterSettings)} of a whole configuration, with its {@code catalog:} and
+     * {@code schema:} sections, so that a configuration written back reads as the same configuration.
+     */
     public static String write(ShardringConfig config) {
-        return write(config.topology(), config.router());
+        StringBuilder out = new StringBuilder(write(config.topology(), config.router()));
+        if (config.catalogNode() != null) {
+            out.append("catalog:\n");
+            out.append("  node: ").append(scalar(config.catalogNode())).append('\n');
+        }
+        if (!config.schemaLocations().isEmpty()) {
+            out.append("schema:\n");
+            out.append("  locations:\n");
+            for (String location : config.schemaLocations()) {
+                out.append("    - ").append(scalar(location)).append('\n');
+            }
+        }
+        return out.toString();
     }
 
     /**

@@ -38,4 +38,14 @@ class ShardringYamlToolSectionsTest {
         assertThat(ShardringYamlTest.error(NODES + "schema:\n  locations: [1]\n"))
                 .contains("schema.locations[0]: expected a Flyway location");
     }
+
+    @Test
+    void writingAWholeConfigurationKeepsTheToolSections() {
+        ShardringConfig c = ShardringYaml.parse(NODES + "catalog:\n  node: pg-b\nschema:\n  locations:\n"
+                + "    - classpath:db/migration\n    - filesystem:/opt/app/sql\n", "config.yaml");
+        ShardringConfig back = ShardringYaml.parse(ShardringYaml.write(c), "written.yaml");
+        assertThat(back.catalogNode()).isEqualTo("pg-b");
+        assertThat(back.schemaLocations()).containsExactly("classpath:db/migration", "filesystem:/opt/app/sql");
+        assertThat(back.topology().nodes().keySet()).containsExactly("pg-a", "pg-b");
+    }
 }
