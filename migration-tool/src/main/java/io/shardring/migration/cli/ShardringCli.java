@@ -49,12 +49,15 @@ import picocli.CommandLine.Spec;
             "1:failure: a step or move failed (see the message; then `resume` or `abort`)",
             "2:bad usage (unknown option, missing argument) or bad configuration",
             "3:refused: another move is running, the plan is not executable, nothing to resume, unknown node,"
-                    + " node already present, last node, weight <= 0"})
+                    + " node already present, last node, weight <= 0",
+            "4:a node is unreachable: the message names it, its host:port and the driver's reason; start it,"
+                    + " then run the command (or `resume`) again"})
 public final class ShardringCli implements Callable<Integer> {
     public static final int OK = 0;
     public static final int FAILED = 1;
     public static final int USAGE = 2;
     public static final int REFUSED = 3;
+    public static final int UNREACHABLE = 4;
 
     private static final java.util.logging.Logger FLYWAY_LOG = java.util.logging.Logger.getLogger("org.flywaydb");
 
@@ -100,6 +103,9 @@ public final class ShardringCli implements Callable<Integer> {
             }
             if (code == ErrorCode.RING_CONSTRAINT) {
                 return REFUSED;
+            }
+            if (code == ErrorCode.SHARD_UNAVAILABLE) {
+                return UNREACHABLE;
             }
         }
         return FAILED;

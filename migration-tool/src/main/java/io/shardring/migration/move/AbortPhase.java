@@ -6,7 +6,6 @@ import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardringException;
 import io.shardring.router.Sql;
 import io.shardring.router.ring.TokenRange;
-import io.shardring.router.schema.OwnershipGuard;
 import io.shardring.router.topology.ShardedTable;
 import java.nio.charset.StandardCharsets;
 import java.sql.Connection;
@@ -59,10 +58,9 @@ final class AbortPhase {
         }
         new Replication(run, job).dropTolerant();
         if (targetReachable) {
+            disown(run, job);
             try (Connection t = run.node(job.target).getConnection()) {
                 t.setAutoCommit(false);
-                disown(t, run, job);
-                t.commit();
                 Sessions.bypassGuard(t);
                 for (ShardedTable tb : run.tables) {
                     if (!exists(t, "SELECT 1 WHERE to_regclass(?) IS NOT NULL", tb.quotedName())) {
@@ -86,9 +84,9 @@ final class AbortPhase {
     private static void discardTargetCopy(MoveRun run, JobState job) throws SQLException {
         new Replication(run, job).drop();
         List<String> kept = new ArrayList<>();
+        disown(run, job);
         try (Connection t = run.node(job.target).getConnection()) {
             t.setAutoCommit(false);
-            disown(t, run, job);
             Sessions.bypassGuard(t);
             for (ShardedTable tb : run.tables) {
                 String aside = asideTable(run.moveId, job, tb);
@@ -140,23 +138,12 @@ final class AbortPhase {
         return new String(utf8, 0, end, StandardCharsets.UTF_8);
     }
 
-    private static void disown(Connection c, MoveRun run, JobState job) throws SQLException {
-        List<long[]> owned = Intervals.of(OwnershipGuard.readOwned(c));
-        List<long[]> rest = Intervals.minus(owned, Intervals.of(job.ranges));
-        if (!Intervals.same(rest, owned)) {
-            OwnershipGuard.setOwnedRanges(c, job.target, run.journal.catalog().version(), run.keyType,
-                    Intervals.toRanges(rest));
-        }
+    private static void disown(MoveRun run, JobState job) throws SQLException {
+        Ownership.change(run, job.target, run.journal.catalog().version(), Ownership.without(Intervals.of(job.ranges)));
     }
 
     private static void giveBackToSource(MoveRun run, JobState job) throws SQLException {
-        try (Connection s = run.node(job.source).getConnection()) {
-            s.setAutoCommit(false);
-            List<long[]> owned = Intervals.of(OwnershipGuard.readOwned(s));
-            OwnershipGuard.setOwnedRanges(s, job.source, run.journal.catalog().version(), run.keyType,
-                    Intervals.toRanges(Intervals.union(owned, Intervals.of(job.ranges))));
-            s.commit();
-        }
+        Ownership.change(run, job.source, run.journal.catalog().version(), Ownership.with(Intervals.of(job.ranges)));
     }
 
     private static boolean reachableWithShardring(MoveRun run, String nodeId) {

@@ -1,6 +1,5 @@
 package io.shardring.migration.move;
 
-import io.shardring.router.schema.OwnershipGuard;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -22,42 +21,31 @@ final class CutoverPhase {
         long nextVersion = run.journal.catalog().version() + 1;
         List<long[]> moving = Intervals.of(job.ranges);
         long fenceStart = System.nanoTime();
-        // 1. fence
-        try (Connection c = run.node(job.source).getConnection()) {
-            c.setAutoCommit(false);
-            List<long[]> owned = Intervals.of(OwnershipGuard.readOwned(c));
-            OwnershipGuard.setOwnedRanges(c, job.source, nextVersion, run.keyType,
-                    Intervals.toRanges(Intervals.minus(owned, moving)));
-            c.commit();
-        }
+        // 1. fence; a fence that cannot get its locks changes nothing and fails here
+        Ownership.change(run, job.source, nextVersion, Ownership.without(moving));
         run.journal(job, "cutover", "info", "fenced " + job.ranges.size() + " ranges on " + job.source);
         run.tell(job, "cutover", "fenced", job.source);
-        // 2. the target has everything the source accepted before the fence
-        if (Replication.logical(run.nodes, job.source)) {
-            Replication replication = new Replication(run, job);
-            replication.awaitMarker(replication.writeMarker(), run.options.catchUpTimeout());
-        } else {
-            // the fallback: nothing can change these ranges on the source now, so copy them while fenced
-            PreparePhase.clearTarget(run, job);
-            run.journal.rowsCopied(run.moveId, job, CopyPipe.copy(run, job, null));
-        }
-        // 3. a snapshot of the target at exactly that point, for verify, before the target takes writes
-        Connection snapshot = run.node(job.target).getConnection();
-        boolean kept = false;
+        Connection snapshot = null;
+        boolean published = false;
         try {
+            // 2. the target has everything the source accepted before the fence
+            if (Replication.logical(run.nodes, job.source)) {
+                Replication replication = new Replication(run, job);
+                replication.awaitMarker(replication.writeMarker(), run.options.catchUpTimeout());
+            } else {
+                // the fallback: nothing can change these ranges on the source now, so copy them while fenced
+                PreparePhase.clearTarget(run, job);
+                run.journal.rowsCopied(run.moveId, job, CopyPipe.copy(run, job, null));
+            }
+            // 3. a snapshot of the target at exactly that point, for verify, before the target takes writes
+            snapshot = run.node(job.target).getConnection();
             snapshot.setAutoCommit(false);
             snapshot.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             try (Statement s = snapshot.createStatement()) {
                 s.executeQuery("SELECT 1").close();
             }
             // 4. the target owns the ranges
-            try (Connection c = run.node(job.target).getConnection()) {
-                c.setAutoCommit(false);
-                List<long[]> owned = Intervals.of(OwnershipGuard.readOwned(c));
-                OwnershipGuard.setOwnedRanges(c, job.target, nextVersion, run.keyType,
-                        Intervals.toRanges(Intervals.union(owned, moving)));
-                c.commit();
-            }
+            Ownership.change(run, job.target, nextVersion, Ownership.with(moving));
             run.tell(job, "cutover", "target-owns", job.target);
             // 5. publish the topology in which this job has moved, and advance the job, in one transaction
             List<JobState> moved = new ArrayList<>();
@@ -73,17 +61,69 @@ final class CutoverPhase {
                 MoveJournal.setPhase(c, run.moveId, job, "verify");
                 c.commit();
             }
-            job.phase = "verify";
-            job.snapshot = snapshot;
-            kept = true;
-            long pauseMs = (System.nanoTime() - fenceStart) / 1_000_000;
-            run.journal(job, "cutover", "info", "topology version " + nextVersion + " published; writes to the moving"
-                    + " keys paused " + pauseMs + " ms");
-            run.tell(job, "cutover", "info", "paused " + pauseMs + " ms", -1, 0);
-        } finally {
-            if (!kept) {
-                snapshot.close();
+            published = true;
+        } catch (SQLException | RuntimeException e) {
+            if (snapshot != null) {
+                closeQuietly(snapshot);
             }
+            giveBack(run, job, nextVersion, moving, e);
+            throw e;
+        }
+        job.phase = "verify";
+        job.snapshot = snapshot;
+        long pauseMs = (System.nanoTime() - fenceStart) / 1_000_000;
+        run.journal(job, "cutover", "info", "topology version " + nextVersion + " published; writes to the moving"
+                + " keys paused " + pauseMs + " ms");
+        run.tell(job, "cutover", "info", "paused " + pauseMs + " ms", -1, 0);
+    }
+
+    /**
+     * The cutover failed after the fence: unless the new version was published after all, the source owns the
+     * ranges again at once, so that writes to them go on there instead of waiting for an operator; {@code resume}
+     * fences again later. Routers hear of it by a notification on the catalog's channel. The target is disowned
+     * too where it can be reached (nothing routes to it for these ranges: the version that would was never
+     * published).
+     */
+    private static void giveBack(MoveRun run, JobState job, long version, List<long[]> moving, Exception cause) {
+        long current;
+        try {
+            current = run.journal.catalog().version();
+        } catch (RuntimeException unknown) {
+            cause.addSuppressed(new IllegalStateException("the catalog cannot tell whether topology version "
+                    + version + " was published, so " + job.source + " stays fenced for the job's ranges; resume"
+                    + " once the catalog is back", unknown));
+            return;
+        }
+        if (current >= version) {
+            return; // published after all: the target is the owner now
+        }
+        try {
+            Ownership.change(run, job.source, current, Ownership.with(moving));
+            run.journal.catalog().notifyRouters("fence released on " + job.source);
+            run.journal(job, "cutover", "info", "cutover failed (" + firstLine(cause) + "); " + job.source
+                    + " owns the ranges again, nothing was published; resume fences again");
+            run.tell(job, "cutover", "released", job.source);
+        } catch (SQLException | RuntimeException e) {
+            cause.addSuppressed(e);
+            return;
+        }
+        try {
+            Ownership.change(run, job.target, current, Ownership.without(moving));
+        } catch (SQLException | RuntimeException unreachable) {
+            // the target is down or busy: resume or abort disowns it later; no router sends it these keys
+        }
+    }
+
+    static String firstLine(Throwable e) {
+        String m = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+        return m.lines().findFirst().orElse(m);
+    }
+
+    private static void closeQuietly(Connection c) {
+        try {
+            c.close();
+        } catch (SQLException ignored) {
+            // the snapshot is of no use after a failed cutover
         }
     }
 }

@@ -3,6 +3,7 @@ package io.shardring.migration.move;
 import io.shardring.migration.plan.MoveJob;
 import io.shardring.migration.plan.Plan;
 import io.shardring.router.ErrorCode;
+import io.shardring.router.ShardUnavailableException;
 import io.shardring.router.ShardringException;
 import io.shardring.router.topology.Catalog;
 import io.shardring.router.topology.ShardringYaml;
@@ -37,6 +38,8 @@ public final class Mover {
         private int deleteBatch = 10_000;
         private Duration syncTimeout = Duration.ofMinutes(30);
         private Duration catchUpTimeout = Duration.ofSeconds(60);
+        private Duration fenceLockTimeout = Duration.ofMillis(200);
+        private Duration fenceTimeout = Duration.ofSeconds(10);
 
         /** The application's Flyway locations, applied to a target before data moves there. */
         public Options appLocations(String... locations) {
@@ -63,6 +66,36 @@ public final class Mover {
         public Options catchUpTimeout(Duration d) {
             this.catchUpTimeout = d;
             return this;
+        }
+
+        /**
+         * How long one attempt to take the sharded tables' locks for a change of ownership may wait (default
+         * 200 ms): while it waits, writers of those tables on that node wait behind it.
+         */
+        public Options fenceLockTimeout(Duration d) {
+            this.fenceLockTimeout = positive("fenceLockTimeout", d);
+            return this;
+        }
+
+        /** How long a change of ownership keeps retrying its locks before the cutover fails (default 10 s). */
+        public Options fenceTimeout(Duration d) {
+            this.fenceTimeout = positive("fenceTimeout", d);
+            return this;
+        }
+
+        private static Duration positive(String name, Duration d) {
+            if (d == null || d.isNegative() || d.isZero()) {
+                throw new io.shardring.router.ConfigurationException(name + " must be positive, was " + d);
+            }
+            return d;
+        }
+
+        Duration fenceLockTimeout() {
+            return fenceLockTimeout;
+        }
+
+        Duration fenceTimeout() {
+            return fenceTimeout;
         }
 
         String[] appLocations() {
@@ -270,6 +303,10 @@ public final class Mover {
             journal.finish(run.moveId, "done");
             LOG.info("move {} done", run.moveId);
         } catch (SQLException | RuntimeException e) {
+            if (e instanceof ShardUnavailableException) {
+                throw new ShardUnavailableException(((ShardUnavailableException) e).nodeId(), "move " + run.moveId
+                        + " stopped: " + e.getMessage() + "; start it, then run resume (or abort)", e);
+            }
             throw new ShardringException(ErrorCode.SHARD_ERROR, "move " + run.moveId + " stopped: " + e.getMessage()
                     + (jobs.stream().anyMatch(j -> j.phase.equals("verify_failed")) ? ""
                             : "; fix the cause and run resume, or abort"), e);
@@ -335,16 +372,61 @@ public final class Mover {
         try {
             step.run();
         } catch (SQLException | RuntimeException e) {
-            try {
-                journal.event(run.moveId, job.index, phase, "failed", e.getMessage());
-            } catch (SQLException suppressed) {
-                e.addSuppressed(suppressed);
+            Exception failure = e;
+            ShardUnavailableException named = unreachable(job, phase, e);
+            if (named != null) {
+                failure = named;
             }
-            listener.on(run.moveId, job.index, phase, "failed", e.getMessage(), -1, -1);
+            try {
+                journal.event(run.moveId, job.index, phase, "failed", failure.getMessage());
+            } catch (SQLException | RuntimeException suppressed) {
+                failure.addSuppressed(suppressed);
+            }
+            listener.on(run.moveId, job.index, phase, "failed", failure.getMessage(), -1, -1);
+            if (named != null) {
+                throw named;
+            }
             throw e;
         }
         journal.event(run.moveId, job.index, phase, "finished", null);
         listener.on(run.moveId, job.index, phase, "finished", job.pair(), -1, -1);
+    }
+
+    /**
+     * A step that failed because a connection broke names the node that is gone: a driver's "I/O error" says
+     * neither which node nor why, so the job's nodes are asked directly. Null when the failure is not about a
+     * connection, or both nodes answer.
+     */
+    private ShardUnavailableException unreachable(JobState job, String phase, Exception e) {
+        if (e instanceof ShardUnavailableException) {
+            return (ShardUnavailableException) e;
+        }
+        if (!connectionFailure(e)) {
+            return null;
+        }
+        for (String node : List.of(job.source, job.target)) {
+            String why = nodes.probe(node, 2);
+            if (why != null) {
+                return new ShardUnavailableException(node, "node " + node + " (" + why + ") is unreachable; " + phase
+                        + " of job " + job.index + " (" + job.pair() + ") stopped: " + CutoverPhase.firstLine(e), e);
+            }
+        }
+        return null;
+    }
+
+    private static boolean connectionFailure(Throwable e) {
+        for (Throwable c = e; c != null && c.getCause() != c; c = c.getCause()) {
+            if (c instanceof SQLException) {
+                String state = ((SQLException) c).getSQLState();
+                if (state != null && (state.startsWith("08") || state.startsWith("57P"))) {
+                    return true;
+                }
+            }
+            if (c instanceof java.io.IOException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static void closeQuietly(JobState job) {

@@ -3,16 +3,28 @@ package io.shardring.migration.move;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.shardring.router.ConfigurationException;
+import io.shardring.router.ShardUnavailableException;
 import io.shardring.router.topology.NodeConfig;
+import java.io.PrintWriter;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.SQLFeatureNotSupportedException;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Properties;
 import java.util.function.Function;
+import java.util.logging.Logger;
 import javax.sql.DataSource;
 
-/** Small HikariCP pools to the nodes a tool works on, opened on first use, closed together. */
+/**
+ * Small HikariCP pools to the nodes a tool works on, opened on first use, closed together. A node that gives no
+ * connection is reported by id, host:port and the driver's reason ({@link ShardUnavailableException}), never by a
+ * pool's timeout alone, and never with credentials.
+ */
 public final class NodePools implements AutoCloseable, Function<String, DataSource> {
     private final Map<String, NodeConfig> nodes = new LinkedHashMap<>();
-    private final Map<String, HikariDataSource> pools = new LinkedHashMap<>();
+    private final Map<String, NodeDataSource> pools = new LinkedHashMap<>();
     private final Function<String, String> env;
 
     public NodePools(Function<String, String> env) {
@@ -43,7 +55,7 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
 
     @Override
     public synchronized DataSource apply(String nodeId) {
-        HikariDataSource ds = pools.get(nodeId);
+        NodeDataSource ds = pools.get(nodeId);
         if (ds == null) {
             NodeConfig n = config(nodeId);
             HikariConfig hc = new HikariConfig();
@@ -57,15 +69,127 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
             hc.setMinimumIdle(0);
             hc.setConnectionTimeout(n.pool().connectionTimeout().toMillis());
             hc.setInitializationFailTimeout(-1);
-            ds = new HikariDataSource(hc);
+            ds = new NodeDataSource(nodeId, address(n), new HikariDataSource(hc));
             pools.put(nodeId, ds);
         }
         return ds;
     }
 
+    /**
+     * Tries one direct connection to the node (not through its pool); null when it answers, else why not, as
+     * {@code host:port: reason}.
+     */
+    String probe(String nodeId, int timeoutSeconds) {
+        NodeConfig n = config(nodeId);
+        Properties props = new Properties();
+        props.setProperty("user", n.user());
+        if (n.password() != null) {
+            props.setProperty("password", n.password().resolve(env));
+        }
+        props.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
+        props.setProperty("loginTimeout", String.valueOf(timeoutSeconds));
+        try (Connection c = DriverManager.getConnection(n.jdbcUrl(), props)) {
+            return null;
+        } catch (SQLException e) {
+            return address(n) + ": " + reason(e);
+        }
+    }
+
+    /** The node as an operator finds it: host:port of its JDBC URL. */
+    static String address(NodeConfig n) {
+        try {
+            JdbcUrl url = JdbcUrl.parse(n.jdbcUrl());
+            return url.host + ":" + url.port;
+        } catch (ConfigurationException e) {
+            return NodeConfig.maskUrl(n.jdbcUrl());
+        }
+    }
+
+    /** The driver's own words about a failed connection: the innermost message (PostgreSQL's never holds a password). */
+    static String reason(Throwable e) {
+        String reason = e.getMessage();
+        for (Throwable c = e; c != null && c.getCause() != c; c = c.getCause()) {
+            if (c.getMessage() != null) {
+                reason = c.getMessage();
+            }
+        }
+        return reason == null ? e.getClass().getSimpleName() : reason.lines().findFirst().orElse(reason);
+    }
+
     @Override
     public synchronized void close() {
-        pools.values().forEach(HikariDataSource::close);
+        pools.values().forEach(p -> p.pool.close());
         pools.clear();
+    }
+
+    /** A node's pool whose connection failures name the node. */
+    private static final class NodeDataSource implements DataSource {
+        private final String nodeId;
+        private final String address;
+        private final HikariDataSource pool;
+
+        NodeDataSource(String nodeId, String address, HikariDataSource pool) {
+            this.nodeId = nodeId;
+            this.address = address;
+            this.pool = pool;
+        }
+
+        @Override
+        public Connection getConnection() throws SQLException {
+            try {
+                return pool.getConnection();
+            } catch (SQLException e) {
+                throw new ShardUnavailableException(nodeId, "node " + nodeId + " (" + address + ") gave no connection: "
+                        + reason(e), e);
+            }
+        }
+
+        @Override
+        public Connection getConnection(String username, String password) throws SQLException {
+            throw new SQLFeatureNotSupportedException("node pools connect as the configured user");
+        }
+
+        @Override
+        public PrintWriter getLogWriter() throws SQLException {
+            return pool.getLogWriter();
+        }
+
+        @Override
+        public void setLogWriter(PrintWriter out) throws SQLException {
+            pool.setLogWriter(out);
+        }
+
+        @Override
+        public void setLoginTimeout(int seconds) throws SQLException {
+            pool.setLoginTimeout(seconds);
+        }
+
+        @Override
+        public int getLoginTimeout() throws SQLException {
+            return pool.getLoginTimeout();
+        }
+
+        @Override
+        public Logger getParentLogger() throws SQLFeatureNotSupportedException {
+            throw new SQLFeatureNotSupportedException();
+        }
+
+        @Override
+        public <T> T unwrap(Class<T> iface) throws SQLException {
+            if (iface.isInstance(this)) {
+                return iface.cast(this);
+            }
+            return pool.unwrap(iface);
+        }
+
+        @Override
+        public boolean isWrapperFor(Class<?> iface) throws SQLException {
+            return iface.isInstance(this) || pool.isWrapperFor(iface);
+        }
+
+        @Override
+        public String toString() {
+            return "node " + nodeId + " (" + address + ")";
+        }
     }
 }

@@ -7,7 +7,6 @@ import io.shardring.router.topology.ShardedTable;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -23,11 +22,9 @@ final class PreparePhase {
                 .locations(run.options.appLocations()).ownershipGuard(false).load().migrate().orThrow();
         // the source needs the current shardring schema too (the move markers)
         ShardedFlyway.shardringFlyway(run.node(job.source)).migrate();
+        Ownership.change(run, job.target, run.after.version(), owned -> owned); // records its identity if new
         try (Connection c = run.node(job.target).getConnection()) {
             c.setAutoCommit(false);
-            if (OwnershipGuard.identity(c) == null) {
-                OwnershipGuard.setOwnedRanges(c, job.target, run.after.version(), run.keyType, List.of());
-            }
             OwnershipGuard.install(c, job.target, run.keyType, run.tables);
             c.commit();
             Sessions.bypassGuard(c);

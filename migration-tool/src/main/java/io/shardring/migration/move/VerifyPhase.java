@@ -3,13 +3,11 @@ package io.shardring.migration.move;
 import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardringException;
 import io.shardring.router.ring.TokenRange;
-import io.shardring.router.schema.OwnershipGuard;
 import io.shardring.router.topology.ShardedTable;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -59,13 +57,7 @@ final class VerifyPhase {
                         + " to keep the source's rows");
             }
         }
-        try (Connection c = run.node(job.target).getConnection()) {
-            c.setAutoCommit(false);
-            List<long[]> owned = Intervals.of(OwnershipGuard.readOwned(c));
-            OwnershipGuard.setOwnedRanges(c, job.target, run.journal.catalog().version(), run.keyType,
-                    Intervals.toRanges(Intervals.union(owned, Intervals.of(job.ranges))));
-            c.commit();
-        }
+        Ownership.change(run, job.target, run.journal.catalog().version(), Ownership.with(Intervals.of(job.ranges)));
         run.journal.setPhase(run.moveId, job, "cleanup");
         run.journal(job, "verify", "finished", "verified again: the copies are equal; " + job.target
                 + " owns the ranges again");
@@ -83,17 +75,8 @@ final class VerifyPhase {
 
     /** The target stops owning the job's ranges: no more writes land in a copy that may be wrong. */
     private static void fenceTarget(MoveRun run, JobState job) throws SQLException {
-        try (Connection c = run.node(job.target).getConnection()) {
-            c.setAutoCommit(false);
-            List<long[]> owned = Intervals.of(OwnershipGuard.readOwned(c));
-            List<long[]> rest = Intervals.minus(owned, Intervals.of(job.ranges));
-            if (!Intervals.same(rest, owned)) {
-                OwnershipGuard.setOwnedRanges(c, job.target, run.journal.catalog().version(), run.keyType,
-                        Intervals.toRanges(rest));
-                run.journal(job, "verify", "info", job.target + " fenced for the job's ranges until an operator decides");
-            }
-            c.commit();
-        }
+        Ownership.change(run, job.target, run.journal.catalog().version(), Ownership.without(Intervals.of(job.ranges)));
+        run.journal(job, "verify", "info", job.target + " fenced for the job's ranges until an operator decides");
     }
 
     /** Null when every table's count and checksum agree; else what differs. */

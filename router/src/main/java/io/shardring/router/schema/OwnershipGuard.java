@@ -15,6 +15,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -39,6 +40,12 @@ import java.util.List;
 public final class OwnershipGuard {
     /** The trigger's name on every sharded table. */
     public static final String TRIGGER = "shardring_ownership_guard";
+
+    /** SQLSTATE of a lock wait that ran past {@code lock_timeout}. */
+    public static final String LOCK_TIMEOUT_SQLSTATE = "55P03";
+
+    /** SQLSTATE of a statement cancelled by {@code statement_timeout}. */
+    public static final String QUERY_CANCELED_SQLSTATE = "57014";
 
     private OwnershipGuard() {
     }
@@ -82,14 +89,36 @@ public final class OwnershipGuard {
      */
     public static void setOwnedRanges(Connection c, String nodeId, long topologyVersion, KeyType keyType,
             List<TokenRange> ranges) throws SQLException {
+        setOwnedRanges(c, nodeId, topologyVersion, keyType, ranges, DEFAULT_LOCK_TIMEOUT);
+    }
+
+    /** How long {@link #setOwnedRanges} waits for the guarded tables' locks unless told otherwise. */
+    public static final Duration DEFAULT_LOCK_TIMEOUT = Duration.ofSeconds(10);
+
+    /**
+     * Like {@link #setOwnedRanges(Connection, String, long, KeyType, List)}, waiting at most {@code lockTimeout} for
+     * the locks of all guarded tables together. While it waits, its queued lock holds back every new writer of the
+     * table, so a caller that must not stall writers (the mover's fence) gives a short timeout and retries: a lock
+     * timeout fails with SQLSTATE {@value #LOCK_TIMEOUT_SQLSTATE} or {@value #QUERY_CANCELED_SQLSTATE} and leaves
+     * the transaction to be rolled back.
+     */
+    public static void setOwnedRanges(Connection c, String nodeId, long topologyVersion, KeyType keyType,
+            List<TokenRange> ranges, Duration lockTimeout) throws SQLException {
         List<String[]> guarded = guardedTables(c);
         try (Statement s = c.createStatement()) {
-            // a long or idle transaction holding a write lock must not hold every writer of the table back
-            // for long: fail the fence instead (the mover retries it on resume)
-            s.execute("SET LOCAL lock_timeout = '10s'");
-            for (String[] g : guarded) {
-                // waits for in-flight writes to commit and holds new ones until this transaction ends
-                s.execute("LOCK TABLE " + Sql.quote(g[0]) + "." + Sql.quote(g[1]) + " IN SHARE ROW EXCLUSIVE MODE");
+            if (!guarded.isEmpty()) {
+                StringBuilder lock = new StringBuilder("LOCK TABLE ");
+                for (int i = 0; i < guarded.size(); i++) {
+                    lock.append(i == 0 ? "" : ", ").append(Sql.quote(guarded.get(i)[0])).append('.')
+                            .append(Sql.quote(guarded.get(i)[1]));
+                }
+                // waits for in-flight writes to commit and holds new ones until this transaction ends; one
+                // statement under one statement timeout, so that the whole wait is bounded, not each table's
+                long ms = Math.max(1, lockTimeout.toMillis());
+                s.execute("SET LOCAL lock_timeout = '" + ms + "ms'");
+                s.execute("SET LOCAL statement_timeout = '" + ms + "ms'");
+                s.execute(lock.append(" IN SHARE ROW EXCLUSIVE MODE").toString());
+                s.execute("SET LOCAL statement_timeout = DEFAULT");
             }
             s.execute("DELETE FROM shardring.owned_ranges");
         }

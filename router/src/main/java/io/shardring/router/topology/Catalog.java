@@ -22,6 +22,8 @@ import org.flywaydb.core.api.MigrationInfo;
  */
 public final class Catalog implements TopologySource {
     public static final String CHANNEL = "shardring_topology";
+    /** Payload prefix of a notification that changes no version, only a node's ownership. */
+    public static final String OWNERSHIP_PREFIX = "ownership: ";
     static final String LOCATION = "classpath:io/shardring/router/topology/catalog";
     static final String HISTORY = "catalog_schema_history";
 
@@ -127,6 +129,20 @@ public final class Catalog implements TopologySource {
             }
         } catch (SQLException e) {
             throw error("load topology version " + version, e);
+        }
+    }
+
+    /**
+     * Wakes every router that follows the catalog without publishing a version: a router waiting out a cutover
+     * tries the key's owner again at once. The mover sends it when a failed cutover gave fenced ranges back.
+     */
+    public void notifyRouters(String why) {
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement("SELECT pg_notify(?, ?)")) {
+            ps.setString(1, CHANNEL);
+            ps.setString(2, OWNERSHIP_PREFIX + why);
+            ps.executeQuery().close();
+        } catch (SQLException e) {
+            throw error("notify routers", e);
         }
     }
 
