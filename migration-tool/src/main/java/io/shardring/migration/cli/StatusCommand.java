@@ -3,6 +3,7 @@ package io.shardring.migration.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.shardring.router.topology.NodeConfig;
+import io.shardring.router.topology.RouterRegistry;
 import io.shardring.router.topology.ShardedTable;
 import io.shardring.router.topology.Topology;
 import java.sql.Connection;
@@ -22,12 +23,16 @@ import picocli.CommandLine.Command;
 @Command(name = "status", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
             "Shows the catalog's topology version, each node (zone, weight, masked URL, up or down by a quick"
-                    + " connection), each node's share of the keyspace as a bar, and the move in flight with the"
-                    + " phase and rows copied of each of its jobs."},
+                    + " connection), each node's share of the keyspace as a bar, the routers that follow the catalog"
+                    + " (the version each routes by; BEHIND and SILENT flagged), and the move in flight with the"
+                    + " phase and rows copied of each of its jobs and its last event (e.g. a cleanup waiting for"
+                    + " routers, naming them)."},
         footerHeading = "%nExample:%n",
         footer = {"  shardring status --config shardring.yaml", "  shardring status --output json | jq .nodes"})
 final class StatusCommand extends CliCommand {
     static final int BAR = 24;
+    /** A router not heard from for this long is reported SILENT; the mover's default grace is the same. */
+    static final java.time.Duration ROUTER_GRACE = java.time.Duration.ofSeconds(30);
 
     @Override
     int execute() throws SQLException {
@@ -38,6 +43,7 @@ final class StatusCommand extends CliCommand {
             probes.put(n.id(), CompletableFuture.supplyAsync(() -> probe(n)));
         }
         List<MoveInfo> moves = moves();
+        List<RouterRegistry.Entry> routers = new RouterRegistry(catalog().dataSource()).list();
         if (json()) {
             ObjectNode o = object("status");
             o.put("version", t.version());
@@ -58,6 +64,11 @@ final class StatusCommand extends CliCommand {
             }
             ArrayNode ms = o.putArray("moves");
             moves.forEach(m -> ms.add(m.json()));
+            ArrayNode rs = o.putArray("routers");
+            for (RouterRegistry.Entry r : routers) {
+                rs.addObject().put("id", r.id).put("host", r.host).put("pid", r.pid).put("version", r.version)
+                        .put("lastSeenMillisAgo", r.silentMillis).put("state", routerState(r, t.version()));
+            }
             emit(o);
             return ShardringCli.OK;
         }
@@ -85,6 +96,8 @@ final class StatusCommand extends CliCommand {
             }
         }
         say("");
+        printRouters(routers, t.version());
+        say("");
         if (moves.isEmpty()) {
             say("moves in flight: none");
         }
@@ -92,6 +105,33 @@ final class StatusCommand extends CliCommand {
             m.print(this);
         }
         return ShardringCli.OK;
+    }
+
+    /** ok, BEHIND (routes by an older version) or SILENT (not heard from within the grace period). */
+    static String routerState(RouterRegistry.Entry r, long version) {
+        if (r.silentMillis > ROUTER_GRACE.toMillis()) {
+            return "SILENT";
+        }
+        return r.version < version ? "BEHIND" : "ok";
+    }
+
+    private void printRouters(List<RouterRegistry.Entry> routers, long version) {
+        if (routers.isEmpty()) {
+            say("routers following the catalog: none reported");
+            return;
+        }
+        say("routers following the catalog: " + routers.size());
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"  HOST", "PID", "VERSION", "LAST SEEN", "STATE"});
+        for (RouterRegistry.Entry r : routers) {
+            rows.add(new String[] {"  " + r.host, String.valueOf(r.pid), String.valueOf(r.version),
+                String.format(Locale.ROOT, "%.1f s ago", r.silentMillis / 1000.0), routerState(r, version)});
+        }
+        table(rows);
+        if (routers.stream().anyMatch(r -> !routerState(r, version).equals("ok"))) {
+            say("  BEHIND: still routes by an older version (a move's cleanup waits for it); SILENT: not heard from"
+                    + " for over " + ROUTER_GRACE.toSeconds() + " s (no longer waited for)");
+        }
     }
 
     static String fmtWeight(double w) {

@@ -1,10 +1,14 @@
 package io.shardring.migration.move;
 
+import io.shardring.router.ErrorCode;
+import io.shardring.router.ShardringException;
 import io.shardring.router.ring.TokenRange;
+import io.shardring.router.topology.RouterRegistry;
 import io.shardring.router.topology.ShardedTable;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 
 /**
  * Cleanup: subscription, slot and publication dropped; the moved rows deleted on the source in batches, each its
@@ -16,6 +20,7 @@ final class CleanupPhase {
 
     static void run(MoveRun run, JobState job) throws SQLException {
         new Replication(run, job).drop();
+        awaitRouters(run, job);
         int batch = run.options.deleteBatch();
         try (Connection c = run.node(job.source).getConnection()) {
             Sessions.bypassGuard(c);
@@ -38,6 +43,44 @@ final class CleanupPhase {
                 run.journal(job, "cleanup", "info", "deleted " + total + " moved rows of " + t.displayName() + " on "
                         + job.source);
             }
+        }
+    }
+
+    /**
+     * Waits until every router heard from within the grace period routes by a version in which the job's ranges
+     * have moved: until then a read through a router still on an older version goes to the source, which must still
+     * hold the rows. A router silent for longer than the grace period (stopped, crashed, cut off) no longer counts.
+     */
+    static void awaitRouters(MoveRun run, JobState job) throws SQLException {
+        long version = job.movedInVersion != null ? job.movedInVersion : run.journal.catalog().version();
+        RouterRegistry registry = new RouterRegistry(run.journal.catalog().dataSource());
+        long deadline = System.nanoTime() + run.options.routerWait().toNanos();
+        String waitingFor = null;
+        while (true) {
+            List<RouterRegistry.Entry> behind = registry.behind(version, run.options.routerGrace());
+            if (behind.isEmpty()) {
+                if (waitingFor != null) {
+                    run.journal(job, "cleanup", "info", "routers caught up with version " + version);
+                }
+                return;
+            }
+            String now = behind.toString();
+            if (!now.equals(waitingFor)) {
+                waitingFor = now;
+                String detail = "waiting for " + behind.size() + " router(s) still routing by a version before "
+                        + version + ": " + String.join("; ", behind.stream().map(Object::toString).toList());
+                run.journal(job, "cleanup", "waiting", detail);
+                run.tell(job, "cleanup", "waiting", detail);
+            }
+            if (System.nanoTime() > deadline) {
+                throw new ShardringException(ErrorCode.SHARD_ERROR, "cleanup of job " + job.index + " waited "
+                        + run.options.routerWait().toSeconds() + " s for routers still on a version before " + version
+                        + " (" + String.join("; ", behind.stream().map(Object::toString).toList()) + "); their reads"
+                        + " go to " + job.source + ", whose moved rows are kept. Let them catch up (or stop them:"
+                        + " a router silent for " + run.options.routerGrace().toSeconds() + " s no longer counts),"
+                        + " then resume");
+            }
+            Mover.sleep(100);
         }
     }
 }

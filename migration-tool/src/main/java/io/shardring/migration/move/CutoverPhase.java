@@ -26,7 +26,6 @@ final class CutoverPhase {
         run.journal(job, "cutover", "info", "fenced " + job.ranges.size() + " ranges on " + job.source);
         run.tell(job, "cutover", "fenced", job.source);
         Connection snapshot = null;
-        boolean published = false;
         try {
             // 2. the target has everything the source accepted before the fence
             if (Replication.logical(run.nodes, job.source)) {
@@ -59,9 +58,10 @@ final class CutoverPhase {
                 run.journal.catalog().publish(c, MoveTopologies.publishable(run.before, run.after, run.jobs, moved,
                         nextVersion), "move " + run.moveId + " job " + job.index + ": " + job.pair());
                 MoveJournal.setPhase(c, run.moveId, job, "verify");
+                MoveJournal.movedIn(c, run.moveId, job, nextVersion);
                 c.commit();
             }
-            published = true;
+            job.movedInVersion = nextVersion;
         } catch (SQLException | RuntimeException e) {
             if (snapshot != null) {
                 closeQuietly(snapshot);

@@ -16,6 +16,8 @@ final class JobState {
     final List<TokenRange> ranges;
     /** prepare, copy, cutover, verify, verify_failed, cleanup, done, aborted. */
     String phase;
+    /** The topology version in which the job's ranges moved, once published; else null. */
+    Long movedInVersion;
     /** The target's repeatable-read transaction from the cutover, held until verify; lost with the process. */
     Connection snapshot;
 

@@ -86,12 +86,15 @@ final class MoveJournal {
     List<JobState> jobs(long moveId) throws SQLException {
         List<JobState> jobs = new ArrayList<>();
         try (Connection c = connection(); PreparedStatement ps = c.prepareStatement("SELECT job, source, target,"
-                + " ranges, phase FROM shardring.move_jobs WHERE move_id = ? ORDER BY job")) {
+                + " ranges, phase, moved_in_version FROM shardring.move_jobs WHERE move_id = ? ORDER BY job")) {
             ps.setLong(1, moveId);
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    jobs.add(new JobState(rs.getInt(1), rs.getString(2), rs.getString(3),
-                            Intervals.parseJson(rs.getString(4)), rs.getString(5)));
+                    JobState job = new JobState(rs.getInt(1), rs.getString(2), rs.getString(3),
+                            Intervals.parseJson(rs.getString(4)), rs.getString(5));
+                    long moved = rs.getLong(6);
+                    job.movedInVersion = rs.wasNull() ? null : moved;
+                    jobs.add(job);
                 }
             }
         }
@@ -110,6 +113,17 @@ final class MoveJournal {
         try (PreparedStatement ps = c.prepareStatement("UPDATE shardring.move_jobs SET phase = ?, updated_at = now()"
                 + " WHERE move_id = ? AND job = ?")) {
             ps.setString(1, phase);
+            ps.setLong(2, moveId);
+            ps.setInt(3, job.index);
+            ps.executeUpdate();
+        }
+    }
+
+    /** In the caller's transaction, the one that publishes the version. */
+    static void movedIn(Connection c, long moveId, JobState job, long version) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("UPDATE shardring.move_jobs SET moved_in_version = ?"
+                + " WHERE move_id = ? AND job = ?")) {
+            ps.setLong(1, version);
             ps.setLong(2, moveId);
             ps.setInt(3, job.index);
             ps.executeUpdate();

@@ -40,6 +40,8 @@ public final class Mover {
         private Duration catchUpTimeout = Duration.ofSeconds(60);
         private Duration fenceLockTimeout = Duration.ofMillis(200);
         private Duration fenceTimeout = Duration.ofSeconds(10);
+        private Duration routerGrace = Duration.ofSeconds(30);
+        private Duration routerWait = Duration.ofMinutes(10);
 
         /** The application's Flyway locations, applied to a target before data moves there. */
         public Options appLocations(String... locations) {
@@ -81,6 +83,29 @@ public final class Mover {
         public Options fenceTimeout(Duration d) {
             this.fenceTimeout = positive("fenceTimeout", d);
             return this;
+        }
+
+        /**
+         * How long a router may stay silent and still count (default 30 s): cleanup waits for every router heard
+         * from within this time to route by the version in which the rows moved.
+         */
+        public Options routerGrace(Duration d) {
+            this.routerGrace = positive("routerGrace", d);
+            return this;
+        }
+
+        /** How long cleanup waits for routers to catch up before the move stops, to be resumed (default 10 min). */
+        public Options routerWait(Duration d) {
+            this.routerWait = positive("routerWait", d);
+            return this;
+        }
+
+        Duration routerGrace() {
+            return routerGrace;
+        }
+
+        Duration routerWait() {
+            return routerWait;
         }
 
         private static Duration positive(String name, Duration d) {
