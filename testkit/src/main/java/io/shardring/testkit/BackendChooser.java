@@ -11,7 +11,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Picks where shards come from: external servers if {@value ExternalBackend#ENV} is set, else Docker if an engine
  * answers, else embedded processes. In that order because an explicit list is the user's intent, and containers
- * are closer to production than embedded binaries when available.
+ * are closer to production than embedded binaries when available. Except that naming PostgreSQL binaries with
+ * {@value PgBinariesJar#PROPERTY} skips Docker: only embedded servers can use them, and a build that asks for
+ * PostgreSQL 15 that way must not quietly test the {@code postgres:17} image instead.
  *
  * <p>Testcontainers is only asked about Docker when something suggests an engine could be there (see
  * {@link #dockerHint()}): when none is, its probe costs about a second and prints a multi-line ERROR on every test
@@ -29,8 +31,17 @@ final class BackendChooser {
 
     static ShardBackend choose() {
         String spec = System.getenv(ExternalBackend.ENV);
+        String binaries = System.getProperty(PgBinariesJar.PROPERTY);
+        boolean binariesNamed = binaries != null && !binaries.isBlank();
         if (spec != null && !spec.isBlank()) {
+            if (binariesNamed) {
+                LOG.warn("{} is set, so the shards are those external servers and {}={} is ignored",
+                        ExternalBackend.ENV, PgBinariesJar.PROPERTY, binaries);
+            }
             return new ExternalBackend(spec);
+        }
+        if (binariesNamed) {
+            return new EmbeddedBackend();
         }
         return dockerAvailable() ? new ContainerBackend() : new EmbeddedBackend();
     }

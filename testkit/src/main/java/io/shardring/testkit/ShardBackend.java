@@ -21,5 +21,20 @@ interface ShardBackend {
 
         /** Stops the servers and deletes whatever they left on disk; safe to call more than once. */
         void stop();
+
+        /** Whether {@link #kill} and {@link #restart} work; only for servers this JVM runs as processes. */
+        default boolean canCrashShards() {
+            return false;
+        }
+
+        /** SIGKILLs the server of shard {@code index} and all its processes; see {@link PgCluster#kill(int)}. */
+        default void kill(int index) {
+            throw new UnsupportedOperationException("cannot crash shard" + index + " of this backend");
+        }
+
+        /** Starts a killed server again on its data directory and port; see {@link PgCluster#restart(int)}. */
+        default void restart(int index) {
+            throw new UnsupportedOperationException("cannot restart shard" + index + " of this backend");
+        }
     }
 }

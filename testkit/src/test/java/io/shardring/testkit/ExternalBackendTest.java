@@ -69,6 +69,30 @@ class ExternalBackendTest {
     }
 
     @Test
+    void externalShardsCannotBeCrashed() {
+        ClusterSettings one = new ClusterSettings(1, "shardring", Map.of(), Duration.ofSeconds(1));
+        PgCluster cluster = new PgCluster(ExternalBackend.NAME, new ExternalBackend(TWO).start(one), List.of(16));
+        assertThat(cluster.canCrashShards()).isFalse();
+        assertThatThrownBy(() -> cluster.kill(0))
+                .isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageContaining("kill(0) needs the embedded backend")
+                .hasMessageContaining("external");
+        assertThatThrownBy(() -> cluster.restart(0))
+                .isInstanceOf(UnsupportedOperationException.class)
+                .hasMessageContaining("restart(0) needs the embedded backend");
+        assertThat(cluster.serverMajor()).isEqualTo(16);
+    }
+
+    @Test
+    void serverMajorRefusesToPickOneWhenShardsDiffer() {
+        ClusterSettings two = new ClusterSettings(2, "shardring", Map.of(), Duration.ofSeconds(1));
+        PgCluster cluster = new PgCluster(ExternalBackend.NAME, new ExternalBackend(TWO).start(two), List.of(15, 17));
+        assertThatThrownBy(cluster::serverMajor)
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("shard0=15, shard1=17");
+    }
+
+    @Test
     void badEntriesAreNamedWithoutTheirPassword() {
         assertThatThrownBy(() -> ExternalBackend.parse("jdbc:postgresql://h/db?user=u&password=hunter2,"
                 + "jdbc:mysql://h/db?user=u&password=hunter2"))

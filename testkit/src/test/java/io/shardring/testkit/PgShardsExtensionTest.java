@@ -49,6 +49,8 @@ class PgShardsExtensionTest {
             assertThat(query(shard, "SHOW max_logical_replication_workers")).isEqualTo("16");
             assertThat(query(shard, "SHOW max_connections")).isEqualTo("200");
             assertThat(query(shard, "SHOW fsync")).isEqualTo("off");
+            assertThat(query(shard, "SHOW synchronous_commit")).as("kill() must not lose acknowledged commits")
+                    .isEqualTo("on");
             assertThat(query(shard, "SHOW full_page_writes")).isEqualTo("off");
             assertThat(query(shard, "SHOW shared_buffers")).isEqualTo("128MB");
         }
