@@ -10,6 +10,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.time.Duration;
 
 /** Test helpers: a topology over a testkit cluster, and SQL straight to one shard. */
 final class Shards {
@@ -43,6 +44,26 @@ final class Shards {
                 rs.next();
                 return rs.getLong(1);
             }
+        }
+    }
+
+    /** A condition a test waits for; it may query a server. */
+    interface Condition {
+        boolean holds() throws Exception;
+    }
+
+    /**
+     * Waits until {@code condition} holds, checking every 10 ms, and fails naming {@code what} if it does not
+     * within {@code bound}. For states reached by another thread or server; the bound is generous, never a
+     * measure of speed.
+     */
+    static void await(String what, Duration bound, Condition condition) throws Exception {
+        long deadline = System.nanoTime() + bound.toNanos();
+        while (!condition.holds()) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("not within " + bound.toMillis() + " ms: " + what);
+            }
+            Thread.sleep(10);
         }
     }
 }
