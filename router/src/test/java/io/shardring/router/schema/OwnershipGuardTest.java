@@ -1,0 +1,486 @@
+package io.shardring.router.schema;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.shardring.router.StaleTopologyException;
+import io.shardring.router.ring.KeyType;
+import io.shardring.router.ring.TokenRange;
+import io.shardring.router.topology.ShardedTable;
+import io.shardring.testkit.PgCluster;
+import io.shardring.testkit.PgShard;
+import io.shardring.testkit.PgShards;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/**
+ * The ownership guard on a live shard: which writes it rejects with {@value StaleTopologyException#SQLSTATE},
+ * which it lets through, and how a change of ownership fences writes in flight.
+ *
+ * <p>Each test makes its own tables in schema {@value #SCHEMA} and sets the shard's owned ranges itself. The
+ * guard is compiled for one key type per shard, so a test guards only tables of its own key type: the
+ * schema is dropped and its guard entries removed before each test. On external servers the database outlives
+ * this class, so guard entries of other tables and the shard's ownership are set aside first and put back at
+ * the end.
+ */
+@PgShards(1)
+class OwnershipGuardTest {
+    private static final String NODE = "shard0";
+    private static final String SCHEMA = "guard_test";
+    private static final AtomicLong VERSION = new AtomicLong(1000);
+
+    private static PgShard shard;
+    private static final List<Object[]> otherGuardedTables = new ArrayList<>();
+    private static List<TokenRange> ownedBefore;
+    private static Object[] identityBefore;
+
+    @BeforeAll
+    static void shardringSchema(PgCluster cluster) throws SQLException {
+        shard = cluster.shard(0);
+        ShardedFlyway.shardringFlyway(shard.dataSource()).migrate();
+        try (Connection c = shard.connect(); Statement s = c.createStatement()) {
+            c.setAutoCommit(false);
+            try (ResultSet rs = s.executeQuery("SELECT table_schema, table_name, key_column, guard_function"
+                    + " FROM shardring.guarded_tables WHERE table_schema <> '" + SCHEMA + "'")) {
+                while (rs.next()) {
+                    otherGuardedTables.add(new Object[] {rs.getString(1), rs.getString(2), rs.getString(3),
+                            rs.getString(4)});
+                }
+            }
+            ownedBefore = OwnershipGuard.readOwned(c);
+            identityBefore = OwnershipGuard.identity(c);
+            s.executeUpdate("DELETE FROM shardring.guarded_tables WHERE table_schema <> '" + SCHEMA + "'");
+            c.commit();
+        }
+    }
+
+    @AfterAll
+    static void putBackWhatWasThere() throws SQLException {
+        if (shard == null) {
+            return;
+        }
+        try (Connection c = shard.connect(); Statement s = c.createStatement()) {
+            c.setAutoCommit(false);
+            s.execute("DROP SCHEMA IF EXISTS " + SCHEMA + " CASCADE");
+            s.executeUpdate("DELETE FROM shardring.guarded_tables WHERE table_schema = '" + SCHEMA + "'");
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO shardring.guarded_tables (table_schema,"
+                    + " table_name, key_column, guard_function) VALUES (?, ?, ?, ?)")) {
+                for (Object[] row : otherGuardedTables) {
+                    for (int i = 0; i < 4; i++) {
+                        ps.setObject(i + 1, row[i]);
+                    }
+                    ps.executeUpdate();
+                }
+            }
+            // the other tables' guard functions were never recompiled here, so only the rows need putting back
+            s.executeUpdate("DELETE FROM shardring.owned_ranges");
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO shardring.owned_ranges (lo, hi) VALUES (?, ?)")) {
+                for (TokenRange r : ownedBefore) {
+                    for (long[] iv : r.inclusiveIntervals()) {
+                        ps.setLong(1, iv[0]);
+                        ps.setLong(2, iv[1]);
+                        ps.executeUpdate();
+                    }
+                }
+            }
+            s.executeUpdate("DELETE FROM shardring.shard_identity");
+            if (identityBefore != null) {
+                try (PreparedStatement ps = c.prepareStatement(
+                        "INSERT INTO shardring.shard_identity (node_id, topology_version) VALUES (?, ?)")) {
+                    ps.setString(1, (String) identityBefore[0]);
+                    ps.setLong(2, (Long) identityBefore[1]);
+                    ps.executeUpdate();
+                }
+            }
+            c.commit();
+        }
+    }
+
+    @BeforeEach
+    void emptyTestSchema() throws SQLException {
+        try (Connection c = shard.connect(); Statement s = c.createStatement()) {
+            s.execute("DROP SCHEMA IF EXISTS " + SCHEMA + " CASCADE");
+            s.executeUpdate("DELETE FROM shardring.guarded_tables WHERE table_schema = '" + SCHEMA + "'");
+            s.execute("CREATE SCHEMA " + SCHEMA);
+        }
+    }
+
+    // ---- helpers ----
+
+    /** Creates a table {@code (k <type>, v text)} in the test schema; no primary key, so re-keying never conflicts. */
+    private static ShardedTable table(Connection c, String name, KeyType type, boolean keyNotNull) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("CREATE TABLE " + SCHEMA + "." + name + " (k " + type.sqlType() + (keyNotNull ? " NOT NULL" : "")
+                    + ", v text)");
+        }
+        return ShardedTable.of(SCHEMA, name, "k");
+    }
+
+    /** Installs the guard on the tables and sets the shard's owned ranges, in one transaction. */
+    private static void guard(Connection c, KeyType type, List<TokenRange> owned, ShardedTable... tables)
+            throws SQLException {
+        c.setAutoCommit(false);
+        OwnershipGuard.install(c, NODE, type, List.of(tables));
+        OwnershipGuard.setOwnedRanges(c, NODE, VERSION.incrementAndGet(), type, owned);
+        c.commit();
+        c.setAutoCommit(true);
+    }
+
+    private static void own(Connection c, KeyType type, List<TokenRange> owned) throws SQLException {
+        c.setAutoCommit(false);
+        OwnershipGuard.setOwnedRanges(c, NODE, VERSION.incrementAndGet(), type, owned);
+        c.commit();
+        c.setAutoCommit(true);
+    }
+
+    /** The key's ring hash as the shard computes it, with the key type's own SQL function. */
+    private static long hash(Connection c, KeyType type, Object key) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT " + type.sqlFunction() + "(CAST(? AS "
+                + type.sqlType() + "), 0)")) {
+            ps.setObject(1, key);
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    /** The arc that holds exactly one hash value. */
+    private static TokenRange only(long hash) {
+        return new TokenRange(hash - 1, hash);
+    }
+
+    /** Runs an update; {@code ?} parameters bound in order. */
+    private static int update(Connection c, String sql, Object... args) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setObject(i + 1, args[i]);
+            }
+            return ps.executeUpdate();
+        }
+    }
+
+    private static long count(Connection c, String sql, Object... args) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < args.length; i++) {
+                ps.setObject(i + 1, args[i]);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    private interface SqlCall {
+        void run() throws Exception;
+    }
+
+    private static void assertRejected(SqlCall call) {
+        assertFailsWith(StaleTopologyException.SQLSTATE, call);
+    }
+
+    private static void assertFailsWith(String sqlState, SqlCall call) {
+        assertThatThrownBy(call::run).isInstanceOf(SQLException.class)
+                .satisfies(e -> assertThat(((SQLException) e).getSQLState()).as("SQLSTATE of %s", e)
+                        .isEqualTo(sqlState));
+    }
+
+    private static void bypassed(Connection c, SqlCall call) throws Exception {
+        try (Statement s = c.createStatement()) {
+            s.execute("SET shardring.bypass_guard = on");
+            call.run();
+            s.execute("RESET shardring.bypass_guard");
+        }
+    }
+
+    private static int pid(Connection c) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT pg_backend_pid()")) {
+            rs.next();
+            return rs.getInt(1);
+        }
+    }
+
+    /** Waits until the backend waits for a lock; fails if {@code work} (that backend's call) finishes first. */
+    private static void awaitLockWait(Connection observer, int pid, Future<?> work, String what) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (true) {
+            if (count(observer, "SELECT count(*) FROM pg_stat_activity WHERE pid = ? AND wait_event_type = 'Lock'",
+                    pid) == 1) {
+                return;
+            }
+            if (work.isDone()) {
+                throw new AssertionError(what + ": it finished instead of waiting for a lock"
+                        + (work.isCancelled() ? "" : " (" + outcome(work) + ")"));
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError(what + ": it did not wait for a lock within 5 s");
+            }
+            Thread.sleep(5);
+        }
+    }
+
+    private static String outcome(Future<?> f) {
+        try {
+            return "returned " + f.get();
+        } catch (ExecutionException e) {
+            return "threw " + e.getCause();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        }
+    }
+
+    private static Object[] keys(KeyType type) {
+        switch (type) {
+            case BIGINT:
+                return new Object[] {4_000_000_001L, -17L};
+            case INTEGER:
+                return new Object[] {1001, -1002};
+            case TEXT:
+                return new Object[] {"tenant-ä", "tenant-b"};
+            default:
+                return new Object[] {UUID.fromString("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b"),
+                        UUID.fromString("0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5c")};
+        }
+    }
+
+    // ---- tests ----
+
+    @ParameterizedTest
+    @EnumSource(KeyType.class)
+    void writesOfKeysTheShardDoesNotOwnAreRejectedAndOwnedKeysPass(KeyType type) throws Exception {
+        try (Connection c = shard.connect()) {
+            Object owned = keys(type)[0];
+            Object other = keys(type)[1];
+            long hOwned = hash(c, type, owned);
+            assertThat(hash(c, type, other)).isNotEqualTo(hOwned);
+            ShardedTable t = table(c, "t_" + type.sqlType(), type, true);
+            // the shard owns exactly one hash value: its key's
+            guard(c, type, List.of(only(hOwned)), t);
+            String k = "CAST(? AS " + type.sqlType() + ")";
+            String table = t.quotedName();
+
+            // owned: insert, update, delete pass
+            assertThat(update(c, "INSERT INTO " + table + " (k, v) VALUES (" + k + ", 'a')", owned)).isEqualTo(1);
+            assertThat(update(c, "UPDATE " + table + " SET v = 'b' WHERE k = " + k, owned)).isEqualTo(1);
+            assertThat(update(c, "DELETE FROM " + table + " WHERE k = " + k, owned)).isEqualTo(1);
+
+            // not owned: insert rejected, naming the key
+            assertThatThrownBy(() -> update(c, "INSERT INTO " + table + " (k, v) VALUES (" + k + ", 'x')", other))
+                    .isInstanceOf(SQLException.class).hasMessageContaining("does not own key " + other)
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState())
+                            .isEqualTo(StaleTopologyException.SQLSTATE));
+            // a row of a key it does not own (left behind before a cleanup, say): update and delete rejected
+            bypassed(c, () -> update(c, "INSERT INTO " + table + " (k, v) VALUES (" + k + ", 'stray')", other));
+            assertRejected(() -> update(c, "UPDATE " + table + " SET v = 'y' WHERE k = " + k, other));
+            assertRejected(() -> update(c, "DELETE FROM " + table + " WHERE k = " + k, other));
+            // re-keying it into an owned key is rejected too: the old key must be owned as well
+            assertRejected(() -> update(c, "UPDATE " + table + " SET k = " + k + " WHERE k = " + k, owned, other));
+            // and an owned row cannot be re-keyed out of the shard's ranges
+            update(c, "INSERT INTO " + table + " (k, v) VALUES (" + k + ", 'a')", owned);
+            assertRejected(() -> update(c, "UPDATE " + table + " SET k = " + k + " WHERE k = " + k, other, owned));
+
+            assertThat(count(c, "SELECT count(*) FROM " + table + " WHERE k = " + k + " AND v = 'stray'", other))
+                    .isEqualTo(1);
+            assertThat(count(c, "SELECT count(*) FROM " + table + " WHERE k = " + k + " AND v = 'a'", owned))
+                    .isEqualTo(1);
+            assertThat(count(c, "SELECT count(*) FROM " + table)).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void aNullKeyIsLeftToTheColumnsNotNullConstraint() throws Exception {
+        KeyType type = KeyType.BIGINT;
+        try (Connection c = shard.connect()) {
+            long owned = 5;
+            long other = 6;
+            ShardedTable nullable = table(c, "nullable", type, false);
+            ShardedTable notNull = table(c, "not_null", type, true);
+            guard(c, type, List.of(only(hash(c, type, owned))), nullable, notNull);
+            String n = nullable.quotedName();
+
+            // the guard lets a NULL key through; a NOT NULL column then refuses it with its own error
+            assertThat(update(c, "INSERT INTO " + n + " (k, v) VALUES (NULL, 'null')")).isEqualTo(1);
+            assertFailsWith("23502", () -> update(c, "INSERT INTO " + notNull.quotedName() + " (k, v) VALUES (NULL, 'x')"));
+
+            // from NULL to an owned key, and back: no key the shard does not own is involved
+            assertThat(update(c, "UPDATE " + n + " SET k = ? WHERE k IS NULL", owned)).isEqualTo(1);
+            assertThat(update(c, "UPDATE " + n + " SET k = NULL WHERE k = ?", owned)).isEqualTo(1);
+            // from NULL to a key it does not own: the new key is checked
+            assertRejected(() -> update(c, "UPDATE " + n + " SET k = ? WHERE k IS NULL", other));
+            // from a key it does not own to NULL: the old key is checked
+            bypassed(c, () -> update(c, "INSERT INTO " + n + " (k, v) VALUES (?, 'stray')", other));
+            assertRejected(() -> update(c, "UPDATE " + n + " SET k = NULL WHERE k = ?", other));
+            assertThat(update(c, "DELETE FROM " + n + " WHERE k IS NULL")).isEqualTo(1);
+            assertThat(count(c, "SELECT count(*) FROM " + n + " WHERE k = ?", other)).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void aNewOwnershipAppliesAtOnceOnlyWhenCommittedAndCoversWrappingWholeAndEmptyRanges() throws Exception {
+        KeyType type = KeyType.BIGINT;
+        try (Connection c = shard.connect()) {
+            long a = 11;
+            long b = 12;
+            long ha = hash(c, type, a);
+            ShardedTable t = table(c, "t", type, true);
+            String insert = "INSERT INTO " + t.quotedName() + " (k, v) VALUES (?, 'v')";
+            guard(c, type, List.of(only(ha)), t);
+            assertThat(update(c, insert, a)).isEqualTo(1);
+            assertRejected(() -> update(c, insert, b));
+
+            // everything but a's hash: an arc that wraps past Long.MAX_VALUE, start exclusive
+            TokenRange allButA = new TokenRange(ha, ha - 1);
+            assertThat(allButA.wraps()).isTrue();
+            own(c, type, List.of(allButA));
+            assertRejected(() -> update(c, insert, a));
+            assertThat(update(c, insert, b)).isEqualTo(1);
+            assertThat(OwnershipGuard.readOwned(c)).hasSize(2);
+            assertThat(OwnershipGuard.identity(c)).containsExactly(NODE, VERSION.get());
+
+            // a change rolled back changes nothing, the compiled guard included
+            c.setAutoCommit(false);
+            OwnershipGuard.setOwnedRanges(c, NODE, VERSION.incrementAndGet(), type, List.of(only(ha)));
+            c.rollback();
+            c.setAutoCommit(true);
+            assertRejected(() -> update(c, insert, a));
+            assertThat(update(c, insert, b)).isEqualTo(1);
+
+            // the whole ring, then nothing
+            own(c, type, List.of(new TokenRange(0, 0)));
+            assertThat(update(c, insert, a)).isEqualTo(1);
+            assertThat(update(c, insert, b)).isEqualTo(1);
+            assertThat(OwnershipGuard.readOwned(c)).containsExactly(new TokenRange(0, 0));
+            own(c, type, List.of());
+            assertRejected(() -> update(c, insert, a));
+            assertRejected(() -> update(c, insert, b));
+            assertThat(OwnershipGuard.readOwned(c)).isEmpty();
+        }
+    }
+
+    @Test
+    void theFenceWaitsForAWriteInFlightAndChecksWritesQueuedBehindItAgainstTheNewRanges() throws Exception {
+        KeyType type = KeyType.BIGINT;
+        long inFlight = 21;
+        long queued = 22;
+        long kept = 23;
+        ExecutorService threads = Executors.newFixedThreadPool(2);
+        try (Connection setup = shard.connect(); Connection writer = shard.connect();
+                Connection fence = shard.connect(); Connection late = shard.connect()) {
+            ShardedTable t = table(setup, "t", type, true);
+            String insert = "INSERT INTO " + t.quotedName() + " (k, v) VALUES (?, 'v')";
+            TokenRange keptRange = only(hash(setup, type, kept));
+            guard(setup, type, List.of(only(hash(setup, type, inFlight)), only(hash(setup, type, queued)), keptRange),
+                    t);
+            // both writers have run the guard once, so each has its compiled form cached
+            update(late, insert, kept);
+            writer.setAutoCommit(false);
+            update(writer, insert, kept);
+
+            // a write in flight: inserted an owned key, not committed yet
+            assertThat(update(writer, insert, inFlight)).isEqualTo(1);
+
+            // the fence: the shard gives up the ranges of inFlight and queued
+            int fencePid = pid(fence);
+            Future<Long> fenced = threads.submit(() -> {
+                fence.setAutoCommit(false);
+                OwnershipGuard.setOwnedRanges(fence, NODE, VERSION.incrementAndGet(), type, List.of(keptRange));
+                // what the fence sees once it holds the tables: the write in flight has committed
+                long seen = count(fence, "SELECT count(*) FROM " + t.quotedName() + " WHERE k = ?", inFlight);
+                fence.commit();
+                return seen;
+            });
+            awaitLockWait(setup, fencePid, fenced, "setOwnedRanges with a write in flight");
+
+            // a write of a key in a range being given up, issued after the fence started: it queues behind it
+            int latePid = pid(late);
+            Future<Integer> lateWrite = threads.submit(() -> update(late, insert, queued));
+            awaitLockWait(setup, latePid, lateWrite, "a write issued after the fence started");
+            assertThat(fenced).isNotDone();
+
+            writer.commit();
+
+            assertThat(fenced.get(30, TimeUnit.SECONDS)).as("the write in flight committed before the fence did")
+                    .isEqualTo(1);
+            assertThatThrownBy(() -> lateWrite.get(30, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                    .cause().isInstanceOf(SQLException.class)
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState())
+                            .isEqualTo(StaleTopologyException.SQLSTATE));
+            assertThat(count(setup, "SELECT count(*) FROM " + t.quotedName() + " WHERE k = ?", queued)).isZero();
+            assertThat(count(setup, "SELECT count(*) FROM " + t.quotedName() + " WHERE k = ?", inFlight)).isEqualTo(1);
+            assertThat(OwnershipGuard.readOwned(setup)).containsExactly(keptRange);
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+
+    @Test
+    void aFenceBehindAnIdleTransactionFailsWithALockTimeoutAndReleasesTheWritersQueuedBehindIt() throws Exception {
+        KeyType type = KeyType.BIGINT;
+        long idleKey = 31;
+        long writerKey = 32;
+        ExecutorService threads = Executors.newFixedThreadPool(2);
+        try (Connection setup = shard.connect(); Connection idle = shard.connect();
+                Connection fence = shard.connect(); Connection writer = shard.connect()) {
+            ShardedTable t = table(setup, "t", type, true);
+            String insert = "INSERT INTO " + t.quotedName() + " (k, v) VALUES (?, 'v')";
+            List<TokenRange> owned = List.of(only(hash(setup, type, idleKey)), only(hash(setup, type, writerKey)));
+            guard(setup, type, owned, t);
+
+            // idle in transaction, holding ROW EXCLUSIVE on the table
+            idle.setAutoCommit(false);
+            assertThat(update(idle, insert, idleKey)).isEqualTo(1);
+
+            int fencePid = pid(fence);
+            Future<Void> fenced = threads.submit(() -> {
+                fence.setAutoCommit(false);
+                try {
+                    OwnershipGuard.setOwnedRanges(fence, NODE, VERSION.incrementAndGet(), type, List.of());
+                    fence.commit();
+                } finally {
+                    if (!fence.getAutoCommit()) {
+                        fence.rollback();
+                    }
+                }
+                return null;
+            });
+            awaitLockWait(setup, fencePid, fenced, "setOwnedRanges behind an idle transaction");
+            // a writer arriving now queues behind the waiting fence
+            int writerPid = pid(writer);
+            Future<Integer> queued = threads.submit(() -> update(writer, insert, writerKey));
+            awaitLockWait(setup, writerPid, queued, "a write issued while the fence waits");
+
+            // the fence gives up with a lock timeout (55P03) rather than holding the table's writers forever
+            assertThatThrownBy(() -> fenced.get(45, TimeUnit.SECONDS)).isInstanceOf(ExecutionException.class)
+                    .cause().isInstanceOf(SQLException.class)
+                    .satisfies(e -> assertThat(((SQLException) e).getSQLState()).isEqualTo("55P03"));
+            assertThat(queued.get(30, TimeUnit.SECONDS)).as("the queued writer proceeds").isEqualTo(1);
+            idle.commit();
+            assertThat(OwnershipGuard.readOwned(setup)).as("the failed fence changed nothing")
+                    .containsExactlyInAnyOrderElementsOf(owned);
+            assertThat(count(setup, "SELECT count(*) FROM " + t.quotedName())).isEqualTo(2);
+        } finally {
+            threads.shutdownNow();
+        }
+    }
+}
