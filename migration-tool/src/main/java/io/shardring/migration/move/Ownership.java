@@ -58,8 +58,7 @@ final class Ownership {
 
     static boolean lockTimedOut(SQLException e) {
         for (SQLException s = e; s != null; s = s.getNextException()) {
-            if (OwnershipGuard.LOCK_TIMEOUT_SQLSTATE.equals(s.getSQLState())
-                    || OwnershipGuard.QUERY_CANCELED_SQLSTATE.equals(s.getSQLState())) {
+            if (OwnershipGuard.LOCK_TIMEOUT_SQLSTATE.equals(s.getSQLState())) {
                 return true;
             }
         }

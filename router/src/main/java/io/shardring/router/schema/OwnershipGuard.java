@@ -34,7 +34,8 @@ import java.util.List;
  * waits for writes in flight (they hold {@code ROW EXCLUSIVE} until they commit) and holds new ones back
  * until the change commits: no write that passed the old check can land after a fence. The cost falls
  * on the rare change, not on every row. Logical-replication apply workers do not fire the trigger
- * (they run as a replica), and a session may set {@code shardring.bypass_guard = on} for maintenance
+ * (they run as a replica), and a session whose login role is a member of {@code shardring_mover} (the tool's
+ * role) may set {@code shardring.bypass_guard = on} for maintenance
  * such as deleting rows that moved away.
  */
 public final class OwnershipGuard {
@@ -44,8 +45,6 @@ public final class OwnershipGuard {
     /** SQLSTATE of a lock wait that ran past {@code lock_timeout}. */
     public static final String LOCK_TIMEOUT_SQLSTATE = "55P03";
 
-    /** SQLSTATE of a statement cancelled by {@code statement_timeout}. */
-    public static final String QUERY_CANCELED_SQLSTATE = "57014";
 
     private OwnershipGuard() {
     }
@@ -97,10 +96,9 @@ public final class OwnershipGuard {
 
     /**
      * Like {@link #setOwnedRanges(Connection, String, long, KeyType, List)}, waiting at most {@code lockTimeout} for
-     * the locks of all guarded tables together. While it waits, its queued lock holds back every new writer of the
-     * table, so a caller that must not stall writers (the mover's fence) gives a short timeout and retries: a lock
-     * timeout fails with SQLSTATE {@value #LOCK_TIMEOUT_SQLSTATE} or {@value #QUERY_CANCELED_SQLSTATE} and leaves
-     * the transaction to be rolled back.
+     * each guarded table's lock. While it waits, its queued lock holds back every new writer of the table, so a
+     * caller that must not stall writers (the mover's fence) gives a short timeout and retries: a lock timeout
+     * fails with SQLSTATE {@value #LOCK_TIMEOUT_SQLSTATE} and leaves the transaction to be rolled back.
      */
     public static void setOwnedRanges(Connection c, String nodeId, long topologyVersion, KeyType keyType,
             List<TokenRange> ranges, Duration lockTimeout) throws SQLException {
@@ -112,13 +110,10 @@ public final class OwnershipGuard {
                     lock.append(i == 0 ? "" : ", ").append(Sql.quote(guarded.get(i)[0])).append('.')
                             .append(Sql.quote(guarded.get(i)[1]));
                 }
-                // waits for in-flight writes to commit and holds new ones until this transaction ends; one
-                // statement under one statement timeout, so that the whole wait is bounded, not each table's
-                long ms = Math.max(1, lockTimeout.toMillis());
-                s.execute("SET LOCAL lock_timeout = '" + ms + "ms'");
-                s.execute("SET LOCAL statement_timeout = '" + ms + "ms'");
+                // waits for in-flight writes to commit and holds new ones until this transaction ends
+                s.execute("SET LOCAL lock_timeout = '" + Math.max(1, lockTimeout.toMillis()) + "ms'");
                 s.execute(lock.append(" IN SHARE ROW EXCLUSIVE MODE").toString());
-                s.execute("SET LOCAL statement_timeout = DEFAULT");
+                s.execute("SET LOCAL lock_timeout = DEFAULT"); // the caller's own statements keep their timeout
             }
             s.execute("DELETE FROM shardring.owned_ranges");
         }
@@ -275,7 +270,9 @@ public final class OwnershipGuard {
                 + "    o := " + hash + "(OLD." + col + ", 0);\n"
                 + "    ok := o IS NULL OR (" + check.toString().replace("h BETWEEN", "o BETWEEN") + ");\n"
                 + "  END IF;\n"
-                + "  IF NOT ok AND coalesce(current_setting('shardring.bypass_guard', true), '') <> 'on' THEN\n"
+                // the bypass needs the setting AND membership of the tool's role: a setting alone is open to anyone
+                + "  IF NOT ok AND NOT (coalesce(current_setting('shardring.bypass_guard', true), '') = 'on'\n"
+                + "                     AND shardring.may_bypass_guard()) THEN\n"
                 + "    RAISE EXCEPTION USING ERRCODE = '" + StaleTopologyException.SQLSTATE + "',\n"
                 + "      MESSAGE = format('shard %s does not own key %s of %s.%s', " + Sql.literal(nodeId) + ", "
                 + keyText(col) + ", TG_TABLE_SCHEMA, TG_TABLE_NAME),\n"
