@@ -37,7 +37,7 @@ public final class Mover {
         private String[] appLocations = {};
         private int deleteBatch = 10_000;
         private Duration syncTimeout = Duration.ofMinutes(30);
-        private Duration catchUpTimeout = Duration.ofSeconds(60);
+        private Duration catchUpTimeout = Duration.ofSeconds(3);
         private Duration fenceLockTimeout = Duration.ofMillis(200);
         private Duration fenceTimeout = Duration.ofSeconds(10);
         private Duration routerGrace = Duration.ofSeconds(30);
@@ -64,7 +64,11 @@ public final class Mover {
             return this;
         }
 
-        /** How long the target may take to apply the source's last writes after the fence (default 60 s). */
+        /**
+         * How long the target may take to apply the source's last writes after the fence (default 3 s). The copy
+         * phase fences only once a marker's round trip took under 250 ms, so a longer wait means the target is in
+         * trouble: the cutover then gives the ranges back, well inside a router's cutover wait.
+         */
         public Options catchUpTimeout(Duration d) {
             this.catchUpTimeout = d;
             return this;

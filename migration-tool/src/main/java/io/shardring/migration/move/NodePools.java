@@ -23,6 +23,9 @@ import javax.sql.DataSource;
  * pool's timeout alone, and never with credentials.
  */
 public final class NodePools implements AutoCloseable, Function<String, DataSource> {
+    /** At most this long to get a connection to a node, whatever the application's pools allow. */
+    static final long TOOL_CONNECTION_TIMEOUT_MS = 2000;
+
     private final Map<String, NodeConfig> nodes = new LinkedHashMap<>();
     private final Map<String, NodeDataSource> pools = new LinkedHashMap<>();
     private final Function<String, String> env;
@@ -67,7 +70,8 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
             }
             hc.setMaximumPoolSize(6);
             hc.setMinimumIdle(0);
-            hc.setConnectionTimeout(n.pool().connectionTimeout().toMillis());
+            // a node that is down must be known for down quickly: a fenced range waits while the tool finds out
+            hc.setConnectionTimeout(Math.min(n.pool().connectionTimeout().toMillis(), TOOL_CONNECTION_TIMEOUT_MS));
             hc.setInitializationFailTimeout(-1);
             ds = new NodeDataSource(nodeId, address(n), new HikariDataSource(hc));
             pools.put(nodeId, ds);

@@ -9,10 +9,10 @@ import io.shardring.router.jdbc.ShardedDataSource;
 import io.shardring.router.ring.KeyType;
 import io.shardring.router.schema.ShardedFlyway;
 import io.shardring.router.topology.Catalog;
-import io.shardring.router.topology.CatalogWatcher;
 import io.shardring.router.topology.NodeConfig;
 import io.shardring.router.topology.RingSettings;
 import io.shardring.router.topology.RouterSettings;
+import io.shardring.router.topology.ShardringConfig;
 import io.shardring.router.topology.Topology;
 import io.shardring.testkit.PgCluster;
 import io.shardring.testkit.PgShard;
@@ -25,8 +25,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A cluster under load for mover tests: a catalog on shard0, a router following it, a {@link Workload} of writers
- * that insert, increment and delete through the router, and a static table of notes.
+ * A cluster under load for mover tests: a catalog on shard0, a router that follows it (built from a configuration
+ * that names the catalog, as an application builds it), a {@link Workload} of writers that insert, increment and
+ * delete through the router, and a static table of notes.
  */
 final class MoveFixture implements AutoCloseable {
     static final String LOCATION = "classpath:db/movetest";
@@ -37,7 +38,6 @@ final class MoveFixture implements AutoCloseable {
     final NodePools pools = new NodePools(System::getenv);
     final Catalog catalog;
     final ShardedDataSource router;
-    final CatalogWatcher watcher;
     final Workload workload;
 
     static NodeConfig node(PgShard s) {
@@ -64,10 +64,11 @@ final class MoveFixture implements AutoCloseable {
         Topology v1 = b.build().withStoredTokens();
         catalog = Catalog.open(pools.apply("shard0"));
         assertThat(catalog.initialize(v1)).isTrue();
-        router = ShardedDataSource.builder(v1).topologySource(catalog)
-                .settings(RouterSettings.DEFAULTS.withDownBackoff(Duration.ofMillis(200))).build();
+        // the application's router, as the README builds it: from a configuration that names the catalog
+        ShardringConfig config = new ShardringConfig(v1, RouterSettings.DEFAULTS.withDownBackoff(Duration.ofMillis(200))
+                .withCatalogPoll(Duration.ofMillis(250)), "shard0", List.of(LOCATION));
+        router = ShardedDataSource.builder(config).build();
         ShardedFlyway.configure(router).locations(LOCATION).load().migrate().orThrow();
-        watcher = CatalogWatcher.start(pools.apply("shard0"), router, Duration.ofMillis(100));
         workload = new Workload(router, TENANTS);
         workload.loadNotes(NOTES_PER_TENANT);
     }
@@ -156,7 +157,6 @@ final class MoveFixture implements AutoCloseable {
         try {
             workload.stop();
         } finally {
-            watcher.close();
             router.close();
             pools.close();
         }

@@ -79,6 +79,32 @@ final class NodePool implements DataSource, AutoCloseable {
         this.pool = new HikariDataSource(config);
     }
 
+    /**
+     * A small pool to the catalog's database for a router that follows it: one connection listens, one reads; it
+     * starts even while the catalog is down.
+     */
+    static HikariDataSource catalogPool(NodeConfig node, Function<String, String> env) {
+        HikariConfig config = new HikariConfig();
+        config.setPoolName("shardring-catalog");
+        config.setJdbcUrl(node.jdbcUrl());
+        config.setUsername(node.user());
+        if (node.password() != null) {
+            try {
+                config.setPassword(node.password().resolve(env));
+            } catch (ConfigurationException e) {
+                throw new ConfigurationException("catalog node '" + node.id() + "': " + e.getMessage(), e);
+            }
+        }
+        config.setMaximumPoolSize(3);
+        config.setMinimumIdle(0);
+        config.setConnectionTimeout(node.pool().connectionTimeout().toMillis());
+        config.setValidationTimeout(Math.min(node.pool().validationTimeout().toMillis(),
+                node.pool().connectionTimeout().toMillis()));
+        config.setInitializationFailTimeout(-1);
+        config.addDataSourceProperty("ApplicationName", "shardring router");
+        return new HikariDataSource(config);
+    }
+
     static String fingerprint(NodeConfig node, String jdbcUrl) {
         // the password's hash, not its text: a changed literal password must reopen the pool too
         return jdbcUrl + "|" + node.user() + "|" + (node.password() == null ? 0 : node.password().hashCode()) + "|"

@@ -12,8 +12,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The router's Micrometer meters: {@code shardring.routes} and {@code shardring.connection.acquire}
- * per node, {@code shardring.errors} by kind, {@code shardring.topology.version}, and
- * {@code shardring.ring.share} per node. HikariCP's own pool meters are registered by HikariCP.
+ * per node, {@code shardring.errors} by kind, {@code shardring.topology.version},
+ * {@code shardring.ring.share} per node, {@code shardring.cutover.wait} (time waited out cutovers) and
+ * {@code shardring.catalog.reachable}. HikariCP's own pool meters are registered by HikariCP.
  */
 final class RouterMetrics {
     static final String ROUTES = "shardring.routes";
@@ -21,6 +22,8 @@ final class RouterMetrics {
     static final String ERRORS = "shardring.errors";
     static final String VERSION = "shardring.topology.version";
     static final String SHARE = "shardring.ring.share";
+    static final String CATALOG_REACHABLE = "shardring.catalog.reachable";
+    static final String CUTOVER_WAIT = "shardring.cutover.wait";
 
     private final MeterRegistry registry;
     private final AtomicLong version = new AtomicLong();
@@ -30,6 +33,10 @@ final class RouterMetrics {
     final Counter stale;
     final Counter sqlErrors;
     final Counter noKey;
+    final Counter cutoverTimeout;
+    final Timer cutoverWait;
+    /** 1 while a router that follows the catalog reaches it, 0 while it cannot, -1 when it follows none. */
+    final AtomicLong catalogReachable = new AtomicLong(-1);
 
     RouterMetrics(MeterRegistry registry) {
         this.registry = registry;
@@ -38,6 +45,12 @@ final class RouterMetrics {
         stale = error("stale_topology");
         sqlErrors = error("sql");
         noKey = error("no_key_bound");
+        cutoverTimeout = error("cutover_timeout");
+        cutoverWait = Timer.builder(CUTOVER_WAIT).description("time units of work waited out a move's cutover")
+                .register(registry);
+        Gauge.builder(CATALOG_REACHABLE, catalogReachable, AtomicLong::get)
+                .description("1 while the catalog this router follows answers, 0 while it does not, -1 without one")
+                .register(registry);
     }
 
     MeterRegistry registry() {

@@ -7,6 +7,8 @@ import io.shardring.router.ShardUnavailableException;
 import io.shardring.router.ShardringException;
 import io.shardring.router.StaleTopologyException;
 import io.shardring.router.ring.RingNode;
+import io.shardring.router.topology.Catalog;
+import io.shardring.router.topology.CatalogWatcher;
 import io.shardring.router.topology.NodeConfig;
 import io.shardring.router.topology.RouterSettings;
 import io.shardring.router.topology.ShardringConfig;
@@ -27,6 +29,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import javax.sql.DataSource;
@@ -75,14 +78,27 @@ public final class ShardedDataSource implements AutoCloseable {
     private final ExecutorService fanOut;
     private final ExecutorService drainer;
     private final DataSource contextBound = new ContextBoundDataSource(this);
+    /** The catalog this router follows, or null; and the pool to it when this router opened it. */
+    private final DataSource catalog;
+    private final AutoCloseable ownedCatalogPool;
+    private volatile CatalogWatcher watcher;
+    /** Waits of units of work that wait out a cutover: woken when the routing may have changed. */
+    private final Object routingChanged = new Object();
+    private long routingChanges;
     private volatile State state;
     private volatile boolean closed;
 
     private ShardedDataSource(Builder b) {
-        this.source = b.source != null ? b.source : TopologySource.of(b.topology);
         this.settings = b.settings;
         this.metrics = new RouterMetrics(b.registry);
         this.env = b.env;
+        this.catalog = b.catalog;
+        this.ownedCatalogPool = b.ownedCatalogPool;
+        this.source = b.catalog != null ? Catalog.attach(b.catalog)
+                : b.source != null ? b.source : TopologySource.of(b.topology);
+        if (b.catalog != null) {
+            b.topology = newestOf(b.topology, (Catalog) source);
+        }
         this.fanOut = Executors.newFixedThreadPool(settings.fanOutThreads(), daemon("shardring-fanout"));
         this.drainer = Executors.newCachedThreadPool(daemon("shardring-drain"));
         Map<String, NodePool> primaries = new LinkedHashMap<>();
@@ -103,16 +119,48 @@ public final class ShardedDataSource implements AutoCloseable {
         if (b.probe) {
             probeAll(b.topology);
         }
-        LOG.info("shardring router started: topology version {}, {} nodes {}", b.topology.version(),
-                primaries.size(), primaries.keySet());
+        if (b.catalog != null) {
+            watcher = CatalogWatcher.start(b.catalog, this, settings.catalogPoll());
+        }
+        LOG.info("shardring router started: topology version {}, {} nodes {}{}", b.topology.version(),
+                primaries.size(), primaries.keySet(), b.catalog == null ? "" : ", following the catalog");
+    }
+
+    /**
+     * The catalog's newest topology if it can be read and is newer than the configured one; otherwise the configured
+     * one, and the catalog is reported unreachable (the watcher keeps trying): a router never routes by nothing.
+     */
+    private Topology newestOf(Topology configured, Catalog c) {
+        try {
+            Topology newest = c.load();
+            metrics.catalogReachable.set(1);
+            if (newest.version() > configured.version()) {
+                return newest;
+            }
+        } catch (RuntimeException e) {
+            metrics.catalogReachable.set(0);
+            LOG.warn("catalog unreachable at start ({}); routing by the configured topology version {} until it"
+                    + " answers", e.getMessage(), configured.version());
+        }
+        return configured;
     }
 
     public static Builder builder(Topology topology) {
         return new Builder(topology);
     }
 
+    /**
+     * A router for a whole configuration. When it names a catalog ({@code catalog.node}), the router follows it:
+     * it starts on the catalog's newest topology (or the file's, while the catalog cannot be reached), listens for
+     * its notifications, polls it every {@code router.catalogPoll}, reports itself in its registry, and stops all of
+     * that on {@link #close()}.
+     */
     public static Builder builder(ShardringConfig config) {
-        return new Builder(config.topology()).settings(config.router());
+        Builder b = new Builder(config.topology()).settings(config.router());
+        if (config.namesCatalog()) {
+            b.followCatalogOn(config.topology().node(config.catalogNode()));
+        }
+        return b;
     }
 
     // ---- routing ----
@@ -180,32 +228,60 @@ public final class ShardedDataSource implements AutoCloseable {
     }
 
     /**
-     * Runs {@code work} in a transaction on the key's shard: commits on return, rolls back on any
-     * exception. When the shard rejects a write because it no longer owns the key, refreshes the topology
-     * from its source and runs the work once more on the new owner. SQL errors come back as
-     * {@link ShardringException} with the SQLSTATE kept in the cause.
+     * Runs {@code work} in a transaction on the key's shard: commits on return, rolls back on any exception. When
+     * the shard rejects a write because it does not own the key, the router refreshes its topology and runs the
+     * work again on the new owner; while the key is fenced by a move's cutover (no node takes it yet), it waits for
+     * the next topology version or for the ranges to be given back, woken by the catalog's notification, for at most
+     * {@code router.cutoverWait}, and runs the work again. So a move is a short pause here, never an exception; only
+     * past that bound does a {@link StaleTopologyException} say which move holds the key and what to run. The work
+     * must therefore be safe to run more than once (each run is its own transaction, and only a committed one
+     * counts). SQL errors come back as {@link ShardringException} with the SQLSTATE kept in the cause.
      */
     public <T> T inTransaction(Object key, SqlWork<T> work) {
+        return withRetry(key, work, true);
+    }
+
+    /**
+     * Runs {@code work} on an auto-commit connection to the key's owner, and again after a move's cutover exactly as
+     * {@link #inTransaction} does: the retry helper for code that would otherwise take {@code forKey(k)
+     * .getConnection()} and see the guard's SQLSTATE {@value StaleTopologyException#SQLSTATE} during a move. Every
+     * statement commits on its own, so the work must be safe to repeat (one statement, or idempotent ones).
+     */
+    public <T> T withConnection(Object key, SqlWork<T> work) {
+        return withRetry(key, work, false);
+    }
+
+    private <T> T withRetry(Object key, SqlWork<T> work, boolean transaction) {
+        long waitStart = 0;
         for (int attempt = 0; ; attempt++) {
             State s = state;
             NodePool pool = s.byRingNode.get(s.topology.ring().route(key));
             try {
-                return runInTransaction(pool, work);
+                T result = transaction ? runInTransaction(pool, work) : runAutoCommit(pool, work);
+                if (waitStart != 0) {
+                    metrics.cutoverWait.record(System.nanoTime() - waitStart, TimeUnit.NANOSECONDS);
+                }
+                return result;
             } catch (SQLException | RuntimeException e) {
-                if (StaleTopologyException.isCause(e)) {
+                if (StaleTopologyException.isCause(e) && !closed) {
                     metrics.stale.increment();
-                    if (attempt == 0) {
-                        long before = s.topology.version();
-                        if (state == s) { // another thread may have refreshed already
-                            refresh();
-                        }
-                        LOG.info("shard {} no longer owns a key at topology version {}; refreshed to version {} and"
-                                + " retrying", pool.nodeId(), before, state.topology.version());
-                        continue;
+                    if (waitStart == 0) {
+                        waitStart = System.nanoTime();
                     }
-                    throw new StaleTopologyException("shard " + pool.nodeId() + " rejected the write: it does not own"
-                            + " the key, even after refreshing to topology version " + state.topology.version()
-                            + "; the topology source is behind the shards' ownership", e);
+                    long seen = routingChanges();
+                    if (state == s) { // another thread may have refreshed already
+                        refreshQuietly();
+                    }
+                    if (owner(state, key) != pool || attempt == 0) {
+                        continue; // the key moved (or a pool was retired): run it on the owner now
+                    }
+                    long waited = System.nanoTime() - waitStart;
+                    if (waited >= settings.cutoverWait().toNanos()) {
+                        metrics.cutoverTimeout.increment();
+                        throw cutoverTimeout(key, pool, waited, e);
+                    }
+                    awaitRoutingChange(seen, Math.min(settings.cutoverWait().toNanos() - waited, RETRY_NANOS));
+                    continue;
                 }
                 if (e instanceof ShardringException) {
                     throw (ShardringException) e;
@@ -215,9 +291,103 @@ public final class ShardedDataSource implements AutoCloseable {
                 }
                 // SQL errors, also when a framework such as jOOQ wrapped them: one type, naming the shard
                 metrics.sqlErrors.increment();
-                throw new ShardringException(ErrorCode.SHARD_ERROR, "transaction on shard " + pool.nodeId()
-                        + " failed: " + e.getMessage(), e);
+                throw new ShardringException(ErrorCode.SHARD_ERROR, (transaction ? "transaction" : "work")
+                        + " on shard " + pool.nodeId() + " failed: " + e.getMessage(), e);
             }
+        }
+    }
+
+    /**
+     * While a key waits out a cutover its owner is asked again this often even without news from the catalog: a
+     * router that follows no catalog, or missed a notification, still sees fenced ranges given back.
+     */
+    private static final long RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+
+    private static NodePool owner(State s, Object key) {
+        return s.byRingNode.get(s.topology.ring().route(key));
+    }
+
+    private void refreshQuietly() {
+        try {
+            refresh();
+        } catch (RuntimeException e) {
+            LOG.debug("refresh after a stale rejection failed: {}", e.getMessage());
+        }
+    }
+
+    private long routingChanges() {
+        synchronized (routingChanged) {
+            return routingChanges;
+        }
+    }
+
+    private void awaitRoutingChange(long seen, long nanos) {
+        long deadline = System.nanoTime() + nanos;
+        synchronized (routingChanged) {
+            while (routingChanges == seen && !closed) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    return;
+                }
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(routingChanged, left);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw new ShardringException(ErrorCode.SHARD_ERROR, "interrupted while waiting out a move's"
+                            + " cutover", ie);
+                }
+            }
+        }
+    }
+
+    /**
+     * Wakes units of work that wait out a cutover, to try their key's owner again: called by {@link CatalogWatcher}
+     * on every notification of the catalog and after every topology switch.
+     */
+    public void routingMayHaveChanged() {
+        synchronized (routingChanged) {
+            routingChanges++;
+            routingChanged.notifyAll();
+        }
+    }
+
+    /** Reported by {@link CatalogWatcher}: the {@code shardring.catalog.reachable} gauge. */
+    public void catalogReachable(boolean reachable) {
+        metrics.catalogReachable.set(reachable ? 1 : 0);
+    }
+
+    private StaleTopologyException cutoverTimeout(Object key, NodePool pool, long waitedNanos, Exception cause) {
+        long ms = TimeUnit.NANOSECONDS.toMillis(waitedNanos);
+        String held = catalog == null ? null : heldBy(key);
+        return new StaleTopologyException("shard " + pool.nodeId() + " does not own key " + key + " (topology version "
+                + state.topology.version() + ") and no node took it within router.cutoverWait (" + ms + " ms waited): "
+                + (held != null ? held + "; run `shardring status`, then `shardring resume` to finish the move or"
+                        + " `shardring abort` to give the key back"
+                        : "no running move holds it, so the shards' ownership is ahead of the topology this router"
+                                + " can load; check the topology source and `shardring verify`"), cause);
+    }
+
+    /** The running move job whose ranges hold the key, as an operator finds it in status; null if none. */
+    private String heldBy(Object key) {
+        long hash = state.topology.ring().keyType().hash(key);
+        try (Connection c = catalog.getConnection(); java.sql.PreparedStatement ps = c.prepareStatement(
+                "SELECT m.id, m.change, j.job, j.source, j.target, j.phase FROM shardring.move_jobs j"
+                        + " JOIN shardring.moves m ON m.id = j.move_id, json_array_elements(j.ranges::json) r"
+                        + " WHERE m.state = 'running' AND j.phase NOT IN ('done', 'aborted') AND CASE"
+                        + " WHEN (r->>0)::numeric < (r->>1)::numeric THEN ? > (r->>0)::numeric AND ? <= (r->>1)::numeric"
+                        + " ELSE ? > (r->>0)::numeric OR ? <= (r->>1)::numeric END LIMIT 1")) {
+            for (int i = 1; i <= 4; i++) {
+                ps.setLong(i, hash);
+            }
+            try (java.sql.ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return null;
+                }
+                return "move " + rs.getLong(1) + " (" + rs.getString(2) + ") holds it in job " + (rs.getInt(3) + 1)
+                        + " (" + rs.getString(4) + " -> " + rs.getString(5) + "), phase " + rs.getString(6);
+            }
+        } catch (SQLException | RuntimeException e) {
+            return "the catalog cannot say which move holds it (" + e.getMessage() + ")";
         }
     }
 
@@ -252,6 +422,15 @@ public final class ShardedDataSource implements AutoCloseable {
                     c.setAutoCommit(true);
                 }
             }
+        }
+    }
+
+    private static <T> T runAutoCommit(NodePool pool, SqlWork<T> work) throws SQLException {
+        try (Connection c = pool.getConnection()) {
+            if (!c.getAutoCommit()) {
+                c.setAutoCommit(true);
+            }
+            return work.apply(c);
         }
     }
 
@@ -438,6 +617,18 @@ public final class ShardedDataSource implements AutoCloseable {
             return;
         }
         closed = true;
+        routingMayHaveChanged(); // waiting work gives up at once
+        CatalogWatcher w = watcher;
+        if (w != null) {
+            w.close();
+        }
+        if (ownedCatalogPool != null) {
+            try {
+                ownedCatalogPool.close();
+            } catch (Exception e) {
+                LOG.debug("closing the catalog pool: {}", e.getMessage());
+            }
+        }
         fanOut.shutdownNow();
         drainer.shutdownNow();
         State s = state;
@@ -462,8 +653,11 @@ public final class ShardedDataSource implements AutoCloseable {
 
     /** Configures a router; everything has a default except the topology. */
     public static final class Builder {
-        private final Topology topology;
+        private Topology topology;
         private TopologySource source;
+        private DataSource catalog;
+        private AutoCloseable ownedCatalogPool;
+        private NodeConfig catalogNode;
         private RouterSettings settings = RouterSettings.DEFAULTS;
         private MeterRegistry registry = Metrics.globalRegistry;
         private Function<String, String> env = System::getenv;
@@ -477,9 +671,31 @@ public final class ShardedDataSource implements AutoCloseable {
             this.topology = topology;
         }
 
-        /** Where {@link #refresh()} looks for newer topology versions; defaults to the initial topology only. */
+        /**
+         * Where {@link #refresh()} looks for newer topology versions; defaults to the initial topology only. A static
+         * topology (no source, no catalog) suits tests and clusters that never move data.
+         */
         public Builder topologySource(TopologySource source) {
             this.source = source;
+            return this;
+        }
+
+        /**
+         * Follows the catalog in {@code catalogDs}: start on its newest topology (or the given one while it cannot
+         * be read), listen for its notifications, poll it every {@code router.catalogPoll}, report this router in
+         * its registry; {@link #close()} stops all of it. The caller keeps {@code catalogDs} and closes it after the
+         * router.
+         */
+        public Builder followCatalog(DataSource catalogDs) {
+            this.catalog = catalogDs;
+            this.catalogNode = null;
+            return this;
+        }
+
+        /** Follows the catalog in the database of {@code node}, over a small pool the router opens and closes. */
+        Builder followCatalogOn(NodeConfig node) {
+            this.catalogNode = node;
+            this.catalog = null;
             return this;
         }
 
@@ -507,7 +723,23 @@ public final class ShardedDataSource implements AutoCloseable {
         }
 
         public ShardedDataSource build() {
-            return new ShardedDataSource(this);
+            if (catalogNode != null) {
+                com.zaxxer.hikari.HikariDataSource pool = NodePool.catalogPool(catalogNode, env);
+                catalog = pool;
+                ownedCatalogPool = pool;
+            }
+            try {
+                return new ShardedDataSource(this);
+            } catch (RuntimeException e) {
+                if (ownedCatalogPool != null) {
+                    try {
+                        ownedCatalogPool.close();
+                    } catch (Exception suppressed) {
+                        e.addSuppressed(suppressed);
+                    }
+                }
+                throw e;
+            }
         }
     }
 }

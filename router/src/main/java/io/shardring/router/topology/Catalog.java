@@ -64,6 +64,14 @@ public final class Catalog implements TopologySource {
         return new Catalog(ds);
     }
 
+    /**
+     * The catalog in {@code ds} as it is, without creating or migrating its schema: for routers, which read it and
+     * need no rights to change it. Reads fail clearly while no catalog exists there.
+     */
+    public static Catalog attach(DataSource ds) {
+        return new Catalog(ds);
+    }
+
     public DataSource dataSource() {
         return ds;
     }

@@ -1,10 +1,13 @@
 package io.shardring.router.topology;
 
 import io.shardring.router.jdbc.ShardedDataSource;
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.UUID;
 import javax.sql.DataSource;
 import org.postgresql.PGConnection;
 import org.postgresql.PGNotification;
@@ -12,23 +15,36 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps a router on the catalog's newest topology: it listens for the catalog's {@code NOTIFY} and also
- * polls the version every {@code pollInterval}, because a notification sent while the listener was
- * reconnecting is lost. Runs on one daemon thread with one catalog connection.
+ * Keeps a router on the catalog's newest topology: it listens for the catalog's {@code NOTIFY} and also polls the
+ * version every {@code pollInterval}, because a notification sent while the listener was reconnecting is lost. Every
+ * notification, also one that publishes no version (a failed cutover gave ranges back), wakes the router's units of
+ * work that wait out a cutover. It reports the router in the catalog's registry ({@link RouterRegistry}) at least
+ * once a second and whenever the version changes, and removes it on close. Runs on one daemon thread with one
+ * catalog connection; while the catalog cannot be reached it keeps the router on the topology it has and retries.
  */
 public final class CatalogWatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(CatalogWatcher.class);
+    private static final long REPORT_EVERY_NANOS = Duration.ofSeconds(1).toNanos();
 
     private final DataSource catalogDs;
+    private final Catalog catalog;
     private final ShardedDataSource router;
     private final long pollMillis;
+    private final RouterRegistry registry;
+    private final String id = UUID.randomUUID().toString();
+    private final String host = hostName();
     private final Thread thread;
     private volatile boolean closed;
+    private long reportedVersion = -1;
+    private long reportedAt;
+    private boolean registryMissing;
 
     private CatalogWatcher(DataSource catalogDs, ShardedDataSource router, Duration pollInterval) {
         this.catalogDs = catalogDs;
+        this.catalog = Catalog.attach(catalogDs);
         this.router = router;
-        this.pollMillis = Math.max(50, pollInterval.toMillis());
+        this.pollMillis = Math.max(10, pollInterval.toMillis());
+        this.registry = new RouterRegistry(catalogDs);
         this.thread = new Thread(this::run, "shardring-catalog-watcher");
         thread.setDaemon(true);
     }
@@ -40,35 +56,90 @@ public final class CatalogWatcher implements AutoCloseable {
         return w;
     }
 
+    /** This router's id in the catalog's registry. */
+    public String routerId() {
+        return id;
+    }
+
     private void run() {
+        boolean reachable = true;
         while (!closed) {
             try (Connection c = catalogDs.getConnection()) {
                 try (Statement s = c.createStatement()) {
                     s.execute("LISTEN " + Catalog.CHANNEL);
                 }
-                refresh();
+                router.catalogReachable(true);
+                if (!reachable) {
+                    LOG.info("catalog reachable again; router at topology version {}", router.topology().version());
+                    reachable = true;
+                }
+                check(true);
                 PGConnection pg = c.unwrap(PGConnection.class);
                 while (!closed) {
                     PGNotification[] notes = pg.getNotifications((int) pollMillis);
-                    if (notes != null && notes.length > 0) {
-                        LOG.debug("catalog notified version {}", notes[notes.length - 1].getParameter());
+                    boolean notified = notes != null && notes.length > 0;
+                    if (notified) {
+                        LOG.debug("catalog notified {}", notes[notes.length - 1].getParameter());
                     }
-                    refresh(); // on a notification, and on every poll interval
+                    check(notified); // on a notification, and on every poll interval
                 }
             } catch (SQLException | RuntimeException e) {
-                if (!closed) {
-                    LOG.warn("catalog watcher: {}; retrying in {} ms", e.getMessage(), pollMillis);
-                    sleep();
+                if (closed) {
+                    break;
                 }
+                router.catalogReachable(false);
+                if (reachable) {
+                    LOG.warn("catalog unreachable ({}); routing by topology version {} and retrying every {} ms",
+                            e.getMessage(), router.topology().version(), pollMillis);
+                    reachable = false;
+                }
+                sleep();
             }
+        }
+        try {
+            registry.remove(id);
+        } catch (RuntimeException e) {
+            LOG.debug("could not remove router {} from the registry: {}", id, e.getMessage());
         }
     }
 
-    private void refresh() {
+    /** Switches the router to a newer version if there is one, wakes waiting work if asked, and reports. */
+    private void check(boolean wake) {
         long before = router.topology().version();
-        long now = router.refresh();
-        if (now != before) {
+        if (catalog.version() > before) {
+            long now = router.refresh();
             LOG.info("router moved from topology version {} to {}", before, now);
+            wake = true;
+        }
+        if (wake) {
+            router.routingMayHaveChanged();
+        }
+        report();
+    }
+
+    private void report() {
+        long version = router.topology().version();
+        long now = System.nanoTime();
+        if (registryMissing || (version == reportedVersion && now - reportedAt < REPORT_EVERY_NANOS)) {
+            return;
+        }
+        try {
+            registry.report(id, host, ProcessHandle.current().pid(), version);
+            reportedVersion = version;
+            reportedAt = now;
+        } catch (RuntimeException e) {
+            // a catalog made before the registry existed: route on, unreported (a move's cleanup cannot wait for us)
+            registryMissing = String.valueOf(e.getMessage()).contains("shardring.routers");
+            LOG.warn("cannot report this router in the catalog: {}", e.getMessage());
+        }
+    }
+
+    private static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (Exception e) {
+            String name = ManagementFactory.getRuntimeMXBean().getName(); // pid@host
+            return name.substring(name.indexOf('@') + 1);
         }
     }
 
@@ -81,12 +152,13 @@ public final class CatalogWatcher implements AutoCloseable {
         }
     }
 
+    /** Stops watching and removes this router from the catalog's registry. */
     @Override
     public void close() {
         closed = true;
         thread.interrupt();
         try {
-            thread.join(2000);
+            thread.join(5000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

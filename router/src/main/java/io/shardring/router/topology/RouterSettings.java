@@ -3,13 +3,19 @@ package io.shardring.router.topology;
 import io.shardring.router.ConfigurationException;
 import java.time.Duration;
 
-/** How a router behaves, apart from the topology: health back-off and fan-out limits. */
+/**
+ * How a router behaves, apart from the topology: health back-off, pool draining, fan-out, how long a unit of work
+ * waits out a move's cutover, and how often a router that follows the catalog polls it.
+ */
 public final class RouterSettings {
-    public static final RouterSettings DEFAULTS = new RouterSettings(Duration.ofSeconds(5), Duration.ofSeconds(30), 8);
+    public static final RouterSettings DEFAULTS = new RouterSettings(Duration.ofSeconds(5), Duration.ofSeconds(30), 8,
+            Duration.ofSeconds(5), Duration.ofSeconds(1));
 
     private final Duration downBackoff;
     private final Duration drainTimeout;
     private final int fanOutThreads;
+    private final Duration cutoverWait;
+    private final Duration catalogPoll;
 
     /**
      * @param downBackoff   how long a node whose connections failed is skipped before it is tried again
@@ -17,6 +23,17 @@ public final class RouterSettings {
      * @param fanOutThreads threads that run {@code onAllShards} work in parallel
      */
     public RouterSettings(Duration downBackoff, Duration drainTimeout, int fanOutThreads) {
+        this(downBackoff, drainTimeout, fanOutThreads, DEFAULTS.cutoverWait, DEFAULTS.catalogPoll);
+    }
+
+    /**
+     * @param cutoverWait how long {@code inTransaction} waits for a key whose shard is fenced by a move's cutover to
+     *                    become writable again (a new topology version, or the ranges given back) before it throws
+     * @param catalogPoll how often a router that follows the catalog reads its version, besides listening for its
+     *                    notifications (which are not durable); also how often it reports itself there
+     */
+    public RouterSettings(Duration downBackoff, Duration drainTimeout, int fanOutThreads, Duration cutoverWait,
+            Duration catalogPoll) {
         if (downBackoff == null || downBackoff.isNegative()) {
             throw new ConfigurationException("router.downBackoff " + downBackoff + " is invalid; use 0s or more");
         }
@@ -26,9 +43,19 @@ public final class RouterSettings {
         if (fanOutThreads < 1) {
             throw new ConfigurationException("router.fanOutThreads " + fanOutThreads + " is below 1");
         }
+        if (cutoverWait == null || cutoverWait.isNegative() || cutoverWait.isZero()) {
+            throw new ConfigurationException("router.cutoverWait " + cutoverWait + " is invalid: a unit of work must"
+                    + " be able to wait out a move's cutover; use a positive duration such as 5s (the default)");
+        }
+        if (catalogPoll == null || catalogPoll.toMillis() < 10) {
+            throw new ConfigurationException("router.catalogPoll " + catalogPoll + " is invalid; use 10ms or more"
+                    + " (default 1s)");
+        }
         this.downBackoff = downBackoff;
         this.drainTimeout = drainTimeout;
         this.fanOutThreads = fanOutThreads;
+        this.cutoverWait = cutoverWait;
+        this.catalogPoll = catalogPoll;
     }
 
     public Duration downBackoff() {
@@ -43,21 +70,37 @@ public final class RouterSettings {
         return fanOutThreads;
     }
 
+    public Duration cutoverWait() {
+        return cutoverWait;
+    }
+
+    public Duration catalogPoll() {
+        return catalogPoll;
+    }
+
     public RouterSettings withDownBackoff(Duration d) {
-        return new RouterSettings(d, drainTimeout, fanOutThreads);
+        return new RouterSettings(d, drainTimeout, fanOutThreads, cutoverWait, catalogPoll);
     }
 
     public RouterSettings withDrainTimeout(Duration d) {
-        return new RouterSettings(downBackoff, d, fanOutThreads);
+        return new RouterSettings(downBackoff, d, fanOutThreads, cutoverWait, catalogPoll);
     }
 
     public RouterSettings withFanOutThreads(int n) {
-        return new RouterSettings(downBackoff, drainTimeout, n);
+        return new RouterSettings(downBackoff, drainTimeout, n, cutoverWait, catalogPoll);
+    }
+
+    public RouterSettings withCutoverWait(Duration d) {
+        return new RouterSettings(downBackoff, drainTimeout, fanOutThreads, d, catalogPoll);
+    }
+
+    public RouterSettings withCatalogPoll(Duration d) {
+        return new RouterSettings(downBackoff, drainTimeout, fanOutThreads, cutoverWait, d);
     }
 
     @Override
     public String toString() {
         return "router(downBackoff=" + downBackoff + ", drainTimeout=" + drainTimeout + ", fanOutThreads="
-                + fanOutThreads + ")";
+                + fanOutThreads + ", cutoverWait=" + cutoverWait + ", catalogPoll=" + catalogPoll + ")";
     }
 }

@@ -44,6 +44,14 @@ public final class ShardringConfig {
         return topology.nodes().keySet().iterator().next();
     }
 
+    /**
+     * Whether the configuration names a catalog ({@code catalog.node}): a router built from it then follows the
+     * catalog's newest topology instead of staying on the file's.
+     */
+    public boolean namesCatalog() {
+        return catalogNode != null;
+    }
+
     /** The application's Flyway locations ({@code schema.locations}); empty when not given. */
     public List<String> schemaLocations() {
         return schemaLocations;

@@ -57,7 +57,8 @@ public final class ShardringYaml {
     static final List<String> SCHEMA_FIELDS = List.of("locations");
     static final List<String> RING_FIELDS = List.of("keyType", "vnodes", "placement", "replicationFactor");
     static final List<String> TABLE_FIELDS = List.of("name", "keyColumn");
-    static final List<String> ROUTER_FIELDS = List.of("downBackoff", "drainTimeout", "fanOutThreads");
+    static final List<String> ROUTER_FIELDS = List.of("downBackoff", "drainTimeout", "fanOutThreads", "cutoverWait",
+            "catalogPoll");
     static final List<String> NODE_FIELDS =
             List.of("id", "jdbcUrl", "user", "password", "weight", "zone", "pool", "standbys", "tokens");
     static final List<String> POOL_FIELDS = List.of("maximumPoolSize", "minimumIdle", "connectionTimeout",
@@ -468,10 +469,15 @@ public final class ShardringYaml {
             Duration downBackoff = duration(f, "downBackoff", "router.downBackoff");
             Duration drainTimeout = duration(f, "drainTimeout", "router.drainTimeout");
             Integer threads = intValue(f, "fanOutThreads", "router.fanOutThreads");
-            Y at = threads != null && threads < 1 ? f.get("fanOutThreads") : y;
+            Duration cutoverWait = duration(f, "cutoverWait", "router.cutoverWait");
+            Duration catalogPoll = duration(f, "catalogPoll", "router.catalogPoll");
+            Y at = threads != null && threads < 1 ? f.get("fanOutThreads")
+                    : cutoverWait != null && (cutoverWait.isZero() || cutoverWait.isNegative()) ? f.get("cutoverWait")
+                    : catalogPoll != null && catalogPoll.toMillis() < 10 ? f.get("catalogPoll") : y;
             return call("router", at, () -> new RouterSettings(downBackoff == null ? d.downBackoff() : downBackoff,
                     drainTimeout == null ? d.drainTimeout() : drainTimeout,
-                    threads == null ? d.fanOutThreads() : threads));
+                    threads == null ? d.fanOutThreads() : threads, cutoverWait == null ? d.cutoverWait() : cutoverWait,
+                    catalogPoll == null ? d.catalogPoll() : catalogPoll));
         }
 
         private NodeConfig node(String path, Y y) {
@@ -856,6 +862,8 @@ public final class ShardringYaml {
             out.append("  downBackoff: ").append(formatDuration(router.downBackoff())).append('\n');
             out.append("  drainTimeout: ").append(formatDuration(router.drainTimeout())).append('\n');
             out.append("  fanOutThreads: ").append(router.fanOutThreads()).append('\n');
+            out.append("  cutoverWait: ").append(formatDuration(router.cutoverWait())).append('\n');
+            out.append("  catalogPoll: ").append(formatDuration(router.catalogPoll())).append('\n');
         }
 
         out.append("nodes:\n");

@@ -19,3 +19,7 @@ CREATE FUNCTION shardring.may_bypass_guard() RETURNS boolean LANGUAGE sql STABLE
     SELECT coalesce((SELECT pg_has_role(session_user, r.oid, 'MEMBER') FROM pg_roles r
                      WHERE r.rolname = 'shardring_mover'), false)
 $$;
+
+-- the guard's functions and the id default (shardring.uuid_v7()) live in this schema: every role that writes sharded
+-- tables must be able to look them up; the tables here stay private to their owner
+GRANT USAGE ON SCHEMA shardring TO PUBLIC;
