@@ -71,9 +71,12 @@ class MovesUnnoticedTest {
             long tenant = VerifyFailedTest.tenantIn(f, job0.ranges());
             int source = Integer.parseInt(job0.source().substring("shard".length()));
             AtomicLong releasedAt = new AtomicLong();
+            CompletableFuture<Long> writableAt = new CompletableFuture<>();
             assertThatThrownBy(() -> f.mover((m, j, phase, event, d, r, l) -> {
                 if (j == 0 && phase.equals("cutover") && event.equals("fenced")) {
                     cluster.kill(3);
+                    // from now on, try a write to a moving key straight on the source (not through the router)
+                    CompletableFuture.runAsync(() -> writableAt.complete(untilWritable(f, source, tenant)));
                 }
                 if (j == 0 && phase.equals("cutover") && event.equals("released")) {
                     releasedAt.set(System.nanoTime());
@@ -81,8 +84,7 @@ class MovesUnnoticedTest {
             }).execute(plan)).isInstanceOf(ShardUnavailableException.class).hasMessageContaining("shard3")
                     .hasMessageContaining(":" + cluster.shard(3).port()).hasMessageContaining("resume");
             assertThat(releasedAt.get()).as("the fenced ranges were given back").isPositive();
-            // the source takes writes to the moving keys again, directly, without any help from the router
-            long writable = untilWritable(f, source, tenant);
+            long writable = writableAt.get(10, TimeUnit.SECONDS);
             assertThat(TimeUnit.NANOSECONDS.toMillis(writable - releasedAt.get())).as("ms from the release until"
                     + " the source accepted a write to a moving key").isLessThan(1000);
             f.workload.awaitOps(f.workload.ops() + 500);
@@ -98,8 +100,9 @@ class MovesUnnoticedTest {
         }
     }
 
-    private static long untilWritable(MoveFixture f, int shard, long tenant) throws Exception {
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    /** When the shard first accepted a write of the tenant's rows (the guard refuses it while fenced). */
+    private static long untilWritable(MoveFixture f, int shard, long tenant) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (true) {
             try (Connection c = f.cluster.shard(shard).connect(); PreparedStatement ps = c.prepareStatement(
                     "UPDATE notes SET body = body WHERE tenant_id = ?")) {
@@ -108,9 +111,13 @@ class MovesUnnoticedTest {
                 return System.nanoTime();
             } catch (SQLException e) {
                 if (System.nanoTime() > deadline) {
-                    throw e;
+                    throw new IllegalStateException("the source refused writes to a moving key for 30 s", e);
                 }
-                Thread.sleep(10);
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException ie) {
+                    throw new IllegalStateException(ie);
+                }
             }
         }
     }
