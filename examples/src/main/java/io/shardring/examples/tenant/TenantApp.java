@@ -6,9 +6,12 @@ import io.shardring.router.jdbc.ShardedDataSource;
 import io.shardring.router.jooq.ShardedDsl;
 import io.shardring.router.ring.KeyType;
 import io.shardring.router.schema.ShardedFlyway;
+import io.shardring.router.topology.Catalog;
 import io.shardring.router.topology.NodeConfig;
 import io.shardring.router.topology.PoolSettings;
 import io.shardring.router.topology.RingSettings;
+import io.shardring.router.topology.RouterSettings;
+import io.shardring.router.topology.ShardringConfig;
 import io.shardring.router.topology.Topology;
 import io.shardring.testkit.PgCluster;
 import io.shardring.testkit.PgShard;
@@ -17,10 +20,11 @@ import java.util.List;
 import java.util.UUID;
 
 /**
- * How an application wires the tenant DAO, in the order it must happen: the topology (which shards, which
- * tables carry which shard key), one router with a pool per shard, the schema migrated on every shard
- * (which also installs the ownership guard), then the DAO. The router owns the pools, so closing this
- * closes them.
+ * How an application wires the tenant DAO, in the order it must happen: the configuration (which shards, which
+ * tables carry which shard key, which node holds the catalog), one router with a pool per shard that follows the
+ * catalog (so moves made by the {@code shardring} tool are a short pause here, never an error), the schema
+ * migrated on every shard (which also installs the ownership guard), then the DAO. The router owns the pools, so
+ * closing this closes them.
  *
  * <p>{@link #main} runs it on three embedded PostgreSQL servers: {@code mvn -pl examples exec:java
  * -Dexec.mainClass=io.shardring.examples.tenant.TenantApp}.
@@ -49,9 +53,22 @@ public final class TenantApp implements AutoCloseable {
         return b.build();
     }
 
-    /** Opens the router, migrates every shard (failing if any shard fails) and creates the DAO. */
+    /**
+     * Opens the router from a configuration (it follows the catalog when the configuration names one, as
+     * {@code shardring.yaml} with {@code catalog.node} does), migrates every shard (failing if any shard fails) and
+     * creates the DAO.
+     */
+    public static TenantApp start(ShardringConfig config, MeterRegistry registry) {
+        return start(ShardedDataSource.builder(config).meterRegistry(registry));
+    }
+
+    /** Like {@link #start(ShardringConfig, MeterRegistry)} on a fixed topology that never changes: for tests. */
     public static TenantApp start(Topology topology, MeterRegistry registry) {
-        ShardedDataSource shards = ShardedDataSource.builder(topology).meterRegistry(registry).build();
+        return start(ShardedDataSource.builder(topology).meterRegistry(registry));
+    }
+
+    private static TenantApp start(ShardedDataSource.Builder router) {
+        ShardedDataSource shards = router.build();
         try {
             ShardedFlyway.configure(shards).locations(MIGRATIONS).load().migrate().orThrow();
             return new TenantApp(shards, new TenantDao(ShardedDsl.of(shards)));
@@ -89,10 +106,19 @@ public final class TenantApp implements AutoCloseable {
                 .build();
     }
 
+    /**
+     * The configuration an operator's {@code shardring init} starts from, as Java: the catalog on the first node.
+     * Stores it as the catalog's first version unless the catalog has one already.
+     */
+    static ShardringConfig initialized(List<PgShard> shards) {
+        Topology topology = topology(shards.stream().map(TenantApp::node).toList()).withStoredTokens();
+        Catalog.open(shards.get(0).dataSource()).initialize(topology);
+        return new ShardringConfig(topology, RouterSettings.DEFAULTS, "shard0", List.of(MIGRATIONS));
+    }
+
     public static void main(String[] args) {
         try (PgCluster cluster = PgCluster.start(3);
-                TenantApp app = start(topology(cluster.shards().stream().map(TenantApp::node).toList()),
-                        new SimpleMeterRegistry())) {
+                TenantApp app = start(initialized(cluster.shards()), new SimpleMeterRegistry())) {
             TenantDao dao = app.dao();
             for (long tenant : List.of(7L, 42L, 1001L)) {
                 UUID ada = dao.createCustomer(tenant, "Ada", "ada@example.com");

@@ -71,8 +71,7 @@ class TenantDaoTest {
     @BeforeAll
     static void start(PgCluster c) {
         cluster = c;
-        app = TenantApp.start(TenantApp.topology(c.shards().stream().map(TenantApp::node).toList()),
-                new SimpleMeterRegistry());
+        app = TenantApp.start(TenantApp.initialized(c.shards()), new SimpleMeterRegistry());
         dao = app.dao();
     }
 

@@ -61,14 +61,15 @@ final class AbortPhase {
             disown(run, job);
             try (Connection t = run.node(job.target).getConnection()) {
                 t.setAutoCommit(false);
-                Sessions.bypassGuard(t);
-                for (ShardedTable tb : run.tables) {
-                    if (!exists(t, "SELECT 1 WHERE to_regclass(?) IS NOT NULL", tb.quotedName())) {
-                        continue; // prepare stopped before the application's migrations made it
+                try (Sessions.Reset past = Sessions.pastTheGuard(t)) {
+                    for (ShardedTable tb : run.tables) {
+                        if (!exists(t, "SELECT 1 WHERE to_regclass(?) IS NOT NULL", tb.quotedName())) {
+                            continue; // prepare stopped before the application's migrations made it
+                        }
+                        PreparePhase.deleteRanges(t, job, run, tb);
                     }
-                    PreparePhase.deleteRanges(t, job, run, tb);
+                    t.commit();
                 }
-                t.commit();
             }
         }
         giveBackToSource(run, job);
@@ -87,21 +88,22 @@ final class AbortPhase {
         disown(run, job);
         try (Connection t = run.node(job.target).getConnection()) {
             t.setAutoCommit(false);
-            Sessions.bypassGuard(t);
-            for (ShardedTable tb : run.tables) {
-                String aside = asideTable(run.moveId, job, tb);
-                if (exists(t, "SELECT 1 WHERE to_regclass(?) IS NOT NULL", "shardring." + Sql.quote(aside))) {
-                    continue; // set aside and deleted by an earlier attempt, in the same transaction
+            try (Sessions.Reset past = Sessions.pastTheGuard(t)) {
+                for (ShardedTable tb : run.tables) {
+                    String aside = asideTable(run.moveId, job, tb);
+                    if (exists(t, "SELECT 1 WHERE to_regclass(?) IS NOT NULL", "shardring." + Sql.quote(aside))) {
+                        continue; // set aside and deleted by an earlier attempt, in the same transaction
+                    }
+                    String pred = TokenRange.toSql(job.ranges, run.keyType, tb.keyColumn());
+                    try (Statement s = t.createStatement()) {
+                        s.execute("CREATE TABLE shardring." + Sql.quote(aside) + " AS SELECT * FROM " + tb.quotedName()
+                                + " WHERE " + pred);
+                        int n = s.executeUpdate("DELETE FROM " + tb.quotedName() + " WHERE " + pred);
+                        kept.add(n + " rows of " + tb.displayName() + " in shardring." + aside);
+                    }
                 }
-                String pred = TokenRange.toSql(job.ranges, run.keyType, tb.keyColumn());
-                try (Statement s = t.createStatement()) {
-                    s.execute("CREATE TABLE shardring." + Sql.quote(aside) + " AS SELECT * FROM " + tb.quotedName()
-                            + " WHERE " + pred);
-                    int n = s.executeUpdate("DELETE FROM " + tb.quotedName() + " WHERE " + pred);
-                    kept.add(n + " rows of " + tb.displayName() + " in shardring." + aside);
-                }
+                t.commit();
             }
-            t.commit();
         }
         giveBackToSource(run, job);
         long version = run.journal.catalog().version() + 1;

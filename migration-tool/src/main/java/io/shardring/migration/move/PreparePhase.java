@@ -27,15 +27,16 @@ final class PreparePhase {
             c.setAutoCommit(false);
             OwnershipGuard.install(c, job.target, run.keyType, run.tables);
             c.commit();
-            Sessions.bypassGuard(c);
-            for (ShardedTable t : run.tables) {
-                int n = deleteRanges(c, job, run, t);
-                if (n > 0) {
-                    run.journal(job, "prepare", "info", "removed " + n + " leftover rows of " + t.displayName() + " on "
-                            + job.target);
+            try (Sessions.Reset past = Sessions.pastTheGuard(c)) {
+                for (ShardedTable t : run.tables) {
+                    int n = deleteRanges(c, job, run, t);
+                    if (n > 0) {
+                        run.journal(job, "prepare", "info", "removed " + n + " leftover rows of " + t.displayName()
+                                + " on " + job.target);
+                    }
                 }
+                c.commit();
             }
-            c.commit();
         }
     }
 
@@ -49,8 +50,7 @@ final class PreparePhase {
 
     /** Removes rows of the job's ranges from the target, which does not own them yet. */
     static void clearTarget(MoveRun run, JobState job) throws SQLException {
-        try (Connection t = run.node(job.target).getConnection()) {
-            Sessions.bypassGuard(t);
+        try (Connection t = run.node(job.target).getConnection(); Sessions.Reset past = Sessions.pastTheGuard(t)) {
             for (ShardedTable tb : run.tables) {
                 deleteRanges(t, job, run, tb);
             }

@@ -269,10 +269,10 @@ public final class ShardedDataSource implements AutoCloseable {
                         waitStart = System.nanoTime();
                     }
                     long seen = routingChanges();
-                    if (state == s) { // another thread may have refreshed already
-                        refreshQuietly();
+                    if (state == s) { // another thread may have switched already
+                        catchUp(attempt == 0);
                     }
-                    if (owner(state, key) != pool || attempt == 0) {
+                    if (owner(state, key) != pool) {
                         continue; // the key moved (or a pool was retired): run it on the owner now
                     }
                     long waited = System.nanoTime() - waitStart;
@@ -307,9 +307,18 @@ public final class ShardedDataSource implements AutoCloseable {
         return s.byRingNode.get(s.topology.ring().route(key));
     }
 
-    private void refreshQuietly() {
+    /**
+     * After a stale rejection: a router that follows the catalog lets its watcher switch (woken by the catalog's
+     * notification) and only checks the version itself once per unit of work, in case it missed one; a router
+     * without a catalog reloads its topology source every time.
+     */
+    private void catchUp(boolean firstRejection) {
         try {
-            refresh();
+            if (watcher == null) {
+                refresh();
+            } else if (firstRejection && ((Catalog) source).version() > state.topology.version()) {
+                refresh();
+            }
         } catch (RuntimeException e) {
             LOG.debug("refresh after a stale rejection failed: {}", e.getMessage());
         }
