@@ -337,9 +337,23 @@ public final class MoveBench {
         SubscriptionMonitor monitor = new SubscriptionMonitor(s0, s1, runStart);
         monitor.start();
         Mover mover = new Mover(catalog, pools, new Mover.Options().appLocations(LOCATION), listener);
+        // when the application's router switched to the version the cutover published
+        long versionBefore = router.topology().version();
+        java.util.concurrent.atomic.AtomicLong switchedAt = new java.util.concurrent.atomic.AtomicLong();
+        Thread switchWatch = new Thread(() -> {
+            while (switchedAt.get() == 0 && !Thread.currentThread().isInterrupted()) {
+                if (router.topology().version() > versionBefore) {
+                    switchedAt.set(System.nanoTime());
+                }
+                java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+            }
+        }, "switch-watch");
+        switchWatch.setDaemon(true);
+        switchWatch.start();
         long execStart = System.nanoTime();
         long moveId = mover.execute(plan);
         long execEnd = System.nanoTime();
+        switchWatch.interrupt();
         monitor.stopAndJoin();
         Thread.sleep(2000);
         stop.set(true);
@@ -362,6 +376,7 @@ public final class MoveBench {
                 .orElseThrow(() -> new IllegalStateException("the mover reported no cutover pause"));
         long pauseInfo = published.nanos;
         String pauseDetail = published.detail;
+        out.put("router_switched_ms_after_publish", switchedAt.get() == 0 ? -1 : (switchedAt.get() - pauseInfo) / 1e6);
         long verifiedRows = events.stream().filter(e -> e.phase.equals("verify") && e.rows >= 0)
                 .mapToLong(Event::rows).sum();
         long cleanStart = first(events, "cleanup", "started");

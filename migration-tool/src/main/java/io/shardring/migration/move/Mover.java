@@ -225,6 +225,12 @@ public final class Mover {
             MoveJournal.event(c, id, null, "plan", "info", plan.change() + ": " + plan.jobs().size() + " jobs, "
                     + String.format(Locale.ROOT, "%.2f%%", 100 * plan.movedShare()) + " of the keyspace");
             c.commit();
+            try {
+                // routers open pools to the move's new nodes now, not at its first cutover
+                journal.catalog().notifyRouters("move " + id + " started");
+            } catch (RuntimeException e) {
+                LOG.debug("could not notify routers of move {}: {}", id, e.getMessage()); // they poll anyway
+            }
             return id;
         } catch (SQLException e) {
             if ("23505".equals(e.getSQLState())) {

@@ -274,6 +274,51 @@ class CliTest {
         assertThat(run("verify").code()).isZero();
     }
 
+    @Test
+    void aResumeWhileANodeIsDownSaysWhichInOneLineAndExitsWithFour() throws Exception {
+        try (NodePools pools = new NodePools(ENV::get)) {
+            Topology t = catalogTopology(pools);
+            Catalog catalog = Catalog.open(pools.apply("shard0"));
+            Plan plan = Planner.plan(t, TopologyChange.addNode(node(cluster.shard(2))), pools);
+            new Mover(catalog, pools, new Mover.Options().appLocations("classpath:db/movetest"), MoveListener.NONE)
+                    .start(plan);
+        }
+        cluster.kill(2);
+        try {
+            Result resume = run("resume", "--output", "text");
+            assertThat(resume.code()).as(resume.out() + resume.err()).isEqualTo(4);
+            assertThat(resume.err().strip().lines()).as("one line").hasSize(1);
+            assertThat(resume.err()).startsWith("shardring: ").contains("shard2")
+                    .contains("localhost:" + cluster.shard(2).port()).contains("resume").doesNotContain("\tat ");
+        } finally {
+            cluster.restart(2);
+        }
+        Result resume = run("resume", "--output", "text");
+        assertThat(resume.code()).as(resume.out() + resume.err()).isZero();
+        assertThat(run("verify").code()).isZero();
+    }
+
+    @Test
+    void statusListsTheRoutersThatFollowTheCatalog() throws Exception {
+        try (NodePools pools = new NodePools(ENV::get)) {
+            Topology t = catalogTopology(pools);
+            try (ShardedDataSource router = ShardedDataSource.builder(t).environment(ENV::get)
+                    .followCatalog(pools.apply("shard0")).build()) {
+                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+                JsonNode routers;
+                do {
+                    routers = run("status", "--output", "json").first("status").get("routers");
+                } while (routers.isEmpty() && System.nanoTime() < deadline);
+                assertThat(routers).hasSize(1);
+                assertThat(routers.get(0).get("version").asLong()).isEqualTo(t.version());
+                assertThat(routers.get(0).get("pid").asLong()).isEqualTo(ProcessHandle.current().pid());
+                assertThat(routers.get(0).get("state").asText()).isEqualTo("ok");
+                assertThat(run("status", "--output", "text").out()).contains("routers following the catalog: 1");
+            }
+        }
+        assertThat(run("status", "--output", "json").first("status").get("routers")).as("gone on close").isEmpty();
+    }
+
     static String[] concat(String[] a, String[] b) {
         String[] r = new String[a.length + b.length];
         System.arraycopy(a, 0, r, 0, a.length);

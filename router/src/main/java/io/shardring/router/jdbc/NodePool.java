@@ -204,6 +204,15 @@ final class NodePool implements DataSource, AutoCloseable {
         return mx == null ? 0 : mx.getActiveConnections();
     }
 
+    /** Makes the pool's first connection now, so that the first caller does not wait for it; failures are ignored. */
+    void warmUp() {
+        try (Connection c = pool.getConnection()) {
+            LOG.debug("pool {} warmed up", poolName);
+        } catch (SQLException | RuntimeException e) {
+            LOG.debug("pool {} could not be warmed up: {}", poolName, safeMessage(e));
+        }
+    }
+
     /** Closes once borrowed connections are back, or after {@code timeoutNanos}. */
     void drainAndClose(long timeoutNanos) {
         long deadline = System.nanoTime() + timeoutNanos;

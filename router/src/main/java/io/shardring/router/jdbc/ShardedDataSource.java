@@ -82,6 +82,8 @@ public final class ShardedDataSource implements AutoCloseable {
     private final DataSource catalog;
     private final AutoCloseable ownedCatalogPool;
     private volatile CatalogWatcher watcher;
+    /** Pools opened ahead for nodes a running move brings in; adopted by the topology that adds them. */
+    private final Map<String, NodePool> prepared = new LinkedHashMap<>();
     /** Waits of units of work that wait out a cutover: woken when the routing may have changed. */
     private final Object routingChanged = new Object();
     private long routingChanges;
@@ -360,6 +362,38 @@ public final class ShardedDataSource implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens pools ahead of time for nodes that a running move will bring into the topology (given by
+     * {@link CatalogWatcher}), and closes those prepared for a move that is over: the first unit of work on such a
+     * node after the cutover then finds connections ready instead of waiting for the first one to be made.
+     */
+    public synchronized void prepareNodes(Collection<NodeConfig> upcoming) {
+        if (closed) {
+            return;
+        }
+        Map<String, NodeConfig> wanted = new LinkedHashMap<>();
+        for (NodeConfig n : upcoming) {
+            NodePool current = state.primaries.get(n.id());
+            if (current == null || !current.fingerprint().equals(NodePool.fingerprint(n, n.jdbcUrl()))) {
+                wanted.put(n.id(), n);
+            }
+        }
+        for (String id : new ArrayList<>(prepared.keySet())) {
+            NodeConfig n = wanted.get(id);
+            if (n == null || !prepared.get(id).fingerprint().equals(NodePool.fingerprint(n, n.jdbcUrl()))) {
+                NodePool gone = prepared.remove(id);
+                drainer.execute(gone::close);
+            }
+        }
+        for (NodeConfig n : wanted.values()) {
+            if (!prepared.containsKey(n.id())) {
+                NodePool p = new NodePool(n.id(), n, n.jdbcUrl(), false, settings.downBackoff().toNanos(), metrics, env);
+                prepared.put(n.id(), p);
+                drainer.execute(p::warmUp);
+            }
+        }
+    }
+
     /** Reported by {@link CatalogWatcher}: the {@code shardring.catalog.reachable} gauge. */
     public void catalogReachable(boolean reachable) {
         metrics.catalogReachable.set(reachable ? 1 : 0);
@@ -573,12 +607,19 @@ public final class ShardedDataSource implements AutoCloseable {
         List<NodePool> opened = new ArrayList<>();
         long backoff = settings.downBackoff().toNanos();
         NodePool existing = oldPrimaries.get(n.id());
-        if (existing != null && existing.fingerprint().equals(NodePool.fingerprint(n, n.jdbcUrl()))) {
+        String fingerprint = NodePool.fingerprint(n, n.jdbcUrl());
+        if (existing != null && existing.fingerprint().equals(fingerprint)) {
             primaries.put(n.id(), existing);
         } else {
-            NodePool p = new NodePool(n.id(), n, n.jdbcUrl(), false, backoff, metrics, env);
-            primaries.put(n.id(), p);
-            opened.add(p);
+            NodePool ready = prepared.get(n.id());
+            if (ready != null && ready.fingerprint().equals(fingerprint)) {
+                prepared.remove(n.id()); // opened while the move that brings this node ran: connections are ready
+                primaries.put(n.id(), ready);
+            } else {
+                NodePool p = new NodePool(n.id(), n, n.jdbcUrl(), false, backoff, metrics, env);
+                primaries.put(n.id(), p);
+                opened.add(p);
+            }
         }
         List<NodePool> list = new ArrayList<>();
         List<NodePool> oldList = oldStandbys.getOrDefault(n.id(), List.of());
@@ -641,6 +682,8 @@ public final class ShardedDataSource implements AutoCloseable {
         fanOut.shutdownNow();
         drainer.shutdownNow();
         State s = state;
+        prepared.values().forEach(NodePool::close);
+        prepared.clear();
         s.primaries.values().forEach(NodePool::close);
         s.standbys.values().forEach(l -> l.forEach(NodePool::close));
     }

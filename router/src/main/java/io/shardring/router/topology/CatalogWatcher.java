@@ -38,6 +38,8 @@ public final class CatalogWatcher implements AutoCloseable {
     private long reportedVersion = -1;
     private long reportedAt;
     private boolean registryMissing;
+    /** The running move whose nodes have pools prepared; -1 for none. */
+    private long preparedFor = -1;
 
     private CatalogWatcher(DataSource catalogDs, ShardedDataSource router, Duration pollInterval) {
         this.catalogDs = catalogDs;
@@ -114,7 +116,35 @@ public final class CatalogWatcher implements AutoCloseable {
         if (wake) {
             router.routingMayHaveChanged();
         }
+        prepareMoveTargets();
         report();
+    }
+
+    /** Pools for the nodes of the running move's final topology, opened before its cutovers need them. */
+    private void prepareMoveTargets() {
+        long running = -1;
+        String document = null;
+        try (Connection c = catalogDs.getConnection(); Statement s = c.createStatement();
+                java.sql.ResultSet rs = s.executeQuery("SELECT id, target_document FROM shardring.moves"
+                        + " WHERE state = 'running'")) {
+            if (rs.next()) {
+                running = rs.getLong(1);
+                document = rs.getString(2);
+            }
+        } catch (SQLException e) {
+            LOG.debug("cannot read running moves: {}", e.getMessage());
+            return;
+        }
+        if (running == preparedFor) {
+            return;
+        }
+        preparedFor = running;
+        try {
+            router.prepareNodes(document == null ? java.util.List.of()
+                    : ShardringYaml.parse(document, "move " + running).topology().nodes().values());
+        } catch (RuntimeException e) {
+            LOG.debug("cannot prepare pools for move {}: {}", running, e.getMessage());
+        }
     }
 
     private void report() {
