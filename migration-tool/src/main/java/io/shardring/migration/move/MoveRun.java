@@ -19,6 +19,8 @@ final class MoveRun {
     final Mover.Options options;
     final MoveListener listener;
     final MoveJournal journal;
+    /** Nodes whose schema this run has migrated already: several jobs share a target or a source. */
+    final java.util.Set<String> migrated = new java.util.HashSet<>();
 
     MoveRun(long moveId, Topology before, Topology after, List<JobState> jobs, NodePools nodes, Mover.Options options,
             MoveListener listener, MoveJournal journal) {

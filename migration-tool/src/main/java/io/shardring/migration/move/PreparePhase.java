@@ -18,10 +18,15 @@ final class PreparePhase {
     }
 
     static void run(MoveRun run, JobState job) throws SQLException {
-        ShardedFlyway.configure(run.after, Map.of(job.target, run.node(job.target)))
-                .locations(run.options.appLocations()).ownershipGuard(false).load().migrate().orThrow();
-        // the source needs the current shardring schema too (the move markers)
-        ShardedFlyway.shardringFlyway(run.node(job.source)).migrate();
+        // each node once per run: the jobs of an add-node share their target (Flyway takes a second a node)
+        if (run.migrated.add("target " + job.target)) {
+            ShardedFlyway.configure(run.after, Map.of(job.target, run.node(job.target)))
+                    .locations(run.options.appLocations()).ownershipGuard(false).load().migrate().orThrow();
+        }
+        if (run.migrated.add("source " + job.source)) {
+            // the source needs the current shardring schema too (the move markers)
+            ShardedFlyway.shardringFlyway(run.node(job.source)).migrate();
+        }
         Ownership.change(run, job.target, run.after.version(), owned -> owned); // records its identity if new
         try (Connection c = run.node(job.target).getConnection()) {
             c.setAutoCommit(false);

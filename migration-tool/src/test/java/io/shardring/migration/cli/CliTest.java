@@ -110,7 +110,7 @@ class CliTest {
                     st.execute("SELECT pg_drop_replication_slot('" + slot + "')");
                 }
                 st.execute("DROP SCHEMA IF EXISTS shardring CASCADE");
-                st.execute("DROP TABLE IF EXISTS events, flyway_schema_history");
+                st.execute("DROP TABLE IF EXISTS events, notes, flyway_schema_history");
             }
         }
         StringBuilder y = new StringBuilder("ring:\n  keyType: bigint\ntables:\n  - name: events\n    keyColumn: tenant_id\n"

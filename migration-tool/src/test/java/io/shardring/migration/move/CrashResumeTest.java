@@ -33,12 +33,13 @@ class CrashResumeTest {
     }
 
     @ParameterizedTest(name = "crash at {0} {1} of job {2}, then resume")
-    @CsvSource({"prepare, started, 0", "prepare, finished, 1", "copy, started, 0", "copy, finished, 2",
-            "cutover, fenced, 0", "cutover, fenced, 2", "verify, info, 1", "cleanup, started, 0"})
+    // phase boundaries; MoverKillTest kills a real process inside the copy, the cutover and the cleanup
+    @CsvSource({"prepare, started, 0", "copy, started, 0", "copy, finished, 2", "cutover, fenced, 2",
+            "verify, info, 1", "cleanup, started, 0"})
     void resumeFinishesTheMoveWithNothingLost(String phase, String event, int job, PgCluster cluster) throws Exception {
         try (MoveFixture f = new MoveFixture(cluster, 3)) {
             f.workload.start(4);
-            f.workload.awaitOps(1500);
+            f.workload.awaitOps(600);
             Plan plan = f.addShard(3);
             assertThat(plan.jobs()).hasSize(3);
             Throwable crash = catchThrowable(() -> f.mover(crashAt(phase, event, job)).execute(plan));
@@ -49,7 +50,7 @@ class CrashResumeTest {
 
             f.mover(MoveListener.NONE).resume();
 
-            f.workload.awaitOps(f.workload.ops() + 1000);
+            f.workload.awaitOps(f.workload.ops() + 300);
             f.workload.stop();
             assertThat(f.mover(MoveListener.NONE).running()).isEmpty();
             assertThat(f.catalog.load().nodes()).containsKey("shard3");
@@ -66,7 +67,7 @@ class CrashResumeTest {
             throws Exception {
         try (MoveFixture f = new MoveFixture(cluster, 3)) {
             f.workload.start(4);
-            f.workload.awaitOps(1500);
+            f.workload.awaitOps(600);
             Plan plan = f.addShard(3);
             Throwable crash = catchThrowable(() -> f.mover(crashAt(phase, event, job)).execute(plan));
             assertThat(crash).hasMessageContaining("simulated crash");
@@ -74,7 +75,7 @@ class CrashResumeTest {
 
             f.mover(MoveListener.NONE).abort(moveId);
 
-            f.workload.awaitOps(f.workload.ops() + 1000);
+            f.workload.awaitOps(f.workload.ops() + 300);
             f.workload.stop();
             assertThat(f.mover(MoveListener.NONE).running()).isEmpty();
             assertThat(f.catalog.version()).isEqualTo(1);
@@ -93,7 +94,7 @@ class CrashResumeTest {
     void abortAfterAJobCutOverKeepsThatJobMovedAndCleansUp(PgCluster cluster) throws Exception {
         try (MoveFixture f = new MoveFixture(cluster, 3)) {
             f.workload.start(4);
-            f.workload.awaitOps(1500);
+            f.workload.awaitOps(600);
             Plan plan = f.addShard(3);
             Throwable crash = catchThrowable(() -> f.mover(crashAt("cutover", "fenced", 1)).execute(plan));
             assertThat(crash).hasMessageContaining("simulated crash");
@@ -101,7 +102,7 @@ class CrashResumeTest {
 
             f.mover(MoveListener.NONE).abort(moveId);
 
-            f.workload.awaitOps(f.workload.ops() + 1000);
+            f.workload.awaitOps(f.workload.ops() + 300);
             f.workload.stop();
             assertThat(f.catalog.version()).as("job 0 published its version").isEqualTo(2);
             assertThat(f.catalog.load().nodes()).containsKey("shard3");

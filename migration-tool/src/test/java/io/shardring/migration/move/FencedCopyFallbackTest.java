@@ -27,15 +27,15 @@ class FencedCopyFallbackTest {
     void addingAndRemovingANodeWithoutLogicalReplicationUnderWrites() throws Exception {
         try (MoveFixture f = new MoveFixture(cluster, 2)) {
             f.workload.start(4);
-            f.workload.awaitOps(1500);
+            f.workload.awaitOps(600);
             Plan add = f.addShard(2);
             assertThat(add.warnings()).anyMatch(w -> w.contains("COPY fallback"));
             f.mover(MoveListener.NONE).execute(add);
-            f.workload.awaitOps(f.workload.ops() + 1000);
+            f.workload.awaitOps(f.workload.ops() + 300);
             assertThat(f.catalog.load().nodes()).containsKey("shard2");
 
             f.mover(MoveListener.NONE).execute(f.plan(TopologyChange.removeNode("shard0")));
-            f.workload.awaitOps(f.workload.ops() + 1000);
+            f.workload.awaitOps(f.workload.ops() + 300);
             f.workload.stop();
             assertThat(f.catalog.load().nodes()).doesNotContainKey("shard0");
             f.checkEverything();

@@ -44,7 +44,7 @@ class MoverKillTest {
             @org.junit.jupiter.api.io.TempDir Path tmp) throws Exception {
         try (MoveFixture f = new MoveFixture(cluster, 3)) {
             f.workload.start(4);
-            f.workload.awaitOps(1500);
+            f.workload.awaitOps(600);
             Plan plan = f.addShard(3);
             assertThat(plan.jobs()).hasSize(3);
             long moveId = f.mover(MoveListener.NONE).start(plan);
@@ -72,7 +72,7 @@ class MoverKillTest {
                 mover.abort(moveId);
             }
 
-            f.workload.awaitOps(f.workload.ops() + 1000);
+            f.workload.awaitOps(f.workload.ops() + 300);
             f.workload.stop();
             assertThat(mover.running()).isEmpty();
             boolean moved = then.equals("resume") || point.equals(MID_CLEANUP);

@@ -110,7 +110,7 @@ class MoverSafetyTest {
     void cleanupDeletesExactlyTheMovedRows(PgCluster cluster) throws Exception {
         try (MoveFixture f = new MoveFixture(cluster, 3)) {
             f.workload.start(4);
-            f.workload.awaitOps(1000);
+            f.workload.awaitOps(600);
             f.workload.stop();
             Plan plan = f.addShard(3);
             long[] before = new long[3];

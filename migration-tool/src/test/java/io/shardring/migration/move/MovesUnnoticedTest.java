@@ -43,14 +43,14 @@ class MovesUnnoticedTest {
         try (MoveFixture f = new MoveFixture(cluster, 3)) {
             f.workload.exceptionsFail(true);
             f.workload.start(8);
-            f.workload.awaitOps(2000);
+            f.workload.awaitOps(1000);
 
             f.mover(MoveListener.NONE).execute(f.addShard(3));
-            f.workload.awaitOps(f.workload.ops() + 1000);
+            f.workload.awaitOps(f.workload.ops() + 400);
             f.mover(MoveListener.NONE).execute(f.plan(TopologyChange.setWeight("shard1", 2.0)));
-            f.workload.awaitOps(f.workload.ops() + 1000);
+            f.workload.awaitOps(f.workload.ops() + 400);
             f.mover(MoveListener.NONE).execute(f.plan(TopologyChange.removeNode("shard2")));
-            f.workload.awaitOps(f.workload.ops() + 1000);
+            f.workload.awaitOps(f.workload.ops() + 400);
             f.workload.stop();
 
             assertThat(f.workload.exceptions()).as("exceptions the application saw").isZero();
@@ -65,7 +65,7 @@ class MovesUnnoticedTest {
         try (MoveFixture f = new MoveFixture(cluster, 3)) {
             f.workload.exceptionsFail(true);
             f.workload.start(4);
-            f.workload.awaitOps(1500);
+            f.workload.awaitOps(600);
             Plan plan = f.addShard(3);
             MoveJob job0 = plan.jobs().get(0);
             long tenant = VerifyFailedTest.tenantIn(f, job0.ranges());
@@ -87,11 +87,11 @@ class MovesUnnoticedTest {
             long writable = writableAt.get(10, TimeUnit.SECONDS);
             assertThat(TimeUnit.NANOSECONDS.toMillis(writable - releasedAt.get())).as("ms from the release until"
                     + " the source accepted a write to a moving key").isLessThan(1000);
-            f.workload.awaitOps(f.workload.ops() + 500);
+            f.workload.awaitOps(f.workload.ops() + 300);
 
             cluster.restart(3);
             f.mover(MoveListener.NONE).resume();
-            f.workload.awaitOps(f.workload.ops() + 1000);
+            f.workload.awaitOps(f.workload.ops() + 400);
             f.workload.stop();
             assertThat(f.workload.exceptions()).as("exceptions the application saw").isZero();
             assertThat(f.catalog.load().nodes()).containsKey("shard3");
@@ -126,7 +126,7 @@ class MovesUnnoticedTest {
     void aRouterStillOnAnOldVersionReadsEveryMovedRowUntilItSwitches(PgCluster cluster) throws Exception {
         try (MoveFixture f = new MoveFixture(cluster, 3)) {
             f.workload.start(4);
-            f.workload.awaitOps(1500);
+            f.workload.awaitOps(600);
             f.workload.stop();
             Topology v1 = f.catalog.load();
             Plan plan = f.addShard(3);

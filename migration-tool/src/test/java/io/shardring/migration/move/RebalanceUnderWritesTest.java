@@ -36,7 +36,7 @@ class RebalanceUnderWritesTest {
             assertThat(moveId).isPositive();
             assertThat(duringAdd.results()).as("writers' progress inside each phase of add-node")
                     .containsOnlyKeys(ONLINE).allSatisfy((phase, result) -> assertThat(result).isEqualTo("ok"));
-            f.workload.awaitOps(f.workload.ops() + 2000);
+            f.workload.awaitOps(f.workload.ops() + 1000);
             Topology grown = f.catalog.load();
             assertThat(grown.nodes()).containsKey("shard3");
             double moved = HashRing.diff(before.ring(), grown.ring()).movedShare();
@@ -48,7 +48,7 @@ class RebalanceUnderWritesTest {
             f.mover(duringRemove).execute(remove);
             assertThat(duringRemove.results()).as("writers' progress inside each phase of remove-node")
                     .containsOnlyKeys(ONLINE).allSatisfy((phase, result) -> assertThat(result).isEqualTo("ok"));
-            f.workload.awaitOps(Math.max(12_000, f.workload.ops() + 2000));
+            f.workload.awaitOps(Math.max(8_000, f.workload.ops() + 1000));
             f.workload.stop();
 
             Topology shrunk = f.catalog.load();

@@ -35,7 +35,7 @@ class ShardKillTest {
     void aSourceKilledMidCopyIsRestartedAndTheMoveResumes() throws Exception {
         try (MoveFixture f = new MoveFixture(cluster, 3)) {
             f.workload.start(4);
-            f.workload.awaitOps(1500);
+            f.workload.awaitOps(600);
             Plan plan = f.addShard(3);
             // not shard0: it holds the catalog, without which nothing can be journaled
             int job = plan.jobs().get(0).source().equals("shard0") ? 1 : 0;
@@ -52,7 +52,7 @@ class ShardKillTest {
             cluster.restart(source);
             f.mover(MoveListener.NONE).resume();
 
-            f.workload.awaitOps(f.workload.ops() + 1000);
+            f.workload.awaitOps(f.workload.ops() + 300);
             f.workload.stop();
             assertThat(f.catalog.load().ring().stats().shares().get("shard3")).isCloseTo(0.25, Offset.offset(0.02));
             f.checkEverything();
@@ -64,7 +64,7 @@ class ShardKillTest {
     void aTargetKilledMidCutoverIsRestartedAndTheMoveResumes() throws Exception {
         try (MoveFixture f = new MoveFixture(cluster, 3)) {
             f.workload.start(4);
-            f.workload.awaitOps(1500);
+            f.workload.awaitOps(600);
             Plan plan = f.addShard(3);
             assertThatThrownBy(() -> f.mover((m, j, phase, event, detail, rows, lag) -> {
                 if (j == 0 && phase.equals("cutover") && event.equals("fenced")) {
@@ -81,7 +81,7 @@ class ShardKillTest {
             cluster.restart(3);
             f.mover(MoveListener.NONE).resume();
 
-            f.workload.awaitOps(f.workload.ops() + 1000);
+            f.workload.awaitOps(f.workload.ops() + 300);
             f.workload.stop();
             assertThat(f.catalog.load().nodes()).containsKey("shard3");
             f.checkEverything();

@@ -58,7 +58,7 @@ class VerifyFailedTest {
 
     private static Plan failVerify(MoveFixture f, long[] strayTenant) throws Exception {
         f.workload.start(4);
-        f.workload.awaitOps(1500);
+        f.workload.awaitOps(600);
         f.workload.stop(); // the copies must stay comparable after the failure: see docs/operations.md
         Plan plan = f.addShard(3);
         assertThatThrownBy(() -> f.mover(strayRowAtFence(f, plan, strayTenant)).execute(plan))
@@ -114,7 +114,7 @@ class VerifyFailedTest {
             assertThat(f.mover(MoveListener.NONE).running()).isEmpty();
             assertThat(f.catalog.load().nodes()).containsKey("shard3");
             f.workload.start(2);
-            f.workload.awaitOps(f.workload.ops() + 500);
+            f.workload.awaitOps(f.workload.ops() + 300);
             f.workload.stop();
             f.checkEverything();
             CrashResumeTest.assertNoReplicationLeft(cluster);
@@ -142,7 +142,7 @@ class VerifyFailedTest {
                     .isPositive();
             // the application writes to the given-back keys on the source again
             f.workload.start(2);
-            f.workload.awaitOps(f.workload.ops() + 500);
+            f.workload.awaitOps(f.workload.ops() + 300);
             f.workload.stop();
             f.checkEverything();
             CrashResumeTest.assertNoReplicationLeft(cluster);

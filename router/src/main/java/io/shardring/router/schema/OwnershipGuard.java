@@ -103,43 +103,40 @@ public final class OwnershipGuard {
     public static void setOwnedRanges(Connection c, String nodeId, long topologyVersion, KeyType keyType,
             List<TokenRange> ranges, Duration lockTimeout) throws SQLException {
         List<String[]> guarded = guardedTables(c);
-        try (Statement s = c.createStatement()) {
-            if (!guarded.isEmpty()) {
-                StringBuilder lock = new StringBuilder("LOCK TABLE ");
-                for (int i = 0; i < guarded.size(); i++) {
-                    lock.append(i == 0 ? "" : ", ").append(Sql.quote(guarded.get(i)[0])).append('.')
-                            .append(Sql.quote(guarded.get(i)[1]));
-                }
-                // waits for in-flight writes to commit and holds new ones until this transaction ends
-                s.execute("SET LOCAL lock_timeout = '" + Math.max(1, lockTimeout.toMillis()) + "ms'");
-                s.execute(lock.append(" IN SHARE ROW EXCLUSIVE MODE").toString());
-                s.execute("SET LOCAL lock_timeout = DEFAULT"); // the caller's own statements keep their timeout
+        // one round trip from the lock to the end: writers of the guarded tables wait from the moment the lock is
+        // granted until the caller commits, so nothing else may travel the network in between
+        StringBuilder sql = new StringBuilder();
+        if (!guarded.isEmpty()) {
+            sql.append("SET LOCAL lock_timeout = '").append(Math.max(1, lockTimeout.toMillis())).append("ms';\n");
+            sql.append("LOCK TABLE ");
+            for (int i = 0; i < guarded.size(); i++) {
+                sql.append(i == 0 ? "" : ", ").append(Sql.quote(guarded.get(i)[0])).append('.')
+                        .append(Sql.quote(guarded.get(i)[1]));
             }
-            s.execute("DELETE FROM shardring.owned_ranges");
+            // waits for in-flight writes to commit and holds new ones until this transaction ends
+            sql.append(" IN SHARE ROW EXCLUSIVE MODE;\n");
+            sql.append("SET LOCAL lock_timeout = DEFAULT;\n"); // the caller's own statements keep their timeout
         }
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO shardring.owned_ranges (lo, hi) VALUES (?, ?)")) {
-            for (TokenRange r : ranges) {
-                for (long[] iv : r.inclusiveIntervals()) {
-                    ps.setLong(1, iv[0]);
-                    ps.setLong(2, iv[1]);
-                    ps.addBatch();
-                }
+        sql.append("DELETE FROM shardring.owned_ranges;\n");
+        StringBuilder values = new StringBuilder();
+        for (TokenRange r : ranges) {
+            for (long[] iv : r.inclusiveIntervals()) {
+                values.append(values.length() == 0 ? "" : ", ").append('(').append(iv[0]).append(", ").append(iv[1])
+                        .append(')');
             }
-            ps.executeBatch();
         }
-        try (PreparedStatement ps = c.prepareStatement("INSERT INTO shardring.shard_identity (node_id,"
-                + " topology_version) VALUES (?, ?) ON CONFLICT (singleton) DO UPDATE SET node_id = EXCLUDED.node_id,"
-                + " topology_version = EXCLUDED.topology_version, updated_at = now()")) {
-            ps.setString(1, nodeId);
-            ps.setLong(2, topologyVersion);
-            ps.executeUpdate();
+        if (values.length() > 0) {
+            sql.append("INSERT INTO shardring.owned_ranges (lo, hi) VALUES ").append(values).append(";\n");
         }
-        List<TokenRange> owned = readOwned(c);
+        sql.append("INSERT INTO shardring.shard_identity (node_id, topology_version) VALUES (")
+                .append(Sql.literal(nodeId)).append(", ").append(topologyVersion).append(") ON CONFLICT (singleton)"
+                        + " DO UPDATE SET node_id = EXCLUDED.node_id, topology_version = EXCLUDED.topology_version,"
+                        + " updated_at = now();\n");
         for (String[] g : guarded) {
-            ShardedTable t = ShardedTable.of(g[0], g[1], g[2]);
-            try (Statement s = c.createStatement()) {
-                s.execute(functionSql(g[3], nodeId, keyType, t, owned));
-            }
+            sql.append(functionSql(g[3], nodeId, keyType, ShardedTable.of(g[0], g[1], g[2]), ranges)).append(";\n");
+        }
+        try (Statement s = c.createStatement()) {
+            s.execute(sql.toString());
         }
     }
 
