@@ -71,6 +71,9 @@ public final class MoveBench {
     static final String LOCATION = "classpath:db/movebench";
     static final int ROWS_PER_TENANT = 100;
     static final int WRITERS = 4;
+    /** The router's meters, read for the JSON. */
+    static final io.micrometer.core.instrument.simple.SimpleMeterRegistry METERS =
+            new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
     static final int ID_BITS = 20;
     static final String UPSERT = "INSERT INTO items (tenant_id, id, payload, val) VALUES (?, ?, ?, ?)"
             + " ON CONFLICT (tenant_id, id) DO UPDATE SET val = EXCLUDED.val";
@@ -161,7 +164,8 @@ public final class MoveBench {
             }
             // the application's router, following the catalog as an application's does
             try (ShardedDataSource router = ShardedDataSource.builder(v1).followCatalog(pools.apply("shard0"))
-                    .settings(RouterSettings.DEFAULTS.withDownBackoff(Duration.ofMillis(200))).build()) {
+                    .settings(RouterSettings.DEFAULTS.withDownBackoff(Duration.ofMillis(200))).meterRegistry(METERS)
+                    .build()) {
                 ShardedFlyway.configure(router).locations(LOCATION).load().migrate().orThrow();
                 run(out, stamp, pg, pools, catalog, router, n1, rowsWanted, writeRate, runStart);
             }
@@ -345,7 +349,7 @@ public final class MoveBench {
                 if (router.topology().version() > versionBefore) {
                     switchedAt.set(System.nanoTime());
                 }
-                java.util.concurrent.locks.LockSupport.parkNanos(200_000);
+                java.util.concurrent.locks.LockSupport.parkNanos(5_000_000);
             }
         }, "switch-watch");
         switchWatch.setDaemon(true);
@@ -377,6 +381,13 @@ public final class MoveBench {
         long pauseInfo = published.nanos;
         String pauseDetail = published.detail;
         out.put("router_switched_ms_after_publish", switchedAt.get() == 0 ? -1 : (switchedAt.get() - pauseInfo) / 1e6);
+        // the router's own account of the units of work that waited out the cutover (from their first rejection)
+        io.micrometer.core.instrument.Timer waited = METERS.find("shardring.cutover.wait").timer();
+        if (waited != null) {
+            out.put("router_cutover_waits", waited.count());
+            out.put("router_cutover_wait_max_ms", waited.max(java.util.concurrent.TimeUnit.MILLISECONDS));
+            out.put("router_cutover_wait_mean_ms", waited.mean(java.util.concurrent.TimeUnit.MILLISECONDS));
+        }
         long verifiedRows = events.stream().filter(e -> e.phase.equals("verify") && e.rows >= 0)
                 .mapToLong(Event::rows).sum();
         long cleanStart = first(events, "cleanup", "started");

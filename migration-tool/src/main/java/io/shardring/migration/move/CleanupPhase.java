@@ -51,35 +51,14 @@ final class CleanupPhase {
      * hold the rows. A router silent for longer than the grace period (stopped, crashed, cut off) no longer counts.
      */
     static void awaitRouters(MoveRun run, JobState job) throws SQLException {
-        long version = job.movedInVersion != null ? job.movedInVersion : run.journal.catalog().version();
-        RouterRegistry registry = new RouterRegistry(run.journal.catalog().dataSource());
-        long deadline = System.nanoTime() + run.options.routerWait().toNanos();
-        String waitingFor = null;
-        while (true) {
-            List<RouterRegistry.Entry> behind = registry.behind(version, run.options.routerGrace());
-            if (behind.isEmpty()) {
-                if (waitingFor != null) {
-                    run.journal(job, "cleanup", "info", "routers caught up with version " + version);
-                }
-                return;
-            }
-            String now = behind.toString();
-            if (!now.equals(waitingFor)) {
-                waitingFor = now;
-                String detail = "waiting for " + behind.size() + " router(s) still routing by a version before "
-                        + version + ": " + String.join("; ", behind.stream().map(Object::toString).toList());
-                run.journal(job, "cleanup", "waiting", detail);
-                run.tell(job, "cleanup", "waiting", detail);
-            }
-            if (System.nanoTime() > deadline) {
-                throw new ShardringException(ErrorCode.SHARD_ERROR, "cleanup of job " + job.index + " waited "
-                        + run.options.routerWait().toSeconds() + " s for routers still on a version before " + version
-                        + " (" + String.join("; ", behind.stream().map(Object::toString).toList()) + "); their reads"
-                        + " go to " + job.source + ", whose moved rows are kept. Let them catch up (or stop them:"
-                        + " a router silent for " + run.options.routerGrace().toSeconds() + " s no longer counts),"
-                        + " then resume");
-            }
-            Mover.sleep(100);
+        List<RouterRegistry.Entry> behind = RouterWait.until(run, job, "cleanup", run.options.routerWait(), true);
+        if (!behind.isEmpty()) {
+            throw new ShardringException(ErrorCode.SHARD_ERROR, "cleanup of job " + job.index + " waited "
+                    + run.options.routerWait().toSeconds() + " s for routers still on a version before the one in"
+                    + " which its rows moved (" + String.join("; ", behind.stream().map(Object::toString).toList())
+                    + "); their reads go to " + job.source + ", whose moved rows are kept. Let them catch up (or stop"
+                    + " them: a router silent for " + run.options.routerGrace().toSeconds() + " s no longer counts),"
+                    + " then resume");
         }
     }
 }

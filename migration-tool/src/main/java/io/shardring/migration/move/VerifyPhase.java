@@ -18,6 +18,11 @@ import java.util.concurrent.CompletionException;
  * {@link #reverify} or an abort that discards the target's copy lead on.
  */
 final class VerifyPhase {
+    /** At most this long verify waits for routers to switch to the published version before it scans. */
+    private static final java.time.Duration VERIFY_DEFERS_TO_ROUTERS = java.time.Duration.ofSeconds(2);
+    /** And then this long for the work that waited out the cutover to run on the new owner. */
+    private static final long RESUMING_MS = 250;
+
     private VerifyPhase() {
     }
 
@@ -29,6 +34,10 @@ final class VerifyPhase {
             run.tell(job, "verify", "info", "skipped after a restart");
             return;
         }
+        // the application first: let the routers switch (tens of milliseconds), and the units of work that waited
+        // out the cutover resume on the new owner, before verify's scans of both nodes take the CPU
+        RouterWait.until(run, job, "verify", VERIFY_DEFERS_TO_ROUTERS, false);
+        Mover.sleep(RESUMING_MS);
         try (targetSnapshot; Connection source = run.node(job.source).getConnection()) {
             String difference = compare(run, job, source, targetSnapshot);
             if (difference != null) {

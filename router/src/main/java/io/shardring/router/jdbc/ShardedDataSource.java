@@ -272,7 +272,7 @@ public final class ShardedDataSource implements AutoCloseable {
                     }
                     long seen = routingChanges();
                     if (state == s) { // another thread may have switched already
-                        catchUp(attempt == 0);
+                        catchUp();
                     }
                     if (owner(state, key) != pool) {
                         continue; // the key moved (or a pool was retired): run it on the owner now
@@ -310,17 +310,17 @@ public final class ShardedDataSource implements AutoCloseable {
     }
 
     /**
-     * After a stale rejection: a router that follows the catalog lets its watcher switch (woken by the catalog's
-     * notification) and only checks the version itself once per unit of work, in case it missed one; a router
-     * without a catalog reloads its topology source every time.
+     * After a stale rejection: a router without a catalog reloads its topology source. A router that follows the
+     * catalog leaves that to its watcher, which the catalog's notification wakes (and which polls, should one be
+     * lost): units of work that wait out a cutover then take no catalog connection at all, so hundreds of them
+     * cannot crowd out the watcher that would release them.
      */
-    private void catchUp(boolean firstRejection) {
+    private void catchUp() {
+        if (watcher != null) {
+            return;
+        }
         try {
-            if (watcher == null) {
-                refresh();
-            } else if (firstRejection && ((Catalog) source).version() > state.topology.version()) {
-                refresh();
-            }
+            refresh();
         } catch (RuntimeException e) {
             LOG.debug("refresh after a stale rejection failed: {}", e.getMessage());
         }

@@ -27,10 +27,11 @@ public final class CatalogWatcher implements AutoCloseable {
     private static final long REPORT_EVERY_NANOS = Duration.ofSeconds(1).toNanos();
 
     private final DataSource catalogDs;
-    private final Catalog catalog;
     private final ShardedDataSource router;
     private final long pollMillis;
-    private final RouterRegistry registry;
+    /** Read and write through the listening connection, so that the watcher never waits for a pooled one. */
+    private Catalog catalog;
+    private RouterRegistry registry;
     private final String id = UUID.randomUUID().toString();
     private final String host = hostName();
     private final Thread thread;
@@ -43,10 +44,8 @@ public final class CatalogWatcher implements AutoCloseable {
 
     private CatalogWatcher(DataSource catalogDs, ShardedDataSource router, Duration pollInterval) {
         this.catalogDs = catalogDs;
-        this.catalog = Catalog.attach(catalogDs);
         this.router = router;
         this.pollMillis = Math.max(10, pollInterval.toMillis());
-        this.registry = new RouterRegistry(catalogDs);
         this.thread = new Thread(this::run, "shardring-catalog-watcher");
         thread.setDaemon(true);
     }
@@ -70,6 +69,9 @@ public final class CatalogWatcher implements AutoCloseable {
                 try (Statement s = c.createStatement()) {
                     s.execute("LISTEN " + Catalog.CHANNEL);
                 }
+                DataSource listening = SingleConnection.of(c);
+                catalog = Catalog.attach(listening);
+                registry = new RouterRegistry(listening);
                 router.catalogReachable(true);
                 if (!reachable) {
                     LOG.info("catalog reachable again; router at topology version {}", router.topology().version());
@@ -99,7 +101,7 @@ public final class CatalogWatcher implements AutoCloseable {
             }
         }
         try {
-            registry.remove(id);
+            new RouterRegistry(catalogDs).remove(id);
         } catch (RuntimeException e) {
             LOG.debug("could not remove router {} from the registry: {}", id, e.getMessage());
         }
@@ -109,8 +111,8 @@ public final class CatalogWatcher implements AutoCloseable {
     private void check(boolean wake) {
         long before = router.topology().version();
         if (catalog.version() > before) {
-            long now = router.refresh();
-            LOG.info("router moved from topology version {} to {}", before, now);
+            router.apply(catalog.load());
+            LOG.info("router moved from topology version {} to {}", before, router.topology().version());
             wake = true;
         }
         if (wake) {
@@ -124,7 +126,7 @@ public final class CatalogWatcher implements AutoCloseable {
     private void prepareMoveTargets() {
         long running = -1;
         String document = null;
-        try (Connection c = catalogDs.getConnection(); Statement s = c.createStatement();
+        try (Connection c = catalog.dataSource().getConnection(); Statement s = c.createStatement();
                 java.sql.ResultSet rs = s.executeQuery("SELECT id, target_document FROM shardring.moves"
                         + " WHERE state = 'running'")) {
             if (rs.next()) {
