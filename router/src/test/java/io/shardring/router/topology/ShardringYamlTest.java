@@ -144,10 +144,13 @@ class ShardringYamlTest {
                             .zone("eu-west-1b")
                             .build())
                     .build();
-            RouterSettings router = new RouterSettings(Duration.ofSeconds(5), Duration.ofSeconds(30), 8);
-            ShardringConfig config = new ShardringConfig(topology, router);
+            RouterSettings router = new RouterSettings(Duration.ofSeconds(5), Duration.ofSeconds(30), 8,
+                    Duration.ofSeconds(5), Duration.ofSeconds(1));
+            ShardringConfig config = new ShardringConfig(topology, router, "pg-a", List.of());
 
             assertSameConfig(loaded, config);
+            assertThat(loaded.namesCatalog()).isTrue();
+            assertThat(loaded.catalogNode()).isEqualTo("pg-a");
             assertSameRouting(loaded.topology(), config.topology());
         }
 
@@ -738,6 +741,8 @@ class ShardringYamlTest {
         assertThat(actual.router().downBackoff()).isEqualTo(expected.router().downBackoff());
         assertThat(actual.router().drainTimeout()).isEqualTo(expected.router().drainTimeout());
         assertThat(actual.router().fanOutThreads()).isEqualTo(expected.router().fanOutThreads());
+        assertThat(actual.router().cutoverWait()).isEqualTo(expected.router().cutoverWait());
+        assertThat(actual.router().catalogPoll()).isEqualTo(expected.router().catalogPoll());
     }
 
     static void assertSameTopology(Topology actual, Topology expected) {
