@@ -34,8 +34,8 @@ class CrashResumeTest {
 
     @ParameterizedTest(name = "crash at {0} {1} of job {2}, then resume")
     // phase boundaries; MoverKillTest kills a real process inside the copy, the cutover and the cleanup
-    @CsvSource({"prepare, started, 0", "copy, started, 0", "copy, finished, 2", "cutover, fenced, 2",
-            "verify, info, 1", "cleanup, started, 0"})
+    @CsvSource({"prepare, started, 0", "copy, finished, 2", "cutover, fenced, 2", "verify, info, 1",
+            "cleanup, started, 0"})
     void resumeFinishesTheMoveWithNothingLost(String phase, String event, int job, PgCluster cluster) throws Exception {
         try (MoveFixture f = new MoveFixture(cluster, 3)) {
             f.workload.start(4);

@@ -45,7 +45,7 @@ public final class MoverProcess {
             }
         };
         try (NodePools pools = new NodePools(System::getenv)) {
-            Catalog catalog = Catalog.open(ds);
+            Catalog catalog = Catalog.attach(ds); // made by the test already; a CLI would open (migrate) it
             new Mover(catalog, pools, new Mover.Options().appLocations(MoveFixture.LOCATION).deleteBatch(50),
                     listener).run(moveId);
             out.println("DONE");
@@ -60,6 +60,8 @@ public final class MoverProcess {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx256m");
+        cmd.add("-XX:TieredStopAtLevel=1"); // a short-lived process: start fast rather than peak
+        cmd.add("-XX:+UseSerialGC");
         cmd.add("-cp");
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(MoverProcess.class.getName());

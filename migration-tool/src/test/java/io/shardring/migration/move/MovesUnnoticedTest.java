@@ -261,10 +261,11 @@ class MovesUnnoticedTest {
             int source = Integer.parseInt(job0.source().substring("shard".length()));
             long staying = stayingTenantOn(plan, job0.source(), 0);
             AtomicLong longTxEnd = new AtomicLong();
+            Thread[] longTx = new Thread[1];
             Mover mover = new Mover(f.catalog, f.pools, f.options().fenceTimeout(Duration.ofSeconds(1)),
                     (m, j, phase, event, d, r, l) -> {
                         if (j == 0 && phase.equals("cutover") && event.equals("started")) {
-                            longTransaction(f, source, staying, 4000, longTxEnd);
+                            longTx[0] = longTransaction(f, source, staying, 4000, longTxEnd);
                         }
                     });
             assertThatThrownBy(() -> mover.execute(plan)).hasMessageContaining("could not lock the sharded tables on "
@@ -274,7 +275,8 @@ class MovesUnnoticedTest {
             assertThat((int) f.router.inTransaction(movingTenant, c -> c.createStatement().executeUpdate(
                     "UPDATE notes SET body = body WHERE tenant_id = " + movingTenant)))
                     .as("the source still owns the moving keys").isEqualTo(MoveFixture.NOTES_PER_TENANT);
-            Thread.sleep(Math.max(0, TimeUnit.NANOSECONDS.toMillis(longTxEnd.get() - System.nanoTime())) + 200);
+            longTx[0].join(30_000);
+            assertThat(longTxEnd.get()).as("the long transaction committed").isPositive();
             f.mover(MoveListener.NONE).resume();
             assertThat(f.catalog.load().nodes()).containsKey("shard3");
             f.checkEverything();
@@ -295,8 +297,7 @@ class MovesUnnoticedTest {
      * A transaction on the shard that writes a row of {@code tenant} and stays open for {@code millis}: it holds
      * the table's ROW EXCLUSIVE lock, which the fence's SHARE ROW EXCLUSIVE lock must wait for.
      */
-    private static void longTransaction(MoveFixture f, int shard, long tenant, long millis, AtomicLong end) {
-        end.set(System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis + 60_000)); // until it says
+    private static Thread longTransaction(MoveFixture f, int shard, long tenant, long millis, AtomicLong end) {
         CountDownLatch holding = new CountDownLatch(1);
         Thread t = new Thread(() -> {
             try (Connection c = f.cluster.shard(shard).connect(); Statement s = c.createStatement()) {
@@ -317,5 +318,6 @@ class MovesUnnoticedTest {
         } catch (InterruptedException e) {
             throw new IllegalStateException(e);
         }
+        return t;
     }
 }

@@ -160,6 +160,9 @@ public final class CatalogWatcher implements AutoCloseable {
             reportedVersion = version;
             reportedAt = now;
         } catch (RuntimeException e) {
+            if (closed) {
+                return; // the router is closing under us
+            }
             // a catalog made before the registry existed: route on, unreported (a move's cleanup cannot wait for us)
             registryMissing = String.valueOf(e.getMessage()).contains("shardring.routers");
             LOG.warn("cannot report this router in the catalog: {}", e.getMessage());
