@@ -65,6 +65,8 @@ final class EmbeddedBackend implements ShardBackend {
         settings.put("max_wal_senders", "20");
         settings.put("max_worker_processes", "32");
         settings.put("max_logical_replication_workers", "16");
+        // a subscription whose worker stopped (a target restarted, a slot still busy) is retried after this, not 5 s
+        settings.put("wal_retrieve_retry_interval", "200ms");
         settings.put("fsync", "off");
         settings.put("synchronous_commit", "on"); // overrides zonky's default of off
         settings.put("full_page_writes", "off");
