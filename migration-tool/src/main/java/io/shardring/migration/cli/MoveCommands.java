@@ -89,8 +89,8 @@ final class MoveCommands {
             }
             List<String> cutOver = new ArrayList<>();
             try (Connection c = catalog().dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
-                    "SELECT job, source, target FROM shardring.move_jobs WHERE move_id = ? AND phase IN ('cleanup',"
-                            + " 'done') ORDER BY job")) {
+                    "SELECT job, source, target FROM shardring.move_jobs WHERE move_id = ? AND phase IN ('verify',"
+                            + " 'cleanup', 'done') ORDER BY job")) {
                 ps.setLong(1, id);
                 try (ResultSet rs = ps.executeQuery()) {
                     while (rs.next()) {

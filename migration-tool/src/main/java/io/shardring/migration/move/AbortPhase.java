@@ -35,7 +35,7 @@ final class AbortPhase {
                 return;
             case "verify_failed":
                 if (!discardTargetCopy) {
-                    throw new ShardringException(ErrorCode.RING_CONSTRAINT, "job " + job.index + " (" + job.pair()
+                    throw new ShardringException(ErrorCode.RING_CONSTRAINT, job.label() + " (" + job.pair()
                             + ") failed verify: abort would have to drop one of two differing copies. Compare them"
                             + " first; then `shardring resume --reverify`, or `shardring abort --discard-target-copy`"
                             + " to keep the source's rows");
@@ -52,7 +52,7 @@ final class AbortPhase {
         boolean targetReachable = reachableWithShardring(run, job.target);
         if (!targetReachable && job.phase.equals("cutover")) {
             // the target may already own the ranges; giving them back to the source now would leave two owners
-            throw new ShardringException(ErrorCode.RING_CONSTRAINT, "job " + job.index + " stopped in its cutover and"
+            throw new ShardringException(ErrorCode.RING_CONSTRAINT, job.label() + " stopped in its cutover and"
                     + " its target " + job.target + " is unreachable: it may already own the ranges. Bring "
                     + job.target + " back, then run abort (or resume) again");
         }
@@ -116,7 +116,7 @@ final class AbortPhase {
         try (Connection c = run.journal.connection()) {
             c.setAutoCommit(false);
             run.journal.catalog().publish(c, MoveTopologies.intermediate(run.before, run.after, moved, version),
-                    "move " + run.moveId + " job " + job.index + " given back to " + job.source + " after a failed verify");
+                    "move " + run.moveId + " " + job.label() + " given back to " + job.source + " after a failed verify");
             MoveJournal.setPhase(c, run.moveId, job, "aborted");
             c.commit();
         }

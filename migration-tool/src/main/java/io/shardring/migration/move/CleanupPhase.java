@@ -53,7 +53,7 @@ final class CleanupPhase {
     static void awaitRouters(MoveRun run, JobState job) throws SQLException {
         List<RouterRegistry.Entry> behind = RouterWait.until(run, job, "cleanup", run.options.routerWait(), true);
         if (!behind.isEmpty()) {
-            throw new ShardringException(ErrorCode.SHARD_ERROR, "cleanup of job " + job.index + " waited "
+            throw new ShardringException(ErrorCode.SHARD_ERROR, "cleanup of " + job.label() + " waited "
                     + run.options.routerWait().toSeconds() + " s for routers still on a version before the one in"
                     + " which its rows moved (" + String.join("; ", behind.stream().map(Object::toString).toList())
                     + "); their reads go to " + job.source + ", whose moved rows are kept. Let them catch up (or stop"

@@ -47,7 +47,7 @@ final class CopyPhase {
         while (true) {
             long start = System.nanoTime();
             long seq = replication.writeMarker();
-            replication.awaitMarker(seq, run.options.syncTimeout());
+            replication.awaitMarker(seq, run.options.syncTimeout(), false);
             long roundTripMs = (System.nanoTime() - start) / 1_000_000;
             run.tell(job, "copy", "progress", "caught up; marker round trip " + roundTripMs + " ms");
             if (roundTripMs < 250 || System.nanoTime() > deadline) {

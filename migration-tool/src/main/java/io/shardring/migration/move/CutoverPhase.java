@@ -1,5 +1,6 @@
 package io.shardring.migration.move;
 
+import io.shardring.router.ShardUnavailableException;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -18,6 +19,12 @@ final class CutoverPhase {
     }
 
     static void run(MoveRun run, JobState job) throws SQLException {
+        // no fence for a target that is down: the moving keys would wait for nothing
+        String down = run.nodes.probe(job.target, 2);
+        if (down != null) {
+            throw new ShardUnavailableException(job.target, "node " + job.target + " (" + down + ") is unreachable;"
+                    + " the cutover of " + job.label() + " (" + job.pair() + ") did not fence " + job.source, null);
+        }
         long nextVersion = run.journal.catalog().version() + 1;
         List<long[]> moving = Intervals.of(job.ranges);
         long fenceStart = System.nanoTime();
@@ -30,7 +37,7 @@ final class CutoverPhase {
             // 2. the target has everything the source accepted before the fence
             if (Replication.logical(run.nodes, job.source)) {
                 Replication replication = new Replication(run, job);
-                replication.awaitMarker(replication.writeMarker(), run.options.catchUpTimeout());
+                replication.awaitMarker(replication.writeMarker(), run.options.catchUpTimeout(), true);
             } else {
                 // the fallback: nothing can change these ranges on the source now, so copy them while fenced
                 PreparePhase.clearTarget(run, job);
@@ -56,7 +63,7 @@ final class CutoverPhase {
             try (Connection c = run.journal.connection()) {
                 c.setAutoCommit(false);
                 run.journal.catalog().publish(c, MoveTopologies.publishable(run.before, run.after, run.jobs, moved,
-                        nextVersion), "move " + run.moveId + " job " + job.index + ": " + job.pair());
+                        nextVersion), "move " + run.moveId + " " + job.label() + ": " + job.pair());
                 MoveJournal.setPhase(c, run.moveId, job, "verify");
                 MoveJournal.movedIn(c, run.moveId, job, nextVersion);
                 c.commit();
@@ -107,10 +114,13 @@ final class CutoverPhase {
             cause.addSuppressed(e);
             return;
         }
+        if (run.nodes.probe(job.target, 2) != null) {
+            return; // the target is down: resume or abort disowns it later; no router sends it these keys
+        }
         try {
             Ownership.change(run, job.target, current, Ownership.without(moving));
-        } catch (SQLException | RuntimeException unreachable) {
-            // the target is down or busy: resume or abort disowns it later; no router sends it these keys
+        } catch (SQLException | RuntimeException busy) {
+            // resume or abort disowns it later; no router sends it these keys
         }
     }
 

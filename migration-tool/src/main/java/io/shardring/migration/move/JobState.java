@@ -34,6 +34,11 @@ final class JobState {
         return "shardring_m" + moveId + "_j" + index;
     }
 
+    /** How people and the CLI number jobs: from 1. */
+    String label() {
+        return "job " + (index + 1);
+    }
+
     String pair() {
         return source + " -> " + target;
     }

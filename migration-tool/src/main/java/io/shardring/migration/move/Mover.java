@@ -291,7 +291,7 @@ public final class Mover {
     private static void refuseVerifyFailed(MoveRun run) {
         for (JobState job : run.jobs) {
             if (job.phase.equals("verify_failed")) {
-                throw new ShardringException(ErrorCode.RING_CONSTRAINT, "job " + job.index + " of move " + run.moveId
+                throw new ShardringException(ErrorCode.RING_CONSTRAINT, job.label() + " of move " + run.moveId
                         + " (" + job.pair() + ") failed verify: the target's rows differ from the source's, and both"
                         + " are kept. Compare them by hand, then run `shardring resume --reverify` (continues if they"
                         + " are now equal) or `shardring abort --discard-target-copy` (the source's rows stay"
@@ -443,21 +443,19 @@ public final class Mover {
             String why = nodes.probe(node, 2);
             if (why != null) {
                 return new ShardUnavailableException(node, "node " + node + " (" + why + ") is unreachable; " + phase
-                        + " of job " + job.index + " (" + job.pair() + ") stopped: " + CutoverPhase.firstLine(e), e);
+                        + " of " + job.label() + " (" + job.pair() + ") stopped: " + CutoverPhase.firstLine(e), e);
             }
         }
         return null;
     }
 
+    /**
+     * Any SQL or I/O failure may be a node that went away: drivers and pools word it many ways ("An I/O error
+     * occurred", "Connection is closed", a pool's timeout), so the job's nodes are asked rather than the message.
+     */
     private static boolean connectionFailure(Throwable e) {
         for (Throwable c = e; c != null && c.getCause() != c; c = c.getCause()) {
-            if (c instanceof SQLException) {
-                String state = ((SQLException) c).getSQLState();
-                if (state != null && (state.startsWith("08") || state.startsWith("57P"))) {
-                    return true;
-                }
-            }
-            if (c instanceof java.io.IOException) {
+            if (c instanceof SQLException || c instanceof java.io.IOException) {
                 return true;
             }
         }

@@ -23,9 +23,6 @@ import javax.sql.DataSource;
  * pool's timeout alone, and never with credentials.
  */
 public final class NodePools implements AutoCloseable, Function<String, DataSource> {
-    /** At most this long to get a connection to a node, whatever the application's pools allow. */
-    static final long TOOL_CONNECTION_TIMEOUT_MS = 2000;
-
     private final Map<String, NodeConfig> nodes = new LinkedHashMap<>();
     private final Map<String, NodeDataSource> pools = new LinkedHashMap<>();
     private final Function<String, String> env;
@@ -70,8 +67,7 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
             }
             hc.setMaximumPoolSize(6);
             hc.setMinimumIdle(0);
-            // a node that is down must be known for down quickly: a fenced range waits while the tool finds out
-            hc.setConnectionTimeout(Math.min(n.pool().connectionTimeout().toMillis(), TOOL_CONNECTION_TIMEOUT_MS));
+            hc.setConnectionTimeout(n.pool().connectionTimeout().toMillis());
             hc.setInitializationFailTimeout(-1);
             ds = new NodeDataSource(nodeId, address(n), new HikariDataSource(hc));
             pools.put(nodeId, ds);
@@ -84,6 +80,18 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
      * {@code host:port: reason}.
      */
     String probe(String nodeId, int timeoutSeconds) {
+        try (Connection c = direct(nodeId, timeoutSeconds)) {
+            return null;
+        } catch (SQLException e) {
+            return address(config(nodeId)) + ": " + reason(e);
+        }
+    }
+
+    /**
+     * A connection of its own to the node, outside its pool, that fails at once when the node refuses it: a pool
+     * keeps trying for its whole connection timeout, which is too long while a fenced range waits (the cutover).
+     */
+    Connection direct(String nodeId, int timeoutSeconds) throws SQLException {
         NodeConfig n = config(nodeId);
         Properties props = new Properties();
         props.setProperty("user", n.user());
@@ -92,11 +100,8 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
         }
         props.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
         props.setProperty("loginTimeout", String.valueOf(timeoutSeconds));
-        try (Connection c = DriverManager.getConnection(n.jdbcUrl(), props)) {
-            return null;
-        } catch (SQLException e) {
-            return address(n) + ": " + reason(e);
-        }
+        props.setProperty("ApplicationName", "shardring mover");
+        return DriverManager.getConnection(n.jdbcUrl(), props);
     }
 
     /** The node as an operator finds it: host:port of its JDBC URL. */

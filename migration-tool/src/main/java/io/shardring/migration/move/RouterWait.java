@@ -33,7 +33,7 @@ final class RouterWait {
                 }
                 return behind;
             }
-            String now = behind.toString();
+            String now = behind.stream().map(e -> e.id + "@" + e.version).toList().toString(); // not their ages
             if (journal && !now.equals(waitingFor)) {
                 String detail = "waiting for " + behind.size() + " router(s) still routing by a version before "
                         + version + ": " + String.join("; ", behind.stream().map(Object::toString).toList());

@@ -60,7 +60,7 @@ final class VerifyPhase {
             String difference = compare(run, job, source, target);
             if (difference != null) {
                 run.journal(job, "verify", "failed", "verified again: " + difference);
-                throw new ShardringException(ErrorCode.SHARD_ERROR, "verify failed again for job " + job.index
+                throw new ShardringException(ErrorCode.SHARD_ERROR, "verify failed again for " + job.label()
                         + " of move " + run.moveId + ": " + difference + ". Repair the target's rows by hand and run"
                         + " `shardring resume --reverify` again, or run `shardring abort --discard-target-copy`"
                         + " to keep the source's rows");
@@ -76,7 +76,7 @@ final class VerifyPhase {
         // resume and abort must not clean this job up: the source's rows are the good copy
         run.journal.setPhase(run.moveId, job, "verify_failed");
         fenceTarget(run, job);
-        throw new ShardringException(ErrorCode.SHARD_ERROR, "verify failed in job " + job.index + " (" + job.pair()
+        throw new ShardringException(ErrorCode.SHARD_ERROR, "verify failed in " + job.label() + " (" + job.pair()
                 + "): " + difference + ". Both copies are kept and both nodes are fenced for these ranges. Compare"
                 + " them, then run `shardring resume --reverify` (continues if they are now equal) or `shardring abort"
                 + " --discard-target-copy` (the source's rows stay authoritative)");
