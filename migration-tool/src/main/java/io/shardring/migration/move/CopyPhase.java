@@ -44,14 +44,16 @@ final class CopyPhase {
         }
         Replication replication = new Replication(run, job);
         long deadline = System.nanoTime() + run.options.syncTimeout().toNanos();
-        while (true) {
-            long start = System.nanoTime();
-            long seq = replication.writeMarker();
-            replication.awaitMarker(seq, run.options.syncTimeout(), false);
-            long roundTripMs = (System.nanoTime() - start) / 1_000_000;
-            run.tell(job, "copy", "progress", "caught up; marker round trip " + roundTripMs + " ms");
-            if (roundTripMs < 250 || System.nanoTime() > deadline) {
-                return;
+        try (Connection target = run.node(job.target).getConnection()) {
+            while (true) {
+                long start = System.nanoTime();
+                long seq = replication.writeMarker();
+                replication.awaitMarker(seq, run.options.syncTimeout(), target);
+                long roundTripMs = (System.nanoTime() - start) / 1_000_000;
+                run.tell(job, "copy", "progress", "caught up; marker round trip " + roundTripMs + " ms");
+                if (roundTripMs < 250 || System.nanoTime() > deadline) {
+                    return;
+                }
             }
         }
     }

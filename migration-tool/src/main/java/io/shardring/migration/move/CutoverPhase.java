@@ -19,32 +19,42 @@ final class CutoverPhase {
     }
 
     static void run(MoveRun run, JobState job) throws SQLException {
-        // no fence for a target that is down: the moving keys would wait for nothing
-        String down = run.nodes.probe(job.target, 2);
-        if (down != null) {
-            throw new ShardUnavailableException(job.target, "node " + job.target + " (" + down + ") is unreachable;"
-                    + " the cutover of " + job.label() + " (" + job.pair() + ") did not fence " + job.source, null);
+        // no fence for a target that is down: the moving keys would wait for nothing. The connection is opened
+        // before the fence, so that its setup is not part of the pause; it fails at once if the target dies, where a
+        // pool would keep trying for its connection timeout while the fenced keys wait
+        Connection target;
+        try {
+            target = run.nodes.direct(job.target, 2);
+        } catch (SQLException e) {
+            throw new ShardUnavailableException(job.target, "node " + job.target + " (" + run.nodes.describe(job.target,
+                    e) + ") is unreachable; the cutover of " + job.label() + " (" + job.pair() + ") did not fence "
+                    + job.source, null);
         }
         long nextVersion = run.journal.catalog().version() + 1;
         List<long[]> moving = Intervals.of(job.ranges);
         long fenceStart = System.nanoTime();
         // 1. fence; a fence that cannot get its locks changes nothing and fails here
         Ownership.change(run, job.source, nextVersion, Ownership.without(moving));
+        long fenced = System.nanoTime();
         run.journal(job, "cutover", "info", "fenced " + job.ranges.size() + " ranges on " + job.source);
         run.tell(job, "cutover", "fenced", job.source);
-        Connection snapshot = null;
+        Connection snapshot = target;
+        long owns;
+        long caughtUp;
         try {
             // 2. the target has everything the source accepted before the fence
             if (Replication.logical(run.nodes, job.source)) {
                 Replication replication = new Replication(run, job);
-                replication.awaitMarker(replication.writeMarker(), run.options.catchUpTimeout(), true);
+                replication.awaitMarker(replication.writeMarker(), run.options.catchUpTimeout(), target);
             } else {
                 // the fallback: nothing can change these ranges on the source now, so copy them while fenced
                 PreparePhase.clearTarget(run, job);
                 run.journal.rowsCopied(run.moveId, job, CopyPipe.copy(run, job, null));
             }
-            // 3. a snapshot of the target at exactly that point, for verify, before the target takes writes
-            snapshot = run.node(job.target).getConnection();
+            caughtUp = System.nanoTime();
+            // 3. a snapshot of the target at exactly that point, for verify, before the target takes writes; verify's
+            // scans on it take as long as the tables need, so the fenced wait's socket timeout ends here
+            snapshot.setNetworkTimeout(Runnable::run, 0);
             snapshot.setAutoCommit(false);
             snapshot.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
             try (Statement s = snapshot.createStatement()) {
@@ -52,6 +62,7 @@ final class CutoverPhase {
             }
             // 4. the target owns the ranges
             Ownership.change(run, job.target, nextVersion, Ownership.with(moving));
+            owns = System.nanoTime();
             run.tell(job, "cutover", "target-owns", job.target);
             // 5. publish the topology in which this job has moved, and advance the job, in one transaction
             List<JobState> moved = new ArrayList<>();
@@ -70,18 +81,21 @@ final class CutoverPhase {
             }
             job.movedInVersion = nextVersion;
         } catch (SQLException | RuntimeException e) {
-            if (snapshot != null) {
-                closeQuietly(snapshot);
-            }
+            closeQuietly(snapshot);
             giveBack(run, job, nextVersion, moving, e);
             throw e;
         }
         job.phase = "verify";
         job.snapshot = snapshot;
-        long pauseMs = (System.nanoTime() - fenceStart) / 1_000_000;
+        long end = System.nanoTime();
+        long pauseMs = (end - fenceStart) / 1_000_000;
+        // where the pause went, for an operator who finds it long: the fence's locks, the target catching up, the
+        // target taking the ranges, the publish
+        String parts = "fence " + ms(fenceStart, fenced) + ", catch-up " + ms(fenced, caughtUp) + ", target "
+                + ms(caughtUp, owns) + ", publish " + ms(owns, end) + " ms";
         run.journal(job, "cutover", "info", "topology version " + nextVersion + " published; writes to the moving"
-                + " keys paused " + pauseMs + " ms");
-        run.tell(job, "cutover", "info", "paused " + pauseMs + " ms", -1, 0);
+                + " keys paused " + pauseMs + " ms (" + parts + ")");
+        run.tell(job, "cutover", "info", "paused " + pauseMs + " ms (" + parts + ")", -1, 0);
     }
 
     /**
@@ -122,6 +136,10 @@ final class CutoverPhase {
         } catch (SQLException | RuntimeException busy) {
             // resume or abort disowns it later; no router sends it these keys
         }
+    }
+
+    private static long ms(long from, long to) {
+        return (to - from) / 1_000_000;
     }
 
     static String firstLine(Throwable e) {

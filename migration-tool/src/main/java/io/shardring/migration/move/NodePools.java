@@ -83,8 +83,13 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
         try (Connection c = direct(nodeId, timeoutSeconds)) {
             return null;
         } catch (SQLException e) {
-            return address(config(nodeId)) + ": " + reason(e);
+            return describe(nodeId, e);
         }
+    }
+
+    /** A failed connection to the node as {@code host:port: reason}. */
+    String describe(String nodeId, SQLException e) {
+        return address(config(nodeId)) + ": " + reason(e);
     }
 
     /**
@@ -100,6 +105,8 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
         }
         props.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
         props.setProperty("loginTimeout", String.valueOf(timeoutSeconds));
+        // a target that hangs (not refuses) must still fail the fenced wait, not hold it forever
+        props.setProperty("socketTimeout", "10");
         props.setProperty("ApplicationName", "shardring mover");
         return DriverManager.getConnection(n.jdbcUrl(), props);
     }

@@ -170,17 +170,12 @@ final class Replication {
     }
 
     /**
-     * Waits until the marker arrived on the target: the subscription applies in commit order, so everything the
-     * source committed before the marker is applied there too. {@code fenced}: the cutover waits, behind a fence.
+     * Waits until the marker arrived on the target, read through {@code target}: the subscription applies in commit
+     * order, so everything the source committed before the marker is applied there too.
      */
-    void awaitMarker(long seq, Duration timeout, boolean fenced) throws SQLException {
+    void awaitMarker(long seq, Duration timeout, Connection target) throws SQLException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        // behind a fence, a connection of its own: a dead target must fail this wait at once, not after a pool's
-        // connection timeout, for the fenced ranges wait meanwhile
-        int connectSeconds = (int) Math.max(1, Math.min(5, timeout.toSeconds()));
-        try (Connection c = fenced ? run.nodes.direct(job.target, connectSeconds)
-                : run.node(job.target).getConnection(); PreparedStatement ps = c.prepareStatement(
-                "SELECT seq FROM shardring.move_markers WHERE name = ?")) {
+        try (PreparedStatement ps = target.prepareStatement("SELECT seq FROM shardring.move_markers WHERE name = ?")) {
             ps.setString(1, name);
             while (true) {
                 try (ResultSet rs = ps.executeQuery()) {
