@@ -266,7 +266,9 @@ public final class HashRing {
         next.add(node);
         TreeMap<Long, String> map = tokenMap();
         if (placement == TokenPlacement.ALLOCATED) {
-            join(map, next, node, vnodes);
+            TokenAllocator alloc = new TokenAllocator(map, weights(nodes));
+            alloc.join(node.id(), node.weight(), vnodes);
+            map = alloc.tokens();
         } else {
             addDerived(map, node, placement, vnodes);
         }
@@ -284,14 +286,9 @@ public final class HashRing {
         next.remove(gone);
         TreeMap<Long, String> map = tokenMap();
         if (placement == TokenPlacement.ALLOCATED) {
-            Map<String, Double> weights = weights(next);
-            weights.put(nodeId, 0.0);
-            Map<String, Double> targets = TokenAllocator.targets(weights);
-            Set<String> receivers = new LinkedHashSet<>(ids(next));
-            TokenAllocator alloc = new TokenAllocator(map);
-            alloc.transfer(targets, receivers, Set.of(nodeId), vnodes);
-            alloc.evict(nodeId, targets, receivers);
-            alloc.coalesce();
+            TokenAllocator alloc = new TokenAllocator(map, weights(nodes));
+            alloc.remove(nodeId, vnodes);
+            map = alloc.tokens();
         } else {
             map.values().removeIf(nodeId::equals);
         }
@@ -306,16 +303,9 @@ public final class HashRing {
         next.set(next.indexOf(old), updated);
         TreeMap<Long, String> map = tokenMap();
         if (placement == TokenPlacement.ALLOCATED) {
-            Map<String, Double> targets = TokenAllocator.targets(weights(next));
-            Set<String> others = new LinkedHashSet<>(ids(next));
-            others.remove(nodeId);
-            TokenAllocator alloc = new TokenAllocator(map);
-            if (weight > old.weight()) {
-                alloc.transfer(targets, Set.of(nodeId), others, vnodes);
-            } else {
-                alloc.transfer(targets, others, Set.of(nodeId), vnodes);
-            }
-            alloc.coalesce();
+            TokenAllocator alloc = new TokenAllocator(map, weights(nodes));
+            alloc.reweight(nodeId, weight, vnodes);
+            map = alloc.tokens();
         } else {
             map.values().removeIf(nodeId::equals);
             addDerived(map, updated, placement, vnodes);
@@ -336,19 +326,6 @@ public final class HashRing {
         return map;
     }
 
-    private static void join(TreeMap<Long, String> map, List<RingNode> all, RingNode node, int vnodes) {
-        if (map.isEmpty()) {
-            map.putAll(TokenAllocator.firstNode(node.id(), vnodes));
-            return;
-        }
-        Map<String, Double> targets = TokenAllocator.targets(weights(all));
-        Set<String> donors = new LinkedHashSet<>(ids(all));
-        donors.remove(node.id());
-        TokenAllocator alloc = new TokenAllocator(map);
-        alloc.transfer(targets, Set.of(node.id()), donors, vnodes);
-        alloc.coalesce();
-    }
-
     private static void addDerived(TreeMap<Long, String> map, RingNode node, TokenPlacement placement, int vnodes) {
         int count = Math.max(1, (int) Math.round(vnodes * node.weight()));
         for (int i = 0; i < count; i++) {
@@ -364,14 +341,6 @@ public final class HashRing {
             w.put(n.id(), n.weight());
         }
         return w;
-    }
-
-    private static List<String> ids(List<RingNode> nodes) {
-        List<String> ids = new ArrayList<>();
-        for (RingNode n : nodes) {
-            ids.add(n.id());
-        }
-        return ids;
     }
 
     @Override
@@ -459,16 +428,21 @@ public final class HashRing {
                 }
                 placed.add(nodes.get(e.getKey()));
             }
+            // one allocator for all joins: each join then costs O(vnodes log tokens), not a pass over the ring
+            TokenAllocator alloc = placement == TokenPlacement.ALLOCATED && placed.size() < nodes.size()
+                    ? new TokenAllocator(map, weights(placed)) : null;
             for (RingNode n : nodes.values()) {
                 if (stored.containsKey(n.id())) {
                     continue;
                 }
-                placed.add(n);
-                if (placement == TokenPlacement.ALLOCATED) {
-                    join(map, placed, n, vnodes);
+                if (alloc != null) {
+                    alloc.join(n.id(), n.weight(), vnodes);
                 } else {
                     addDerived(map, n, placement, vnodes);
                 }
+            }
+            if (alloc != null) {
+                map = alloc.tokens();
             }
             // keep the configured order of nodes, whatever the order of placement
             return new HashRing(keyType, placement, vnodes, new ArrayList<>(nodes.values()), map);
