@@ -17,6 +17,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 
@@ -28,7 +29,9 @@ import java.util.List;
  *
  * <p>Why the ranges are also compiled into each trigger function as constants: a lookup in a table
  * from PL/pgSQL costs several microseconds per row, a comparison of constants a fraction of that.
- * Both are rewritten in one transaction.
+ * Both are rewritten in one transaction. The constants form a binary search over the sorted intervals
+ * rather than one test per interval, so a shard owning hundreds of arcs still pays about log2(n)
+ * comparisons per row.
  *
  * <p>A change of ownership first locks every guarded table in {@code SHARE ROW EXCLUSIVE} mode, which
  * waits for writes in flight (they hold {@code ROW EXCLUSIVE} until they commit) and holds new ones back
@@ -240,18 +243,7 @@ public final class OwnershipGuard {
     }
 
     static String functionSql(String fn, String nodeId, KeyType keyType, ShardedTable t, List<TokenRange> owned) {
-        StringBuilder check = new StringBuilder();
-        for (TokenRange r : owned) {
-            for (long[] iv : r.inclusiveIntervals()) {
-                if (check.length() > 0) {
-                    check.append(" OR ");
-                }
-                check.append("h BETWEEN ").append(iv[0]).append(" AND ").append(iv[1]);
-            }
-        }
-        if (check.length() == 0) {
-            check.append("false");
-        }
+        List<long[]> intervals = ownedIntervals(owned);
         String col = t.quotedKeyColumn();
         String hash = keyType.sqlFunction();
         return "CREATE OR REPLACE FUNCTION shardring." + Sql.quote(fn) + "() RETURNS trigger LANGUAGE plpgsql AS $guard$\n"
@@ -260,12 +252,12 @@ public final class OwnershipGuard {
                 + "  IF TG_OP = 'DELETE' THEN h := " + hash + "(OLD." + col + ", 0);\n"
                 + "  ELSE h := " + hash + "(NEW." + col + ", 0); END IF;\n"
                 // a NULL key is left to the column's NOT NULL constraint, which names it better
-                + "  ok := h IS NULL OR (" + check + ");\n"
+                + "  ok := h IS NULL OR (" + ownsSql("h", intervals) + ");\n"
                 // an UPDATE that changes the key must own the old key too, or a stale router could move a row
                 // out of a fenced range
                 + "  IF ok AND TG_OP = 'UPDATE' AND OLD." + col + " IS DISTINCT FROM NEW." + col + " THEN\n"
                 + "    o := " + hash + "(OLD." + col + ", 0);\n"
-                + "    ok := o IS NULL OR (" + check.toString().replace("h BETWEEN", "o BETWEEN") + ");\n"
+                + "    ok := o IS NULL OR (" + ownsSql("o", intervals) + ");\n"
                 + "  END IF;\n"
                 // the bypass needs the setting AND membership of the tool's role: a setting alone is open to anyone
                 + "  IF NOT ok AND NOT (coalesce(current_setting('shardring.bypass_guard', true), '') = 'on'\n"
@@ -278,6 +270,61 @@ public final class OwnershipGuard {
                 + "  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;\n"
                 + "  RETURN NEW;\n"
                 + "END\n$guard$";
+    }
+
+    /**
+     * The inclusive hash intervals of the arcs, sorted by their low end (the search needs them sorted), touching and
+     * overlapping ones merged into one: arcs a move hands over usually touch ones the node already owns, and each
+     * interval kept is one more leaf of the search.
+     */
+    static List<long[]> ownedIntervals(List<TokenRange> owned) {
+        List<long[]> all = new ArrayList<>();
+        for (TokenRange r : owned) {
+            all.addAll(r.inclusiveIntervals());
+        }
+        all.sort(Comparator.comparingLong(iv -> iv[0]));
+        List<long[]> merged = new ArrayList<>();
+        for (long[] iv : all) {
+            long[] last = merged.isEmpty() ? null : merged.get(merged.size() - 1);
+            // last[1] + 1 would overflow at Long.MAX_VALUE, where last already reaches the end of the ring
+            if (last != null && (last[1] == Long.MAX_VALUE || iv[0] <= last[1] + 1)) {
+                last[1] = Math.max(last[1], iv[1]);
+            } else {
+                merged.add(new long[] {iv[0], iv[1]});
+            }
+        }
+        return merged;
+    }
+
+    /**
+     * A boolean SQL expression that is true when the bigint {@code var} lies in one of the sorted, disjoint
+     * {@code intervals}: a binary search written out as nested {@code CASE}s. Why not a chain of
+     * {@code BETWEEN}s joined by {@code OR}: a node with many vnodes owns hundreds of intervals, and the chain
+     * costs a comparison per interval on every row the guard checks. The tree costs about log2(n) comparisons,
+     * and PL/pgSQL still evaluates it as one simple expression, without a query per row.
+     */
+    static String ownsSql(String var, List<long[]> intervals) {
+        if (intervals.isEmpty()) {
+            return "false";
+        }
+        StringBuilder sql = new StringBuilder();
+        appendSearch(sql, var, intervals, 0, intervals.size() - 1);
+        return sql.toString();
+    }
+
+    private static void appendSearch(StringBuilder sql, String var, List<long[]> intervals, int from, int to) {
+        if (from == to) {
+            long[] iv = intervals.get(from);
+            sql.append(var).append(" BETWEEN ").append(iv[0]).append(" AND ").append(iv[1]);
+            return;
+        }
+        // the right half gets the middle interval, so one comparison with its low end decides the half
+        int mid = (from + to + 1) >>> 1;
+        sql.append("CASE WHEN ").append(var).append(" < ").append(intervals.get(mid)[0]).append(" THEN ");
+        appendSearch(sql, var, intervals, from, mid - 1);
+        sql.append(" ELSE ");
+        appendSearch(sql, var, intervals, mid, to);
+        sql.append(" END");
     }
 
     private static String keyText(String col) {

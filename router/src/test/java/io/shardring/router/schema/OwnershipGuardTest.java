@@ -4,7 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.shardring.router.StaleTopologyException;
+import io.shardring.router.ring.HashRing;
+import io.shardring.router.ring.KeyHash;
 import io.shardring.router.ring.KeyType;
+import io.shardring.router.ring.TokenPlacement;
 import io.shardring.router.ring.TokenRange;
 import io.shardring.router.topology.ShardedTable;
 import io.shardring.testkit.PgCluster;
@@ -17,7 +20,15 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeSet;
 import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -25,6 +36,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.IntPredicate;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -247,6 +259,86 @@ class OwnershipGuardTest {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return "interrupted";
+        }
+    }
+
+    /**
+     * Arcs between consecutive tokens of a 16-node ring of 64 vnodes each (MURMUR3 placement) and {@code extraTokens},
+     * each arc on its own (so that owned neighbours touch): arc {@code i} ends at the {@code i}-th token, arc 0 wraps
+     * past Long.MAX_VALUE; only arcs for which {@code owned} holds are returned, arc 0 first.
+     */
+    private static List<TokenRange> manyArcs(Set<Long> extraTokens, IntPredicate owned) {
+        HashRing.Builder b = HashRing.builder(KeyType.BIGINT).placement(TokenPlacement.MURMUR3).vnodes(64);
+        for (int i = 0; i < 16; i++) {
+            b.node(String.format("pg-%02d", i), 1.0, "z" + (i % 3));
+        }
+        TreeSet<Long> sorted = new TreeSet<>(extraTokens);
+        for (long token : b.build().tokens()) {
+            sorted.add(token);
+        }
+        long[] t = sorted.stream().mapToLong(Long::longValue).toArray();
+        List<TokenRange> arcs = new ArrayList<>();
+        for (int i = 0; i < t.length; i++) {
+            if (owned.test(i)) {
+                arcs.add(new TokenRange(t[i == 0 ? t.length - 1 : i - 1], t[i]));
+            }
+        }
+        return arcs;
+    }
+
+    /** Whether the arcs own the hash: the ring's own arithmetic, not the compiled search. */
+    private static boolean owns(List<TokenRange> arcs, long hash) {
+        for (TokenRange r : arcs) {
+            if (r.contains(hash)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The deepest nesting of CASE in a compiled search: the comparisons before its BETWEEN, at most. */
+    private static int caseDepth(String sql) {
+        int depth = 0;
+        int max = 0;
+        for (String word : sql.split(" ")) {
+            if (word.equals("CASE")) {
+                max = Math.max(max, ++depth);
+            } else if (word.equals("END")) {
+                depth--;
+            }
+        }
+        assertThat(depth).as("CASE and END balance in %s", sql).isZero();
+        return max;
+    }
+
+    /** The compiled search's answer for each value, evaluated by the server with the value bound to {@code v}. */
+    private static Map<Long, Boolean> evaluate(Connection c, List<long[]> intervals, Set<Long> values)
+            throws SQLException {
+        Map<Long, Boolean> out = new HashMap<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT v, " + OwnershipGuard.ownsSql("v", intervals)
+                + " FROM unnest(?::bigint[]) AS u(v)")) {
+            ps.setArray(1, c.createArrayOf("bigint", values.toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.put(rs.getLong(1), rs.getBoolean(2));
+                }
+            }
+        }
+        return out;
+    }
+
+    /** Runs a function {@code (bigint[], ...) -> bigint[]} and returns its result as a set. */
+    private static Set<Long> callForKeys(Connection c, String sql, List<Long> keys, Object... more)
+            throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            ps.setArray(1, c.createArrayOf("bigint", keys.toArray()));
+            for (int i = 0; i < more.length; i++) {
+                ps.setObject(i + 2, more[i]);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return new HashSet<>(Arrays.asList((Long[]) rs.getArray(1).getArray()));
+            }
         }
     }
 
@@ -481,6 +573,158 @@ class OwnershipGuardTest {
             assertThat(count(setup, "SELECT count(*) FROM " + t.quotedName())).isEqualTo(2);
         } finally {
             threads.shutdownNow();
+        }
+    }
+
+    @Test
+    void theCompiledSearchAgreesWithTheArcsAtEveryIntervalBoundary() throws Exception {
+        SplittableRandom rnd = new SplittableRandom(41);
+        Set<Long> keyTokens = new HashSet<>();
+        for (int i = 0; i < 1000; i++) {
+            keyTokens.add(rnd.nextLong());
+        }
+        // every other arc, and every seventh too, so that some owned arcs touch and must merge
+        IntPredicate pattern = i -> i % 2 == 1 || i % 7 == 0;
+        List<TokenRange> many = manyArcs(keyTokens, pattern);
+        assertThat(many.get(0).wraps()).isTrue();
+        assertThat(many.get(0).inclusiveIntervals()).as("the arc across Long.MAX_VALUE").hasSize(2);
+        List<List<TokenRange>> cases = List.of(
+                many,
+                manyArcs(keyTokens, pattern.negate()),
+                List.of(new TokenRange(Long.MAX_VALUE - 5, Long.MAX_VALUE), new TokenRange(Long.MAX_VALUE - 5,
+                        Long.MAX_VALUE), new TokenRange(Long.MAX_VALUE, Long.MIN_VALUE + 5),
+                        new TokenRange(Long.MIN_VALUE, Long.MIN_VALUE + 3),
+                        new TokenRange(Long.MIN_VALUE + 5, Long.MIN_VALUE + 6), new TokenRange(-1, 0),
+                        new TokenRange(0, 1), new TokenRange(100, 200), new TokenRange(150, 180)),
+                List.of(new TokenRange(0, 0)),
+                List.of(new TokenRange(Long.MAX_VALUE, 0), new TokenRange(0, Long.MAX_VALUE)),
+                List.of(only(Long.MIN_VALUE), only(Long.MAX_VALUE)),
+                List.of());
+        try (Connection c = shard.connect()) {
+            for (List<TokenRange> arcs : cases) {
+                List<long[]> intervals = OwnershipGuard.ownedIntervals(arcs);
+                Set<Long> values = new LinkedHashSet<>(List.of(Long.MIN_VALUE, Long.MIN_VALUE + 1, -1L, 0L, 1L,
+                        Long.MAX_VALUE - 1, Long.MAX_VALUE));
+                int raw = 0;
+                for (TokenRange r : arcs) {
+                    for (long[] iv : r.inclusiveIntervals()) {
+                        raw++;
+                        values.addAll(List.of(iv[0], iv[1], iv[0] - 1, iv[1] + 1)); // wraps at the ends
+                    }
+                }
+                for (int i = 0; i < 2000; i++) {
+                    values.add(rnd.nextLong());
+                }
+                Map<Long, Boolean> compiled = evaluate(c, intervals, values);
+                List<String> wrong = new ArrayList<>();
+                for (long v : values) {
+                    if (compiled.get(v) != owns(arcs, v)) {
+                        wrong.add(v + (owns(arcs, v) ? " (owned)" : " (not owned)"));
+                    }
+                }
+                assertThat(wrong).as("hashes the compiled search of %d intervals gets wrong", intervals.size())
+                        .isEmpty();
+
+                // sorted, disjoint, not touching: nothing left to merge
+                for (int i = 1; i < intervals.size(); i++) {
+                    assertThat(intervals.get(i - 1)[1]).isLessThan(Long.MAX_VALUE);
+                    assertThat(intervals.get(i)[0]).isGreaterThan(intervals.get(i - 1)[1] + 1);
+                }
+                // a search, not a chain: one BETWEEN per interval, at most ceil(log2(n)) comparisons before it
+                String sql = OwnershipGuard.ownsSql("h", intervals);
+                int n = intervals.size();
+                assertThat(sql.split(" BETWEEN ", -1)).hasSize(n + 1);
+                assertThat(caseDepth(sql)).isEqualTo(n <= 1 ? 0 : 64 - Long.numberOfLeadingZeros(n - 1));
+                if (arcs == many) {
+                    assertThat(n).as("intervals of the many arcs").isGreaterThan(500).isLessThan(raw);
+                }
+            }
+        }
+    }
+
+    @Test
+    void theSearchOfFourIntervalsMergesTouchingArcsAndHalvesAtTheMiddleIntervalsLowEnd() {
+        List<TokenRange> arcs = List.of(new TokenRange(100, 200), new TokenRange(Long.MAX_VALUE - 5, Long.MAX_VALUE),
+                new TokenRange(Long.MAX_VALUE, Long.MIN_VALUE + 5), new TokenRange(Long.MIN_VALUE + 5,
+                        Long.MIN_VALUE + 6), new TokenRange(-1, 0), new TokenRange(0, 1));
+        List<long[]> intervals = OwnershipGuard.ownedIntervals(arcs);
+        assertThat(intervals.stream().map(Arrays::toString)).containsExactly(
+                Arrays.toString(new long[] {Long.MIN_VALUE, Long.MIN_VALUE + 6}), "[0, 1]", "[101, 200]",
+                Arrays.toString(new long[] {Long.MAX_VALUE - 4, Long.MAX_VALUE}));
+        assertThat(OwnershipGuard.ownsSql("h", intervals)).isEqualTo("CASE WHEN h < 101"
+                + " THEN CASE WHEN h < 0 THEN h BETWEEN -9223372036854775808 AND -9223372036854775802"
+                + " ELSE h BETWEEN 0 AND 1 END"
+                + " ELSE CASE WHEN h < 9223372036854775803 THEN h BETWEEN 101 AND 200"
+                + " ELSE h BETWEEN 9223372036854775803 AND 9223372036854775807 END END");
+        assertThat(OwnershipGuard.ownsSql("o", List.of())).isEqualTo("false");
+    }
+
+    @Test
+    void aGuardOverAThousandArcsAcceptsExactlyTheKeysWhoseHashItOwnsAndChecksTheOldKeyOfARekey() throws Exception {
+        KeyType type = KeyType.BIGINT;
+        SplittableRandom rnd = new SplittableRandom(43);
+        // keys whose hashes are made interval ends: the hash itself ends an arc, or the hash minus one does, so
+        // that the hash begins the next arc
+        Set<Long> keys = new LinkedHashSet<>();
+        Set<Long> keyTokens = new HashSet<>();
+        for (int i = 0; i < 1000; i++) {
+            long key = rnd.nextLong();
+            keys.add(key);
+            keyTokens.add(KeyHash.ofLong(key) - (i % 2));
+        }
+        for (int i = 0; i < 3000; i++) {
+            keys.add(rnd.nextLong());
+        }
+        List<TokenRange> owned = manyArcs(keyTokens, i -> i % 2 == 1 || i % 7 == 0);
+        assertThat(OwnershipGuard.ownedIntervals(owned).size()).isGreaterThan(500);
+        List<Long> all = new ArrayList<>(keys);
+        Set<Long> expected = new HashSet<>();
+        for (long k : all) {
+            if (owns(owned, KeyHash.ofLong(k))) {
+                expected.add(k);
+            }
+        }
+        assertThat(expected.size()).as("owned keys").isBetween(all.size() / 4, all.size() * 3 / 4);
+
+        try (Connection c = shard.connect(); Statement s = c.createStatement()) {
+            ShardedTable t = table(c, "many", type, true);
+            guard(c, type, owned, t);
+            // one round trip for all keys; a rejection rolls back only its own insert
+            s.execute("CREATE FUNCTION " + SCHEMA + ".try_insert(keys bigint[]) RETURNS bigint[] LANGUAGE plpgsql"
+                    + " AS $$ DECLARE x bigint; passed bigint[] := '{}'; BEGIN\n"
+                    + "  FOREACH x IN ARRAY keys LOOP\n"
+                    + "    BEGIN INSERT INTO " + t.quotedName() + " (k, v) VALUES (x, 'v'); passed := passed || x;\n"
+                    + "    EXCEPTION WHEN SQLSTATE '" + StaleTopologyException.SQLSTATE + "' THEN NULL; END;\n"
+                    + "  END LOOP;\n"
+                    + "  RETURN passed;\n"
+                    + "END $$");
+            s.execute("CREATE FUNCTION " + SCHEMA + ".try_rekey(keys bigint[], to_key bigint) RETURNS bigint[]"
+                    + " LANGUAGE plpgsql AS $$ DECLARE x bigint; passed bigint[] := '{}'; BEGIN\n"
+                    + "  FOREACH x IN ARRAY keys LOOP\n"
+                    + "    BEGIN UPDATE " + t.quotedName() + " SET k = to_key WHERE k = x;\n"
+                    + "      IF NOT FOUND THEN RAISE EXCEPTION 'no row of key %', x; END IF;\n"
+                    + "      passed := passed || x;\n"
+                    + "    EXCEPTION WHEN SQLSTATE '" + StaleTopologyException.SQLSTATE + "' THEN NULL; END;\n"
+                    + "  END LOOP;\n"
+                    + "  RETURN passed;\n"
+                    + "END $$");
+
+            Set<Long> accepted = callForKeys(c, "SELECT " + SCHEMA + ".try_insert(?)", all);
+            assertThat(accepted).as("keys the guard accepted").isEqualTo(expected);
+            assertThat(count(c, "SELECT count(*) FROM " + t.quotedName())).isEqualTo(expected.size());
+
+            // re-key rows to an owned key: the guard must own the old key too, so rows of other keys stay put
+            List<Long> rejected = new ArrayList<>(all);
+            rejected.removeAll(expected);
+            bypassed(c, () -> update(c, "INSERT INTO " + t.quotedName() + " (k, v) SELECT x, 'stray'"
+                    + " FROM unnest(?::bigint[]) AS u(x)", c.createArrayOf("bigint", rejected.toArray())));
+            long target = expected.iterator().next();
+            List<Long> from = new ArrayList<>(all.subList(0, 1500));
+            from.remove(Long.valueOf(target));
+            Set<Long> rekeyExpected = new HashSet<>(from);
+            rekeyExpected.retainAll(expected);
+            assertThat(callForKeys(c, "SELECT " + SCHEMA + ".try_rekey(?, ?)", from, target))
+                    .as("rows whose re-key the guard let through").isEqualTo(rekeyExpected);
         }
     }
 }
