@@ -667,12 +667,15 @@ class OwnershipGuardTest {
         // that the hash begins the next arc
         Set<Long> keys = new LinkedHashSet<>();
         Set<Long> keyTokens = new HashSet<>();
+        // each insert and re-key is a statement with a subtransaction: a few hundred keep this test at seconds
         for (int i = 0; i < 1000; i++) {
             long key = rnd.nextLong();
-            keys.add(key);
+            if (i < 300) {
+                keys.add(key);
+            }
             keyTokens.add(KeyHash.ofLong(key) - (i % 2));
         }
-        for (int i = 0; i < 3000; i++) {
+        for (int i = 0; i < 500; i++) {
             keys.add(rnd.nextLong());
         }
         List<TokenRange> owned = manyArcs(keyTokens, i -> i % 2 == 1 || i % 7 == 0);
@@ -719,7 +722,7 @@ class OwnershipGuardTest {
             bypassed(c, () -> update(c, "INSERT INTO " + t.quotedName() + " (k, v) SELECT x, 'stray'"
                     + " FROM unnest(?::bigint[]) AS u(x)", c.createArrayOf("bigint", rejected.toArray())));
             long target = expected.iterator().next();
-            List<Long> from = new ArrayList<>(all.subList(0, 1500));
+            List<Long> from = new ArrayList<>(all.subList(0, 400));
             from.remove(Long.valueOf(target));
             Set<Long> rekeyExpected = new HashSet<>(from);
             rekeyExpected.retainAll(expected);

@@ -6,8 +6,12 @@ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'shardring_mover') THEN
         BEGIN
             CREATE ROLE shardring_mover NOLOGIN;
-        EXCEPTION WHEN insufficient_privilege THEN
-            RAISE NOTICE 'role shardring_mover not created (no CREATEROLE): create it and grant it to the tool''s role';
+        EXCEPTION
+            WHEN insufficient_privilege THEN
+                RAISE NOTICE 'role shardring_mover not created (no CREATEROLE): create it and grant it to the tool''s role';
+            -- another database of this server, migrated at the same moment, created it first
+            WHEN unique_violation OR duplicate_object THEN
+                NULL;
         END;
     END IF;
 END
