@@ -1,12 +1,12 @@
 package io.shardring.benchmarks.ring;
 
+import io.shardring.benchmarks.Machine;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -173,15 +173,15 @@ public final class RingReport {
         machine.put("cores", Runtime.getRuntime().availableProcessors());
         machine.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
         machine.put("arch", System.getProperty("os.arch"));
-        machine.put("cpu", cpuModel());
+        machine.put("cpu", Machine.cpuModel());
         if (opts.containsKey("load-before") && !opts.get("load-before").isBlank()) {
             machine.put("load_average_before", opts.get("load-before"));
         }
-        String loadAfter = loadAverage();
+        String loadAfter = Machine.loadAverage();
         if (loadAfter != null) {
             machine.put("load_average_after", loadAfter);
         }
-        long mem = totalMemory();
+        long mem = Machine.totalMemory();
         if (mem > 0) {
             machine.put("memory_bytes", mem);
         }
@@ -278,41 +278,6 @@ public final class RingReport {
         } else {
             o.put(key, v);
         }
-    }
-
-    private static String cpuModel() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-                if (line.startsWith("model name")) {
-                    return line.substring(line.indexOf(':') + 1).trim();
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // not Linux, or not readable
-        }
-        return System.getProperty("os.arch");
-    }
-
-    /** The 1, 5 and 15 minute load averages, or null off Linux. */
-    private static String loadAverage() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
-            return f[0] + " " + f[1] + " " + f[2];
-        } catch (IOException | RuntimeException e) {
-            return null;
-        }
-    }
-
-    private static long totalMemory() {
-        try {
-            java.lang.management.OperatingSystemMXBean os = ManagementFactory.getOperatingSystemMXBean();
-            if (os instanceof com.sun.management.OperatingSystemMXBean) {
-                return ((com.sun.management.OperatingSystemMXBean) os).getTotalMemorySize();
-            }
-        } catch (RuntimeException | LinkageError e) {
-            // not a HotSpot-style JVM
-        }
-        return -1;
     }
 
     private static void usage(String why) {
