@@ -205,7 +205,39 @@ public final class HashRing {
     /** The tokens owned by a node, sorted (a copy). */
     public long[] tokensOf(String nodeId) {
         RingNode n = node(nodeId);
-        return Arrays.stream(Arrays.copyOf(tokens, tokenCount)).filter(t -> nodeForHash(t) == n).toArray();
+        int count = 0;
+        for (int i = 0; i < tokenCount; i++) {
+            count += owners[i] == n ? 1 : 0;
+        }
+        long[] out = new long[count];
+        for (int i = 0, k = 0; i < tokenCount; i++) {
+            if (owners[i] == n) {
+                out[k++] = tokens[i];
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Every node's tokens, sorted, by node id, in one pass: storing a topology of a thousand nodes with
+     * {@link #tokensOf} would pass over all tokens once per node.
+     */
+    public Map<String, long[]> tokensByNode() {
+        Map<String, int[]> counts = new LinkedHashMap<>();
+        for (RingNode n : nodes) {
+            counts.put(n.id(), new int[1]);
+        }
+        for (int i = 0; i < tokenCount; i++) {
+            counts.get(owners[i].id())[0]++;
+        }
+        Map<String, long[]> out = new LinkedHashMap<>();
+        counts.forEach((id, c) -> out.put(id, new long[c[0]]));
+        Map<String, int[]> filled = new LinkedHashMap<>();
+        for (int i = 0; i < tokenCount; i++) {
+            String id = owners[i].id();
+            out.get(id)[filled.computeIfAbsent(id, x -> new int[1])[0]++] = tokens[i];
+        }
+        return out;
     }
 
     /** The arcs a node owns, adjacent arcs merged, in token order. */

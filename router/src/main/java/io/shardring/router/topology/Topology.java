@@ -89,8 +89,9 @@ public final class Topology {
     /** This topology with every node's tokens stored, so that saving and loading it reproduces the ring. */
     public Topology withStoredTokens() {
         Builder b = new Builder().version(version).ring(ring);
+        Map<String, long[]> tokens = hashRing.tokensByNode();
         for (NodeConfig n : nodes.values()) {
-            b.node(n.toBuilder().tokens(hashRing.tokensOf(n.id())).build());
+            b.node(n.toBuilder().tokens(tokens.get(n.id())).build());
         }
         tables.forEach(b::table);
         return b.build();
@@ -99,9 +100,10 @@ public final class Topology {
     /** A new version whose ring is {@code next} (same nodes by id, tokens stored from it). */
     public Topology withRing(HashRing next, long newVersion) {
         Builder b = new Builder().version(newVersion).ring(ring);
+        Map<String, long[]> tokens = next.tokensByNode();
         for (RingNode rn : next.nodes()) {
             NodeConfig n = node(rn.id());
-            b.node(n.toBuilder().weight(rn.weight()).tokens(next.tokensOf(rn.id())).build());
+            b.node(n.toBuilder().weight(rn.weight()).tokens(tokens.get(rn.id())).build());
         }
         tables.forEach(b::table);
         return b.build();

@@ -243,4 +243,19 @@ class HashRingTest {
                 .node(RingNode.of("b"), 9L).build()).isInstanceOf(ConfigurationException.class)
                 .hasMessageContaining("9");
     }
+
+    @Test
+    void tokensByNodeGivesEachNodeItsSortedTokensInOnePass() {
+        HashRing ring = HashRing.builder(KeyType.BIGINT).vnodes(16).node("a", 1.0, "z").node("b", 2.0, "z")
+                .node("c", 0.5, "z").build().withNode(RingNode.of("d", 1.0, "z"));
+        java.util.Map<String, long[]> byNode = ring.tokensByNode();
+        assertThat(byNode.keySet()).containsExactly("a", "b", "c", "d");
+        int total = 0;
+        for (RingNode n : ring.nodes()) {
+            assertThat(byNode.get(n.id())).as(n.id()).containsExactly(ring.tokensOf(n.id()));
+            assertThat(byNode.get(n.id())).isSorted().isNotEmpty();
+            total += byNode.get(n.id()).length;
+        }
+        assertThat(total).isEqualTo(ring.tokens().length);
+    }
 }
