@@ -258,4 +258,29 @@ class HashRingTest {
         }
         assertThat(total).isEqualTo(ring.tokens().length);
     }
+
+    /**
+     * A topology stored by the first allocator (every node owning about one arc per other node) loads token for token,
+     * and only the next change uses the bounded allocation: it adds at most about vnodes tokens and moves exactly the
+     * joiner's share, all of it to the joiner.
+     */
+    @Test
+    void aStoredRingOfTheFirstAllocatorKeepsItsTokensAndItsNextChangeIsBounded() {
+        int nodes = 40;
+        long[] all = new java.util.SplittableRandom(3).longs(nodes * (nodes - 1)).distinct().sorted().toArray();
+        HashRing.Builder b = HashRing.builder(KeyType.BIGINT).vnodes(16);
+        for (int n = 0; n < nodes; n++) {
+            int node = n;
+            b.node(RingNode.of("n" + n, 1.0, "z"), java.util.stream.IntStream.range(0, all.length)
+                    .filter(j -> j % nodes == node).mapToLong(j -> all[j]).toArray());
+        }
+        HashRing stored = b.build();
+        assertThat(stored.tokens()).containsExactly(all);
+
+        HashRing next = stored.withNode(RingNode.of("joiner", 1.0, "z"));
+        assertThat(next.tokens().length - stored.tokens().length).isLessThanOrEqualTo(2 * 16);
+        RingDiff diff = HashRing.diff(stored, next);
+        assertThat(diff.moves()).allSatisfy(m -> assertThat(m.to().id()).isEqualTo("joiner"));
+        assertThat(diff.movedShare()).isCloseTo(1.0 / (nodes + 1), org.assertj.core.data.Offset.offset(1e-9));
+    }
 }
