@@ -16,14 +16,17 @@ import java.util.TreeSet;
  * about {@code budget} pieces, each to the node that is least loaded at that moment. A piece is a whole arc when
  * the arc is small enough, else the arc's first part, split off by one new token. The keyspace moved therefore
  * equals the deficit or excess, which is the optimum, and no key moves between two nodes that the change does
- * not concern. Balance comes from always taking from the most loaded and giving to the least loaded: no piece
- * lifts a node more than 1/budget of its target above it, or takes a donor more than 2/budget below.
+ * not concern. When no more than {@code budget} nodes are off their target (a ring of up to about {@code budget}
+ * nodes), each gives or receives exactly its difference and the shares come out exact. On a larger ring balance
+ * comes from always taking from the most loaded and giving to the least loaded: no piece lifts a node more than
+ * 1/budget of its target above it, or takes a donor more than 2/budget below.
  *
  * <p>Arcs stay bounded: a change adds at most about {@code budget} arcs, and a node that already has
- * {@code budget} arcs only takes pieces that extend one of its own arcs (the first part of the arc after it), so
- * a long history of changes does not pile arcs up. Tokens therefore stay O(nodes x budget) whatever the node
- * count. Finding the most loaded node or a node's largest arc is logarithmic, so a change on a ring of a thousand
- * nodes takes milliseconds.
+ * {@code budget} arcs takes pieces that extend one of its own arcs (the first part of the arc after it) unless
+ * that would spare a node more than 1/budget more loaded, so a long history of changes does not pile arcs up.
+ * Tokens therefore stay O(nodes x budget) whatever the node count. Finding the most loaded node or a node's
+ * largest arc is logarithmic (ordered sets; arcs linked in ring order), so a change on a ring of a thousand nodes
+ * takes tens of milliseconds.
  */
 final class TokenAllocator {
     private static final double TWO_64 = 18446744073709551616.0;
