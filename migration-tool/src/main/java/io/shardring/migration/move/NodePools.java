@@ -4,17 +4,15 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.shardring.router.ConfigurationException;
 import io.shardring.router.ShardUnavailableException;
+import io.shardring.router.jdbc.ForwardingDataSource;
 import io.shardring.router.topology.NodeConfig;
-import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.sql.SQLFeatureNotSupportedException;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
 import java.util.function.Function;
-import java.util.logging.Logger;
 import javax.sql.DataSource;
 
 /**
@@ -139,7 +137,7 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
     }
 
     /** A node's pool whose connection failures name the node. */
-    private static final class NodeDataSource implements DataSource {
+    private static final class NodeDataSource extends ForwardingDataSource {
         private final String nodeId;
         private final String address;
         private final HikariDataSource pool;
@@ -161,46 +159,8 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
         }
 
         @Override
-        public Connection getConnection(String username, String password) throws SQLException {
-            throw new SQLFeatureNotSupportedException("node pools connect as the configured user");
-        }
-
-        @Override
-        public PrintWriter getLogWriter() throws SQLException {
-            return pool.getLogWriter();
-        }
-
-        @Override
-        public void setLogWriter(PrintWriter out) throws SQLException {
-            pool.setLogWriter(out);
-        }
-
-        @Override
-        public void setLoginTimeout(int seconds) throws SQLException {
-            pool.setLoginTimeout(seconds);
-        }
-
-        @Override
-        public int getLoginTimeout() throws SQLException {
-            return pool.getLoginTimeout();
-        }
-
-        @Override
-        public Logger getParentLogger() throws SQLFeatureNotSupportedException {
-            throw new SQLFeatureNotSupportedException();
-        }
-
-        @Override
-        public <T> T unwrap(Class<T> iface) throws SQLException {
-            if (iface.isInstance(this)) {
-                return iface.cast(this);
-            }
-            return pool.unwrap(iface);
-        }
-
-        @Override
-        public boolean isWrapperFor(Class<?> iface) throws SQLException {
-            return iface.isInstance(this) || pool.isWrapperFor(iface);
+        protected DataSource delegate() {
+            return pool;
         }
 
         @Override

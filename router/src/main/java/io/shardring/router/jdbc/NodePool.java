@@ -10,15 +10,12 @@ import io.shardring.router.ConfigurationException;
 import io.shardring.router.ShardUnavailableException;
 import io.shardring.router.topology.NodeConfig;
 import io.shardring.router.topology.PoolSettings;
-import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
-import java.sql.SQLFeatureNotSupportedException;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
-import java.util.logging.Logger;
 import javax.sql.DataSource;
 import org.slf4j.LoggerFactory;
 
@@ -31,7 +28,7 @@ import org.slf4j.LoggerFactory;
  * while down, calls fail at once with {@link ShardUnavailableException} instead of waiting the
  * connection timeout again. The first call after the back-off tries the server.
  */
-final class NodePool implements DataSource, AutoCloseable {
+final class NodePool extends ForwardingDataSource implements AutoCloseable {
     private static final org.slf4j.Logger LOG = LoggerFactory.getLogger(NodePool.class);
 
     private final String poolName;
@@ -242,49 +239,8 @@ final class NodePool implements DataSource, AutoCloseable {
     }
 
     @Override
-    public Connection getConnection(String username, String password) throws SQLException {
-        throw new SQLFeatureNotSupportedException("shard pools connect as the configured user; use getConnection()");
-    }
-
-    @Override
-    public PrintWriter getLogWriter() throws SQLException {
-        return pool.getLogWriter();
-    }
-
-    @Override
-    public void setLogWriter(PrintWriter out) throws SQLException {
-        pool.setLogWriter(out);
-    }
-
-    @Override
-    public void setLoginTimeout(int seconds) throws SQLException {
-        pool.setLoginTimeout(seconds);
-    }
-
-    @Override
-    public int getLoginTimeout() throws SQLException {
-        return pool.getLoginTimeout();
-    }
-
-    @Override
-    public Logger getParentLogger() throws SQLFeatureNotSupportedException {
-        throw new SQLFeatureNotSupportedException();
-    }
-
-    @Override
-    public <T> T unwrap(Class<T> iface) throws SQLException {
-        if (iface.isInstance(this)) {
-            return iface.cast(this);
-        }
-        if (iface.isInstance(pool)) {
-            return iface.cast(pool);
-        }
-        throw new SQLException("not a wrapper for " + iface.getName());
-    }
-
-    @Override
-    public boolean isWrapperFor(Class<?> iface) {
-        return iface.isInstance(this) || iface.isInstance(pool);
+    protected DataSource delegate() {
+        return pool;
     }
 
     @Override

@@ -233,11 +233,13 @@ public final class HashRing {
             counts.get(owners[i].id())[0]++;
         }
         Map<String, long[]> out = new LinkedHashMap<>();
-        counts.forEach((id, c) -> out.put(id, new long[c[0]]));
-        Map<String, int[]> filled = new LinkedHashMap<>();
+        counts.forEach((id, c) -> {
+            out.put(id, new long[c[0]]);
+            c[0] = 0; // from here on, where the node's next token goes
+        });
         for (int i = 0; i < tokenCount; i++) {
             String id = owners[i].id();
-            out.get(id)[filled.computeIfAbsent(id, x -> new int[1])[0]++] = tokens[i];
+            out.get(id)[counts.get(id)[0]++] = tokens[i];
         }
         return out;
     }
