@@ -23,15 +23,16 @@ import java.util.List;
 
 /**
  * The ownership guard on one shard: {@code shardring.owned_ranges} says which key-hash ranges the
- * shard owns, and a {@code BEFORE INSERT OR UPDATE OR DELETE} trigger on each sharded table rejects a
+ * shard owns, and {@code BEFORE INSERT}, {@code UPDATE} and {@code DELETE} row triggers on each sharded table reject a
  * row whose key it does not own with SQLSTATE {@value StaleTopologyException#SQLSTATE}. A router with
  * an old topology therefore cannot write to a shard after its keys moved away.
  *
- * <p>Why the ranges are also compiled into each trigger function as constants: a lookup in a table
- * from PL/pgSQL costs several microseconds per row, a comparison of constants a fraction of that.
- * Both are rewritten in one transaction. The constants form a binary search over the sorted intervals
- * rather than one test per interval, so a shard owning hundreds of arcs still pays about log2(n)
- * comparisons per row.
+ * <p>Why the ranges are also compiled into functions as constants: a lookup in a table costs several microseconds
+ * per row, a search in a constant array a fraction of that. Each trigger's {@code WHEN} condition searches the owned
+ * intervals with {@code width_bucket} (a binary search, so a shard owning hundreds of arcs pays about log2(n)
+ * comparisons per row) and calls the table's PL/pgSQL guard function only for a row the shard does not own: the
+ * call itself would cost as much as the rest of a bulk-loaded row. The tables, the bounds function and the guard
+ * functions are rewritten in one transaction.
  *
  * <p>A change of ownership first locks every guarded table in {@code SHARE ROW EXCLUSIVE} mode, which
  * waits for writes in flight (they hold {@code ROW EXCLUSIVE} until they commit) and holds new ones back
@@ -42,8 +43,12 @@ import java.util.List;
  * such as deleting rows that moved away.
  */
 public final class OwnershipGuard {
-    /** The trigger's name on every sharded table. */
+    /** The name of the guard's INSERT trigger on every sharded table. */
     public static final String TRIGGER = "shardring_ownership_guard";
+    /** The names of the guard's INSERT, UPDATE and DELETE triggers on every sharded table. */
+    public static final List<String> TRIGGERS = List.of(TRIGGER, TRIGGER + "_update", TRIGGER + "_delete");
+    /** The function that returns the shard's owned hash intervals as {@code width_bucket} thresholds. */
+    static final String BOUNDS_FUNCTION = "shardring.owned_bounds";
 
     /** SQLSTATE of a lock wait that ran past {@code lock_timeout}. */
     public static final String LOCK_TIMEOUT_SQLSTATE = "55P03";
@@ -64,13 +69,16 @@ public final class OwnershipGuard {
             checkKeyColumn(c, nodeId, keyType, t);
         }
         List<TokenRange> owned = readOwned(c);
+        try (Statement s = c.createStatement()) {
+            s.execute(boundsFunctionSql(ownedIntervals(owned)));
+        }
         for (ShardedTable t : tables) {
             String fn = functionName(t);
             try (Statement s = c.createStatement()) {
                 s.execute(functionSql(fn, nodeId, keyType, t, owned));
-                s.execute("DROP TRIGGER IF EXISTS " + Sql.quote(TRIGGER) + " ON " + t.quotedName());
-                s.execute("CREATE TRIGGER " + Sql.quote(TRIGGER) + " BEFORE INSERT OR UPDATE OR DELETE ON "
-                        + t.quotedName() + " FOR EACH ROW EXECUTE FUNCTION shardring." + Sql.quote(fn) + "()");
+                for (String sql : triggerSql(fn, keyType, t)) {
+                    s.execute(sql);
+                }
             }
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO shardring.guarded_tables"
                     + " (table_schema, table_name, key_column, guard_function) VALUES (?, ?, ?, ?)"
@@ -135,6 +143,7 @@ public final class OwnershipGuard {
                 .append(Sql.literal(nodeId)).append(", ").append(topologyVersion).append(") ON CONFLICT (singleton)"
                         + " DO UPDATE SET node_id = EXCLUDED.node_id, topology_version = EXCLUDED.topology_version,"
                         + " updated_at = now();\n");
+        sql.append(boundsFunctionSql(ownedIntervals(ranges))).append(";\n");
         for (String[] g : guarded) {
             sql.append(functionSql(g[3], nodeId, keyType, ShardedTable.of(g[0], g[1], g[2]), ranges)).append(";\n");
         }
@@ -178,10 +187,12 @@ public final class OwnershipGuard {
         }
     }
 
-    /** Removes the guard trigger from a table (benchmarks measure its cost this way). */
+    /** Removes the guard's triggers from a table (benchmarks measure their cost this way). */
     public static void drop(Connection c, ShardedTable t) throws SQLException {
         try (Statement s = c.createStatement()) {
-            s.execute("DROP TRIGGER IF EXISTS " + Sql.quote(TRIGGER) + " ON " + t.quotedName());
+            for (String trigger : TRIGGERS) {
+                s.execute("DROP TRIGGER IF EXISTS " + Sql.quote(trigger) + " ON " + t.quotedName());
+            }
         }
     }
 
@@ -252,12 +263,12 @@ public final class OwnershipGuard {
                 + "  IF TG_OP = 'DELETE' THEN h := " + hash + "(OLD." + col + ", 0);\n"
                 + "  ELSE h := " + hash + "(NEW." + col + ", 0); END IF;\n"
                 // a NULL key is left to the column's NOT NULL constraint, which names it better
-                + "  ok := h IS NULL OR (" + ownsSql("h", intervals) + ");\n"
+                + "  ok := h IS NULL OR " + ownsSql("h", intervals) + ";\n"
                 // an UPDATE that changes the key must own the old key too, or a stale router could move a row
                 // out of a fenced range
                 + "  IF ok AND TG_OP = 'UPDATE' AND OLD." + col + " IS DISTINCT FROM NEW." + col + " THEN\n"
                 + "    o := " + hash + "(OLD." + col + ", 0);\n"
-                + "    ok := o IS NULL OR (" + ownsSql("o", intervals) + ");\n"
+                + "    ok := o IS NULL OR " + ownsSql("o", intervals) + ";\n"
                 + "  END IF;\n"
                 // the bypass needs the setting AND membership of the tool's role: a setting alone is open to anyone
                 + "  IF NOT ok AND NOT (coalesce(current_setting('shardring.bypass_guard', true), '') = 'on'\n"
@@ -298,33 +309,69 @@ public final class OwnershipGuard {
 
     /**
      * A boolean SQL expression that is true when the bigint {@code var} lies in one of the sorted, disjoint
-     * {@code intervals}: a binary search written out as nested {@code CASE}s. Why not a chain of
-     * {@code BETWEEN}s joined by {@code OR}: a node with many vnodes owns hundreds of intervals, and the chain
-     * costs a comparison per interval on every row the guard checks. The tree costs about log2(n) comparisons,
-     * and PL/pgSQL still evaluates it as one simple expression, without a query per row.
+     * {@code intervals}: {@code width_bucket} over their bounds, which the server answers with a binary search (about
+     * log2(n) comparisons). The bucket a hash falls in is odd exactly when the hash lies in an owned interval.
      */
     static String ownsSql(String var, List<long[]> intervals) {
-        if (intervals.isEmpty()) {
-            return "false";
-        }
-        StringBuilder sql = new StringBuilder();
-        appendSearch(sql, var, intervals, 0, intervals.size() - 1);
-        return sql.toString();
+        return "(width_bucket(" + var + ", '" + boundsLiteral(intervals) + "'::bigint[]) % 2 = 1)";
     }
 
-    private static void appendSearch(StringBuilder sql, String var, List<long[]> intervals, int from, int to) {
-        if (from == to) {
-            long[] iv = intervals.get(from);
-            sql.append(var).append(" BETWEEN ").append(iv[0]).append(" AND ").append(iv[1]);
-            return;
+    /**
+     * The thresholds of {@code width_bucket} for sorted, disjoint, non-touching intervals: each interval's low end
+     * and the value after its high end, strictly ascending; none after an interval that reaches Long.MAX_VALUE.
+     */
+    static String boundsLiteral(List<long[]> intervals) {
+        StringBuilder sb = new StringBuilder(intervals.size() * 42 + 2).append('{');
+        for (long[] iv : intervals) {
+            sb.append(sb.length() == 1 ? "" : ",").append(iv[0]);
+            if (iv[1] != Long.MAX_VALUE) {
+                sb.append(',').append(iv[1] + 1);
+            }
         }
-        // the right half gets the middle interval, so one comparison with its low end decides the half
-        int mid = (from + to + 1) >>> 1;
-        sql.append("CASE WHEN ").append(var).append(" < ").append(intervals.get(mid)[0]).append(" THEN ");
-        appendSearch(sql, var, intervals, from, mid - 1);
-        sql.append(" ELSE ");
-        appendSearch(sql, var, intervals, mid, to);
-        sql.append(" END");
+        return sb.append('}').toString();
+    }
+
+    /**
+     * The shard's owned intervals as a function the triggers' {@code WHEN} clauses call. Why IMMUTABLE, though every
+     * ownership change replaces it: the server folds an immutable call into a constant once per statement when it
+     * prepares the trigger's condition, so each row costs one {@code width_bucket}; a stable function would run per
+     * row. Nothing caches the folded constant past the statement, and a statement that writes a guarded table holds
+     * the lock that an ownership change waits for, so no statement sees two versions. Only the triggers call it.
+     */
+    static String boundsFunctionSql(List<long[]> intervals) {
+        return "CREATE OR REPLACE FUNCTION " + BOUNDS_FUNCTION + "() RETURNS bigint[] LANGUAGE plpgsql IMMUTABLE"
+                + " PARALLEL SAFE AS $bounds$ BEGIN RETURN '" + boundsLiteral(intervals) + "'::bigint[]; END $bounds$";
+    }
+
+    /**
+     * The guard's three triggers on a table. Why a {@code WHEN} clause rather than a check inside the function: a
+     * row trigger's function call costs about a microsecond per row even when it only returns the row, which
+     * doubled the cost of a bulk load; the condition runs without a call, and the function runs only for a row the
+     * shard does not own, to reject it or let the tool's cleanup through. INSERT, UPDATE and DELETE need a trigger
+     * each because a condition may name only the row images its event has.
+     */
+    static List<String> triggerSql(String fn, KeyType keyType, ShardedTable t) {
+        String col = t.quotedKeyColumn();
+        String notOwnedNew = notOwned(keyType, "NEW." + col);
+        String notOwnedOld = notOwned(keyType, "OLD." + col);
+        String on = " ON " + t.quotedName() + " FOR EACH ROW WHEN (";
+        String exec = ") EXECUTE FUNCTION shardring." + Sql.quote(fn) + "()";
+        List<String> sql = new ArrayList<>();
+        for (String trigger : TRIGGERS) {
+            sql.add("DROP TRIGGER IF EXISTS " + Sql.quote(trigger) + " ON " + t.quotedName());
+        }
+        sql.add("CREATE TRIGGER " + Sql.quote(TRIGGERS.get(0)) + " BEFORE INSERT" + on + notOwnedNew + exec);
+        // an UPDATE that changes the key must own the old key too, or a stale router could move a row out of a
+        // fenced range
+        sql.add("CREATE TRIGGER " + Sql.quote(TRIGGERS.get(1)) + " BEFORE UPDATE" + on + notOwnedNew + " OR (OLD."
+                + col + " IS DISTINCT FROM NEW." + col + " AND " + notOwnedOld + ")" + exec);
+        sql.add("CREATE TRIGGER " + Sql.quote(TRIGGERS.get(2)) + " BEFORE DELETE" + on + notOwnedOld + exec);
+        return sql;
+    }
+
+    /** True when the shard does not own the key; NULL for a NULL key, which the condition reads as false. */
+    private static String notOwned(KeyType keyType, String key) {
+        return "width_bucket(" + keyType.sqlFunction() + "(" + key + ", 0), " + BOUNDS_FUNCTION + "()) % 2 = 0";
     }
 
     private static String keyText(String col) {

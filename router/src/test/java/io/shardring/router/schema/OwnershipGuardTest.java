@@ -296,19 +296,11 @@ class OwnershipGuardTest {
         return false;
     }
 
-    /** The deepest nesting of CASE in a compiled search: the comparisons before its BETWEEN, at most. */
-    private static int caseDepth(String sql) {
-        int depth = 0;
-        int max = 0;
-        for (String word : sql.split(" ")) {
-            if (word.equals("CASE")) {
-                max = Math.max(max, ++depth);
-            } else if (word.equals("END")) {
-                depth--;
-            }
-        }
-        assertThat(depth).as("CASE and END balance in %s", sql).isZero();
-        return max;
+    /** The thresholds of a bounds literal such as {@code {1,5,9}}. */
+    private static long[] bounds(String literal) {
+        assertThat(literal).startsWith("{").endsWith("}");
+        String inner = literal.substring(1, literal.length() - 1);
+        return inner.isEmpty() ? new long[0] : Arrays.stream(inner.split(",")).mapToLong(Long::parseLong).toArray();
     }
 
     /** The compiled search's answer for each value, evaluated by the server with the value bound to {@code v}. */
@@ -467,6 +459,55 @@ class OwnershipGuardTest {
             assertRejected(() -> update(c, insert, a));
             assertRejected(() -> update(c, insert, b));
             assertThat(OwnershipGuard.readOwned(c)).isEmpty();
+        }
+    }
+
+    @Test
+    void aSessionWithCachedPlansSeesANewOwnershipAtItsNextStatement() throws Exception {
+        // the triggers' condition folds the bounds function once per statement: neither a server-prepared
+        // statement nor a PL/pgSQL plan may keep the bounds of the ownership it was planned under
+        KeyType type = KeyType.BIGINT;
+        try (Connection writer = shard.connect(); Connection tool = shard.connect();
+                Statement ws = writer.createStatement()) {
+            long a = 31;
+            long b = 32;
+            long ha = hash(tool, type, a);
+            long hb = hash(tool, type, b);
+            ShardedTable t = table(tool, "cached", type, true);
+            guard(tool, type, List.of(only(ha)), t);
+            ws.execute("CREATE FUNCTION " + SCHEMA + ".put(key bigint) RETURNS void LANGUAGE plpgsql AS $$ BEGIN"
+                    + " INSERT INTO " + t.quotedName() + " (k, v) VALUES (key, 'f'); END $$");
+            try (PreparedStatement insert = writer.prepareStatement("INSERT INTO " + t.quotedName()
+                    + " (k, v) VALUES (?, 'p')"); PreparedStatement call = writer.prepareStatement(
+                    "SELECT " + SCHEMA + ".put(?)")) {
+                // past the driver's prepareThreshold (5) and the server's switch to a generic plan (5)
+                for (int i = 0; i < 12; i++) {
+                    insert.setLong(1, a);
+                    assertThat(insert.executeUpdate()).isEqualTo(1);
+                    call.setLong(1, a);
+                    call.execute();
+                }
+                SqlCall insertB = () -> {
+                    insert.setLong(1, b);
+                    insert.executeUpdate();
+                };
+                SqlCall callB = () -> {
+                    call.setLong(1, b);
+                    call.execute();
+                };
+                assertRejected(insertB);
+                assertRejected(callB);
+
+                own(tool, type, List.of(only(hb)));
+                insertB.run();
+                callB.run();
+                insert.setLong(1, a);
+                assertRejected(insert::executeUpdate);
+                call.setLong(1, a);
+                assertRejected(call::execute);
+            }
+            assertThat(count(tool, "SELECT count(*) FROM " + t.quotedName() + " WHERE k = " + b)).isEqualTo(2);
+            assertThat(count(tool, "SELECT count(*) FROM " + t.quotedName() + " WHERE k = " + a)).isEqualTo(24);
         }
     }
 
@@ -630,11 +671,15 @@ class OwnershipGuardTest {
                     assertThat(intervals.get(i - 1)[1]).isLessThan(Long.MAX_VALUE);
                     assertThat(intervals.get(i)[0]).isGreaterThan(intervals.get(i - 1)[1] + 1);
                 }
-                // a search, not a chain: one BETWEEN per interval, at most ceil(log2(n)) comparisons before it
-                String sql = OwnershipGuard.ownsSql("h", intervals);
+                // a search, not a chain: the thresholds of width_bucket, strictly ascending, two per interval but
+                // none past Long.MAX_VALUE
+                long[] bounds = bounds(OwnershipGuard.boundsLiteral(intervals));
                 int n = intervals.size();
-                assertThat(sql.split(" BETWEEN ", -1)).hasSize(n + 1);
-                assertThat(caseDepth(sql)).isEqualTo(n <= 1 ? 0 : 64 - Long.numberOfLeadingZeros(n - 1));
+                boolean toTheEnd = n > 0 && intervals.get(n - 1)[1] == Long.MAX_VALUE;
+                assertThat(bounds).hasSize(2 * n - (toTheEnd ? 1 : 0));
+                for (int i = 1; i < bounds.length; i++) {
+                    assertThat(bounds[i]).isGreaterThan(bounds[i - 1]);
+                }
                 if (arcs == many) {
                     assertThat(n).as("intervals of the many arcs").isGreaterThan(500).isLessThan(raw);
                 }
@@ -643,7 +688,7 @@ class OwnershipGuardTest {
     }
 
     @Test
-    void theSearchOfFourIntervalsMergesTouchingArcsAndHalvesAtTheMiddleIntervalsLowEnd() {
+    void fourArcsMergeIntoIntervalsWhoseBoundsAreTheThresholdsOfTheSearch() {
         List<TokenRange> arcs = List.of(new TokenRange(100, 200), new TokenRange(Long.MAX_VALUE - 5, Long.MAX_VALUE),
                 new TokenRange(Long.MAX_VALUE, Long.MIN_VALUE + 5), new TokenRange(Long.MIN_VALUE + 5,
                         Long.MIN_VALUE + 6), new TokenRange(-1, 0), new TokenRange(0, 1));
@@ -651,12 +696,12 @@ class OwnershipGuardTest {
         assertThat(intervals.stream().map(Arrays::toString)).containsExactly(
                 Arrays.toString(new long[] {Long.MIN_VALUE, Long.MIN_VALUE + 6}), "[0, 1]", "[101, 200]",
                 Arrays.toString(new long[] {Long.MAX_VALUE - 4, Long.MAX_VALUE}));
-        assertThat(OwnershipGuard.ownsSql("h", intervals)).isEqualTo("CASE WHEN h < 101"
-                + " THEN CASE WHEN h < 0 THEN h BETWEEN -9223372036854775808 AND -9223372036854775802"
-                + " ELSE h BETWEEN 0 AND 1 END"
-                + " ELSE CASE WHEN h < 9223372036854775803 THEN h BETWEEN 101 AND 200"
-                + " ELSE h BETWEEN 9223372036854775803 AND 9223372036854775807 END END");
-        assertThat(OwnershipGuard.ownsSql("o", List.of())).isEqualTo("false");
+        // each interval's low end and the hash after its high end; nothing after the one that reaches the end
+        assertThat(OwnershipGuard.boundsLiteral(intervals)).isEqualTo("{-9223372036854775808,-9223372036854775801,"
+                + "0,2,101,201,9223372036854775803}");
+        assertThat(OwnershipGuard.ownsSql("h", intervals)).isEqualTo("(width_bucket(h, '{-9223372036854775808,"
+                + "-9223372036854775801,0,2,101,201,9223372036854775803}'::bigint[]) % 2 = 1)");
+        assertThat(OwnershipGuard.boundsLiteral(List.of())).isEqualTo("{}");
     }
 
     @Test
