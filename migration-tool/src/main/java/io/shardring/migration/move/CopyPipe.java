@@ -5,9 +5,6 @@ import io.shardring.router.ShardringException;
 import io.shardring.router.Sql;
 import io.shardring.router.ring.TokenRange;
 import io.shardring.router.topology.ShardedTable;
-import java.io.IOException;
-import java.io.PipedInputStream;
-import java.io.PipedOutputStream;
 import java.sql.Array;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -23,7 +20,10 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.postgresql.PGConnection;
+import org.postgresql.copy.CopyIn;
 import org.postgresql.copy.CopyManager;
+import org.postgresql.copy.CopyOperation;
+import org.postgresql.copy.CopyOut;
 
 /**
  * Copies a job's rows from source to target with {@value #STREAMS} COPY pipes at once, each over its share of every
@@ -35,6 +35,8 @@ final class CopyPipe {
     static final int STREAMS = 2;
 
     private static final long PROGRESS_EVERY_MS = 200;
+    /** Bytes sent to the target per COPY message. */
+    private static final int CHUNK = 1 << 16;
 
     private CopyPipe() {
     }
@@ -81,7 +83,7 @@ final class CopyPipe {
                             + TokenRange.toSql(parts.get(i), run.keyType, t.keyColumn()) + ") TO STDOUT (FORMAT binary)";
                     CopyManager out = sources.get(i).unwrap(PGConnection.class).getCopyAPI();
                     CopyManager in = targets.get(i).unwrap(PGConnection.class).getCopyAPI();
-                    streams.add(threads.submit(() -> pipe(threads, out, select, in, insert)));
+                    streams.add(threads.submit(() -> pipe(out, select, in, insert)));
                 }
                 try {
                     total += awaitWithProgress(run, job, t, streams, monitor, targetPids, total);
@@ -199,33 +201,55 @@ final class CopyPipe {
         }
     }
 
-    private static long pipe(ExecutorService threads, CopyManager out, String select, CopyManager in, String insert)
-            throws SQLException {
+    /**
+     * One stream: the source's COPY read row by row and written to the target's COPY in chunks of {@value #CHUNK}
+     * bytes, on one thread. Why not a {@code PipedInputStream} between two threads: it wakes its reader only when its
+     * buffer is full, so the two sides took turns instead of running at once. Both servers keep working while this
+     * thread moves bytes, since each has its socket buffer.
+     */
+    private static long pipe(CopyManager out, String select, CopyManager in, String insert) throws SQLException {
+        CopyOut from = out.copyOut(select);
+        CopyIn to = null;
         try {
-            PipedInputStream reader = new PipedInputStream(1 << 20);
-            PipedOutputStream writer = new PipedOutputStream(reader);
-            Future<Long> sent = threads.submit(() -> {
-                try (writer) {
-                    return out.copyOut(select, writer);
+            to = in.copyIn(insert);
+            byte[] chunk = new byte[CHUNK];
+            int filled = 0;
+            for (byte[] row = from.readFromCopy(); row != null; row = from.readFromCopy()) {
+                if (filled + row.length > CHUNK && filled > 0) {
+                    to.writeToCopy(chunk, 0, filled);
+                    filled = 0;
                 }
-            });
-            long received;
-            try (reader) {
-                received = in.copyIn(insert, reader);
+                if (row.length >= CHUNK) {
+                    to.writeToCopy(row, 0, row.length);
+                } else {
+                    System.arraycopy(row, 0, chunk, filled, row.length);
+                    filled += row.length;
+                }
             }
-            long rows;
-            try {
-                rows = await(sent, -1);
-            } catch (TimeoutException impossible) {
-                throw new IllegalStateException(impossible);
+            if (filled > 0) {
+                to.writeToCopy(chunk, 0, filled);
             }
+            long received = to.endCopy();
+            long rows = from.getHandledRowCount();
             if (rows != received) {
                 throw new ShardringException(ErrorCode.SHARD_ERROR, "copy sent " + rows + " rows but the target took "
                         + received);
             }
             return rows;
-        } catch (IOException e) {
-            throw new SQLException("copy pipe failed: " + e.getMessage(), e);
+        } catch (SQLException | RuntimeException e) {
+            cancelQuietly(from);
+            cancelQuietly(to);
+            throw e;
+        }
+    }
+
+    private static void cancelQuietly(CopyOperation op) {
+        try {
+            if (op != null && op.isActive()) {
+                op.cancelCopy();
+            }
+        } catch (SQLException ignored) {
+            // the stream failed already; its connection is closed or rolled back by the caller
         }
     }
 
