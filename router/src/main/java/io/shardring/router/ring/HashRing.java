@@ -10,7 +10,6 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -161,8 +160,9 @@ public final class HashRing {
     }
 
     /**
-     * The first {@code n} distinct nodes clockwise from the key, one per zone before any zone repeats:
-     * element 0 is the key's owner, the rest its secondaries.
+     * The key's {@code n} copies as {@link ReplicaLayout} places them: element 0 the key's owner, then its
+     * secondaries, each from a zone without a copy while there is one. Ranks every node for the key's slice on each
+     * call; a router that reads from secondaries keeps a {@link ReplicaLayout} instead.
      */
     public List<RingNode> preferenceList(Object key, int n) {
         if (n < 1 || n > nodes.size()) {
@@ -170,24 +170,16 @@ public final class HashRing {
                     + " nodes but the ring has " + nodes.size() + "; ask for 1 to " + nodes.size());
         }
         long hash = keyType.hash(key);
-        int start = index[(int) ((hash ^ Long.MIN_VALUE) >>> shift)];
-        while (tokens[start] < hash) {
-            start++;
-        }
-        LinkedHashSet<RingNode> picked = new LinkedHashSet<>();
+        return new ReplicaLayout.Ranking(this).nodes(ReplicaLayout.sliceOf(hash), nodeForHash(hash), n);
+    }
+
+    /** The number of distinct zones of the ring's nodes. */
+    public int zoneCount() {
         Set<String> zones = new HashSet<>();
-        for (int pass = 0; pass < 2 && picked.size() < n; pass++) {
-            for (int k = 0; k < tokenCount && picked.size() < n; k++) {
-                RingNode node = owners[(start + k) % tokenCount];
-                if (picked.contains(node)) {
-                    continue;
-                }
-                if (pass == 1 || zones.add(node.zone())) {
-                    picked.add(node);
-                }
-            }
+        for (RingNode node : nodes) {
+            zones.add(node.zone());
         }
-        return List.copyOf(picked);
+        return zones.size();
     }
 
     /** Groups keys by owner, keeping each group's keys in input order; for batched statements. */

@@ -4,6 +4,7 @@ import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardringException;
 import io.shardring.router.Sql;
 import io.shardring.router.StaleTopologyException;
+import io.shardring.router.ring.HashIntervals;
 import io.shardring.router.ring.KeyType;
 import io.shardring.router.ring.TokenRange;
 import io.shardring.router.topology.ShardedTable;
@@ -17,7 +18,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 
@@ -289,22 +289,7 @@ public final class OwnershipGuard {
      * interval kept is one more leaf of the search.
      */
     static List<long[]> ownedIntervals(List<TokenRange> owned) {
-        List<long[]> all = new ArrayList<>();
-        for (TokenRange r : owned) {
-            all.addAll(r.inclusiveIntervals());
-        }
-        all.sort(Comparator.comparingLong(iv -> iv[0]));
-        List<long[]> merged = new ArrayList<>();
-        for (long[] iv : all) {
-            long[] last = merged.isEmpty() ? null : merged.get(merged.size() - 1);
-            // last[1] + 1 would overflow at Long.MAX_VALUE, where last already reaches the end of the ring
-            if (last != null && (last[1] == Long.MAX_VALUE || iv[0] <= last[1] + 1)) {
-                last[1] = Math.max(last[1], iv[1]);
-            } else {
-                merged.add(new long[] {iv[0], iv[1]});
-            }
-        }
-        return merged;
+        return HashIntervals.of(owned);
     }
 
     /**

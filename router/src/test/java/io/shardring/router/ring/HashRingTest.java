@@ -89,7 +89,7 @@ class HashRingTest {
     }
 
     @Test
-    void preferenceListIsDistinctClockwiseAndZoneDiverseFirst() {
+    void preferenceListIsDistinctAndZoneDiverseFirst() {
         HashRing ring = HashRing.builder(KeyType.BIGINT).vnodes(16)
                 .node("a1", 1, "a").node("a2", 1, "a").node("a3", 1, "a").node("b1", 1, "b").node("c1", 1, "c")
                 .build();

@@ -1,0 +1,444 @@
+package io.shardring.router.ring;
+
+import io.shardring.router.ConfigurationException;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.TreeMap;
+
+/**
+ * Where the copies of a ring's keys live with replication factor R: every key's primary is its owner on the ring, and
+ * its R - 1 secondaries are chosen per slice of the hash space ({@value #SLICES} equal slices) by weighted rendezvous
+ * hashing: each slice ranks all nodes by a score from the slice's number and the node's id (scaled by weight), and a
+ * piece of an arc takes the best-ranked nodes other than its primary, one per zone not yet holding a copy first,
+ * then any.
+ *
+ * <p>Why not the next nodes clockwise (the Dynamo preference list): allocated rings have few arcs per node when they
+ * are small (4 nodes: 8 arcs), and a node's arcs are mostly followed by the same neighbour, so every key of a node had
+ * its copy on one other node ({@link #spread()} 1.0 at 4, 100 and 1,000 nodes), which would take the node's whole read
+ * load when it fails. By slice, a node's keys spread their copies over all eligible nodes in proportion to weight,
+ * and a change of topology moves only the copies it must: a joining node takes the slices it ranks first in, a
+ * leaving node's copies go to the next in each slice's ranking. Computed once per topology, off the routing path.
+ */
+public final class ReplicaLayout {
+    /** One arc and its nodes: element 0 the primary, then the secondaries in preference order. */
+    public static final class Arc {
+        private final TokenRange range;
+        private final List<RingNode> nodes;
+
+        Arc(TokenRange range, List<RingNode> nodes) {
+            this.range = range;
+            this.nodes = nodes;
+        }
+
+        public TokenRange range() {
+            return range;
+        }
+
+        public RingNode primary() {
+            return nodes.get(0);
+        }
+
+        public List<RingNode> secondaries() {
+            return nodes.subList(1, nodes.size());
+        }
+
+        public List<RingNode> nodes() {
+            return nodes;
+        }
+
+        @Override
+        public String toString() {
+            return range + " " + nodes;
+        }
+    }
+
+    /** A replication link: the primary whose rows of some arcs the secondary keeps a copy of. */
+    public static final class Link implements Comparable<Link> {
+        private final String primary;
+        private final String secondary;
+
+        public Link(String primary, String secondary) {
+            this.primary = Objects.requireNonNull(primary);
+            this.secondary = Objects.requireNonNull(secondary);
+        }
+
+        public String primary() {
+            return primary;
+        }
+
+        public String secondary() {
+            return secondary;
+        }
+
+        @Override
+        public int compareTo(Link o) {
+            int c = primary.compareTo(o.primary);
+            return c != 0 ? c : secondary.compareTo(o.secondary);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Link && ((Link) o).primary.equals(primary) && ((Link) o).secondary.equals(secondary);
+        }
+
+        @Override
+        public int hashCode() {
+            return primary.hashCode() * 31 + secondary.hashCode();
+        }
+
+        @Override
+        public String toString() {
+            return primary + " -> " + secondary;
+        }
+    }
+
+    private final HashRing ring;
+    private final int replicationFactor;
+    private final List<Arc> arcs;
+    /** Per link, its arcs as sorted inclusive intervals; links in order. */
+    private final Map<Link, List<long[]>> links;
+    /** Per node, every arc it keeps as a secondary. */
+    private final Map<String, List<long[]>> bySecondary;
+
+    private ReplicaLayout(HashRing ring, int replicationFactor, List<Arc> arcs, Map<Link, List<long[]>> links) {
+        this.ring = ring;
+        this.replicationFactor = replicationFactor;
+        this.arcs = arcs;
+        this.links = links;
+        Map<String, List<long[]>> kept = new HashMap<>();
+        links.forEach((link, iv) -> kept.computeIfAbsent(link.secondary, s -> new ArrayList<>()).addAll(iv));
+        Map<String, List<long[]>> normalized = new HashMap<>();
+        kept.forEach((node, iv) -> normalized.put(node, HashIntervals.normalize(iv)));
+        this.bySecondary = normalized;
+    }
+
+    /**
+     * The layout of {@code ring} with {@code replicationFactor} copies of every key.
+     *
+     * @throws ConfigurationException when the factor is below 1 or above the ring's node count
+     */
+    public static ReplicaLayout of(HashRing ring, int replicationFactor) {
+        int nodes = ring.nodes().size();
+        if (replicationFactor < 1 || replicationFactor > nodes) {
+            throw new ConfigurationException("ring.replicationFactor " + replicationFactor + " needs " + replicationFactor
+                    + " nodes, but the ring has " + nodes + "; lower ring.replicationFactor to at most " + nodes
+                    + " or add nodes");
+        }
+        List<Arc> arcs = new ArrayList<>();
+        Map<Link, List<long[]>> raw = new TreeMap<>();
+        Ranking ranking = new Ranking(ring);
+        // pieces of arcs cut at slice ends, in hash order; runs of pieces with the same nodes become one arc
+        List<RingNode> open = null;
+        long openLo = 0;
+        long openHi = 0;
+        for (long[] piece : arcPieces(ring)) {
+            RingNode primary = ring.ownerAt((int) piece[2]);
+            for (int j = sliceOf(piece[0]); ; j++) {
+                long lo = Math.max(piece[0], sliceStart(j));
+                long hi = Math.min(piece[1], sliceEnd(j));
+                List<RingNode> nodesOfPiece = ranking.nodes(j, primary, replicationFactor);
+                if (open != null && (!open.equals(nodesOfPiece) || lo != openHi + 1)) {
+                    add(arcs, raw, openLo, openHi, open);
+                    open = null;
+                }
+                if (open == null) {
+                    open = nodesOfPiece;
+                    openLo = lo;
+                }
+                openHi = hi;
+                if (hi == piece[1]) {
+                    break;
+                }
+            }
+        }
+        if (open != null) {
+            add(arcs, raw, openLo, openHi, open);
+        }
+        Map<Link, List<long[]>> links = new LinkedHashMap<>();
+        raw.forEach((link, intervals) -> links.put(link, HashIntervals.normalize(intervals)));
+        return new ReplicaLayout(ring, replicationFactor, Collections.unmodifiableList(arcs),
+                Collections.unmodifiableMap(links));
+    }
+
+    private static void add(List<Arc> arcs, Map<Link, List<long[]>> links, long lo, long hi, List<RingNode> nodes) {
+        TokenRange range = HashIntervals.toRanges(List.of(new long[] {lo, hi})).get(0);
+        arcs.add(new Arc(range, nodes));
+        for (int s = 1; s < nodes.size(); s++) {
+            links.computeIfAbsent(new Link(nodes.get(0).id(), nodes.get(s).id()), l -> new ArrayList<>())
+                    .add(new long[] {lo, hi});
+        }
+    }
+
+    /** Slices of the hash space that rank the nodes for secondaries: 2^10 of 2^54 hashes each. */
+    public static final int SLICES = 1 << 10;
+    private static final int SLICE_SHIFT = 64 - 10;
+
+    static int sliceOf(long hash) {
+        return (int) ((hash ^ Long.MIN_VALUE) >>> SLICE_SHIFT);
+    }
+
+    private static long sliceStart(int j) {
+        return ((long) j << SLICE_SHIFT) ^ Long.MIN_VALUE;
+    }
+
+    private static long sliceEnd(int j) {
+        return sliceStart(j) + ((1L << SLICE_SHIFT) - 1);
+    }
+
+    /**
+     * The ring's arcs as inclusive intervals in hash order, each {@code {lo, hi, token index}}: the arc that token i
+     * ends is (token i-1, token i], and the one that wraps past Long.MAX_VALUE is cut in two.
+     */
+    private static List<long[]> arcPieces(HashRing ring) {
+        int n = ring.tokenCount();
+        List<long[]> pieces = new ArrayList<>();
+        if (n == 0) {
+            return pieces;
+        }
+        if (n == 1) {
+            pieces.add(new long[] {Long.MIN_VALUE, Long.MAX_VALUE, 0});
+            return pieces;
+        }
+        long last = ring.tokenAt(n - 1);
+        pieces.add(new long[] {Long.MIN_VALUE, ring.tokenAt(0), 0});
+        for (int i = 1; i < n; i++) {
+            pieces.add(new long[] {ring.tokenAt(i - 1) + 1, ring.tokenAt(i), i});
+        }
+        if (last != Long.MAX_VALUE) {
+            pieces.add(new long[] {last + 1, Long.MAX_VALUE, 0});
+        }
+        return pieces;
+    }
+
+    /**
+     * Each slice's order of the nodes by weighted rendezvous score, best first: score = -ln(u) / weight for a uniform
+     * u drawn from the slice's number and the node's id, so that a node comes first in a share of the slices
+     * proportional to its weight, and a node's arrival or departure reorders no other pair. Slices are ranked when
+     * first asked for.
+     */
+    static final class Ranking {
+        private final RingNode[] nodes;
+        private final long[] idHashes;
+        private final int zoneCount;
+        private final RingNode[][] bySlice = new RingNode[SLICES][];
+
+        Ranking(HashRing ring) {
+            this.nodes = ring.nodes().toArray(new RingNode[0]);
+            this.idHashes = new long[nodes.length];
+            for (int i = 0; i < nodes.length; i++) {
+                idHashes[i] = com.dynatrace.hash4j.hashing.Hashing.xxh3_64()
+                        .hashBytesToLong(nodes[i].id().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            }
+            this.zoneCount = ring.zoneCount();
+        }
+
+        RingNode[] ranked(int slice) {
+            RingNode[] r = bySlice[slice];
+            if (r == null) {
+                double[] score = new double[nodes.length];
+                Integer[] order = new Integer[nodes.length];
+                for (int i = 0; i < nodes.length; i++) {
+                    long h = mix(idHashes[i] ^ (slice * 0x9E3779B97F4A7C15L));
+                    double u = ((h >>> 11) + 0.5) * 0x1.0p-53; // in (0, 1)
+                    score[i] = -Math.log(u) / nodes[i].weight();
+                    order[i] = i;
+                }
+                java.util.Arrays.sort(order, (a, b) -> Double.compare(score[a], score[b]));
+                r = new RingNode[nodes.length];
+                for (int i = 0; i < r.length; i++) {
+                    r[i] = nodes[order[i]];
+                }
+                bySlice[slice] = r;
+            }
+            return r;
+        }
+
+        /** The primary, then the best-ranked other nodes: one per zone without a copy first, then any. */
+        List<RingNode> nodes(int slice, RingNode primary, int replicationFactor) {
+            if (replicationFactor == 1) {
+                return List.of(primary);
+            }
+            RingNode[] ranked = ranked(slice);
+            List<RingNode> picked = new ArrayList<>(replicationFactor);
+            picked.add(primary);
+            java.util.Set<String> zones = new java.util.HashSet<>();
+            zones.add(primary.zone());
+            for (int k = 0; k < ranked.length && picked.size() < replicationFactor && zones.size() < zoneCount; k++) {
+                if (zones.add(ranked[k].zone())) {
+                    picked.add(ranked[k]);
+                }
+            }
+            for (int k = 0; k < ranked.length && picked.size() < replicationFactor; k++) {
+                if (!picked.contains(ranked[k])) {
+                    picked.add(ranked[k]);
+                }
+            }
+            return List.copyOf(picked);
+        }
+
+        /** SplitMix64's finalizer: a well-mixed 64-bit value from any input. */
+        private static long mix(long z) {
+            z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+            z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+            return z ^ (z >>> 31);
+        }
+    }
+
+    public HashRing ring() {
+        return ring;
+    }
+
+    public int replicationFactor() {
+        return replicationFactor;
+    }
+
+    /** Every arc with its nodes, in token order (the first may wrap past Long.MAX_VALUE). */
+    public List<Arc> arcs() {
+        return arcs;
+    }
+
+    /** Every (primary, secondary) pair that replicates at least one arc, ordered by primary then secondary. */
+    public List<Link> links() {
+        return List.copyOf(links.keySet());
+    }
+
+    /** The arcs that {@code link}'s secondary keeps for its primary, merged; empty for a pair that is no link. */
+    public List<TokenRange> rangesOf(Link link) {
+        return HashIntervals.toRanges(intervalsOf(link));
+    }
+
+    /** The same as sorted inclusive hash intervals (the form of a publication's row filter). */
+    public List<long[]> intervalsOf(Link link) {
+        List<long[]> iv = links.get(link);
+        return iv == null ? List.of() : iv;
+    }
+
+    /** Every arc a node keeps as a secondary, whoever its primary, as sorted inclusive intervals. */
+    public List<long[]> secondaryIntervalsOf(String nodeId) {
+        ring.node(nodeId); // names the node when it is not in the ring
+        return bySecondary.getOrDefault(nodeId, List.of());
+    }
+
+    /**
+     * The largest fraction of one node's keys whose copies include one particular other node: 1/(n-1) is the ideal
+     * for R = 2 and n nodes, 1.0 means that a node's whole load falls on one other node when it fails.
+     */
+    public double spread() {
+        Map<String, Double> primaryShare = new HashMap<>();
+        Map<Link, Double> linkShare = new HashMap<>();
+        for (Arc a : arcs) {
+            double s = a.range.share();
+            primaryShare.merge(a.primary().id(), s, Double::sum);
+            for (RingNode sec : a.secondaries()) {
+                linkShare.merge(new Link(a.primary().id(), sec.id()), s, Double::sum);
+            }
+        }
+        double worst = 0;
+        for (Map.Entry<Link, Double> e : linkShare.entrySet()) {
+            worst = Math.max(worst, e.getValue() / primaryShare.get(e.getKey().primary));
+        }
+        return worst;
+    }
+
+    /**
+     * Warnings about the placement, one line each, for {@code plan} and {@code status}: a factor above the zone count
+     * keeps two copies of some arcs in one zone.
+     */
+    public List<String> warnings() {
+        int zones = ring.zoneCount();
+        if (replicationFactor > 1 && replicationFactor > zones) {
+            return List.of("ring.replicationFactor " + replicationFactor + " is above the " + zones + " zone"
+                    + (zones == 1 ? "" : "s") + " of the ring's nodes: every arc has a copy in each zone, and "
+                    + (replicationFactor - zones) + " more in zones that hold one already; add zones for copies that"
+                    + " survive the loss of a zone");
+        }
+        return List.of();
+    }
+
+    /**
+     * What a change of topology does to the secondaries: per node, the arcs it must start keeping (seed: copy them
+     * from their primary), the arcs it keeps no longer (drop: delete its copy), and the arcs it keeps in both whose
+     * primary changed (follow: the copy stays, the link it arrives by changes). Arcs whose secondary stays with the
+     * same primary are in none of them.
+     */
+    public static Changes changes(ReplicaLayout before, ReplicaLayout after) {
+        Map<String, List<long[]>> seed = new TreeMap<>();
+        Map<String, List<long[]>> drop = new TreeMap<>();
+        Map<Link, List<long[]>> follow = new TreeMap<>();
+        java.util.Set<String> nodes = new java.util.TreeSet<>();
+        before.links.keySet().forEach(l -> nodes.add(l.secondary));
+        after.links.keySet().forEach(l -> nodes.add(l.secondary));
+        for (String node : nodes) {
+            List<long[]> had = before.ring.contains(node) ? before.secondaryIntervalsOf(node) : List.of();
+            List<long[]> has = after.ring.contains(node) ? after.secondaryIntervalsOf(node) : List.of();
+            putIfAny(seed, node, HashIntervals.minus(has, had));
+            putIfAny(drop, node, HashIntervals.minus(had, has));
+        }
+        for (Map.Entry<Link, List<long[]>> e : after.links.entrySet()) {
+            Link link = e.getKey();
+            if (!before.ring.contains(link.secondary)) {
+                continue;
+            }
+            List<long[]> kept = HashIntervals.intersect(e.getValue(), before.secondaryIntervalsOf(link.secondary));
+            putIfAny(follow, link, HashIntervals.minus(kept, before.intervalsOf(link)));
+        }
+        return new Changes(seed, drop, follow);
+    }
+
+    private static <K> void putIfAny(Map<K, List<long[]>> map, K key, List<long[]> intervals) {
+        if (!intervals.isEmpty()) {
+            map.put(key, intervals);
+        }
+    }
+
+    /** The result of {@link #changes}: sorted inclusive intervals per node or link. */
+    public static final class Changes {
+        private final Map<String, List<long[]>> seed;
+        private final Map<String, List<long[]>> drop;
+        private final Map<Link, List<long[]>> follow;
+
+        Changes(Map<String, List<long[]>> seed, Map<String, List<long[]>> drop, Map<Link, List<long[]>> follow) {
+            this.seed = Collections.unmodifiableMap(seed);
+            this.drop = Collections.unmodifiableMap(drop);
+            this.follow = Collections.unmodifiableMap(follow);
+        }
+
+        /** Per secondary node, the arcs it must copy from their primary. */
+        public Map<String, List<long[]>> seed() {
+            return seed;
+        }
+
+        /** Per node, the arcs whose secondary copy it deletes. */
+        public Map<String, List<long[]>> drop() {
+            return drop;
+        }
+
+        /** Per link of the new layout, arcs its secondary kept from another primary. */
+        public Map<Link, List<long[]>> follow() {
+            return follow;
+        }
+
+        /** The share of the ring that must be copied to a new secondary, summed over nodes. */
+        public double seededShare() {
+            double s = 0;
+            for (List<long[]> iv : seed.values()) {
+                s += HashIntervals.share(iv);
+            }
+            return s;
+        }
+
+        public boolean isEmpty() {
+            return seed.isEmpty() && drop.isEmpty() && follow.isEmpty();
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "ReplicaLayout(R=" + replicationFactor + ", " + arcs.size() + " arcs, " + links.size() + " links)";
+    }
+}
