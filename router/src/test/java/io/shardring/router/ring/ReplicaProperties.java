@@ -18,7 +18,7 @@ import net.jqwik.api.constraints.IntRange;
 /** Replica placement on random rings: arcs agree with the preference list, links cover them, changes add up. */
 class ReplicaProperties {
 
-    private static final int KEYS = 2_000;
+    private static final int KEYS = 1_000;
 
     static final class Spec {
         final RingProperties.Spec ring;
@@ -51,7 +51,7 @@ class ReplicaProperties {
                 Arbitraries.integers().between(1, 3)).as(Spec::new);
     }
 
-    @Property(tries = 60)
+    @Property(tries = 30)
     void everyKeysArcHoldsItsPreferenceListAndIsZoneDiverseFirst(@ForAll("layouts") Spec spec, @ForAll long seed) {
         HashRing ring = spec.build();
         ReplicaLayout layout = ReplicaLayout.of(ring, spec.replicationFactor);
@@ -72,7 +72,7 @@ class ReplicaProperties {
         }
     }
 
-    @Property(tries = 60)
+    @Property(tries = 30)
     void linksCoverEachArcOnceForEverySecondary(@ForAll("layouts") Spec spec) {
         HashRing ring = spec.build();
         ReplicaLayout layout = ReplicaLayout.of(ring, spec.replicationFactor);
@@ -100,7 +100,7 @@ class ReplicaProperties {
         }
     }
 
-    @Property(tries = 40)
+    @Property(tries = 25)
     void changesTurnTheOldSecondariesIntoTheNew(@ForAll("layouts") Spec spec, @ForAll @IntRange(min = 0, max = 2)
             int change) {
         HashRing before = spec.build();
