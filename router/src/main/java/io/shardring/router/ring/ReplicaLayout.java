@@ -22,7 +22,9 @@ import java.util.TreeMap;
  * its copy on one other node ({@link #spread()} 1.0 at 4, 100 and 1,000 nodes), which would take the node's whole read
  * load when it fails. By slice, a node's keys spread their copies over all eligible nodes in proportion to weight,
  * and a change of topology moves only the copies it must: a joining node takes the slices it ranks first in, a
- * leaving node's copies go to the next in each slice's ranking. Computed once per topology, off the routing path.
+ * leaving node's copies go to the next in each slice's ranking. Why so many slices: a node that the allocation left
+ * with one arc of 1/1,000 of the ring covers only one of 1,024 slices, and had all its copies on one node again
+ * (spread 0.98 at 1,000 nodes, 0.11 with 16,384). Computed once per topology, off the routing path.
  */
 public final class ReplicaLayout {
     /** One arc and its nodes: element 0 the primary, then the secondaries in preference order. */
@@ -104,6 +106,8 @@ public final class ReplicaLayout {
     private final Map<Link, List<long[]>> links;
     /** Per node, every arc it keeps as a secondary. */
     private final Map<String, List<long[]>> bySecondary;
+    /** The last hash of each arc, ascending: arcs are in hash order from Long.MIN_VALUE. */
+    private final long[] arcEnds;
 
     private ReplicaLayout(HashRing ring, int replicationFactor, List<Arc> arcs, Map<Link, List<long[]>> links) {
         this.ring = ring;
@@ -115,6 +119,11 @@ public final class ReplicaLayout {
         Map<String, List<long[]>> normalized = new HashMap<>();
         kept.forEach((node, iv) -> normalized.put(node, HashIntervals.normalize(iv)));
         this.bySecondary = normalized;
+        this.arcEnds = new long[arcs.size()];
+        for (int i = 0; i < arcEnds.length; i++) {
+            TokenRange r = arcs.get(i).range;
+            arcEnds[i] = r.isFullRing() ? Long.MAX_VALUE : r.endInclusive();
+        }
     }
 
     /**
@@ -174,9 +183,9 @@ public final class ReplicaLayout {
         }
     }
 
-    /** Slices of the hash space that rank the nodes for secondaries: 2^10 of 2^54 hashes each. */
-    public static final int SLICES = 1 << 10;
-    private static final int SLICE_SHIFT = 64 - 10;
+    /** Slices of the hash space that rank the nodes for secondaries: 2^14 of 2^50 hashes each. */
+    public static final int SLICES = 1 << 14;
+    private static final int SLICE_SHIFT = 64 - 14;
 
     static int sliceOf(long hash) {
         return (int) ((hash ^ Long.MIN_VALUE) >>> SLICE_SHIFT);
@@ -218,14 +227,15 @@ public final class ReplicaLayout {
     /**
      * Each slice's order of the nodes by weighted rendezvous score, best first: score = -ln(u) / weight for a uniform
      * u drawn from the slice's number and the node's id, so that a node comes first in a share of the slices
-     * proportional to its weight, and a node's arrival or departure reorders no other pair. Slices are ranked when
-     * first asked for.
+     * proportional to its weight, and a node's arrival or departure reorders no other pair. A slice keeps only its
+     * best {@value #TOP} nodes (one pass over the nodes); the rare choice that needs more ranks the whole slice.
      */
     static final class Ranking {
+        static final int TOP = 8;
         private final RingNode[] nodes;
         private final long[] idHashes;
         private final int zoneCount;
-        private final RingNode[][] bySlice = new RingNode[SLICES][];
+        private final RingNode[][] top = new RingNode[SLICES][];
 
         Ranking(HashRing ring) {
             this.nodes = ring.nodes().toArray(new RingNode[0]);
@@ -237,25 +247,42 @@ public final class ReplicaLayout {
             this.zoneCount = ring.zoneCount();
         }
 
-        RingNode[] ranked(int slice) {
-            RingNode[] r = bySlice[slice];
-            if (r == null) {
-                double[] score = new double[nodes.length];
-                Integer[] order = new Integer[nodes.length];
-                for (int i = 0; i < nodes.length; i++) {
-                    long h = mix(idHashes[i] ^ (slice * 0x9E3779B97F4A7C15L));
-                    double u = ((h >>> 11) + 0.5) * 0x1.0p-53; // in (0, 1)
-                    score[i] = -Math.log(u) / nodes[i].weight();
-                    order[i] = i;
+        private float score(int node, int slice) {
+            long h = mix(idHashes[node] ^ (slice * 0x9E3779B97F4A7C15L));
+            double u = ((h >>> 11) + 0.5) * 0x1.0p-53; // in (0, 1)
+            return (float) (-Math.log(u) / nodes[node].weight());
+        }
+
+        /**
+         * The slice's best {@code limit} nodes, best first. Scores are positive floats, whose bits sort as they do;
+         * packed above the node's index, one sort of longs ranks them and breaks ties by index.
+         */
+        private RingNode[] best(int slice, int limit) {
+            int k = Math.min(limit, nodes.length);
+            long[] kept = new long[k];
+            int size = 0;
+            for (int i = 0; i < nodes.length; i++) {
+                long packed = ((long) Float.floatToIntBits(score(i, slice)) << 32) | i;
+                if (size < k) {
+                    kept[size++] = packed;
+                    for (int j = size - 1; j > 0 && kept[j] < kept[j - 1]; j--) {
+                        long t = kept[j];
+                        kept[j] = kept[j - 1];
+                        kept[j - 1] = t;
+                    }
+                } else if (packed < kept[k - 1]) {
+                    int j = k - 1;
+                    for (; j > 0 && kept[j - 1] > packed; j--) {
+                        kept[j] = kept[j - 1];
+                    }
+                    kept[j] = packed;
                 }
-                java.util.Arrays.sort(order, (a, b) -> Double.compare(score[a], score[b]));
-                r = new RingNode[nodes.length];
-                for (int i = 0; i < r.length; i++) {
-                    r[i] = nodes[order[i]];
-                }
-                bySlice[slice] = r;
             }
-            return r;
+            RingNode[] out = new RingNode[k];
+            for (int i = 0; i < k; i++) {
+                out[i] = nodes[(int) kept[i]];
+            }
+            return out;
         }
 
         /** The primary, then the best-ranked other nodes: one per zone without a copy first, then any. */
@@ -263,22 +290,36 @@ public final class ReplicaLayout {
             if (replicationFactor == 1) {
                 return List.of(primary);
             }
-            RingNode[] ranked = ranked(slice);
+            RingNode[] ranked = top[slice];
+            if (ranked == null) {
+                ranked = best(slice, TOP);
+                top[slice] = ranked;
+            }
+            List<RingNode> picked = pick(ranked, primary, replicationFactor, ranked.length == nodes.length);
+            // the kept best were not enough to decide: a zone may still be found further down the ranking
+            return picked != null ? picked : pick(best(slice, nodes.length), primary, replicationFactor, true);
+        }
+
+        /** The choice from {@code ranked}, or null when a ranking longer than this one could choose otherwise. */
+        private List<RingNode> pick(RingNode[] ranked, RingNode primary, int replicationFactor, boolean complete) {
             List<RingNode> picked = new ArrayList<>(replicationFactor);
             picked.add(primary);
             java.util.Set<String> zones = new java.util.HashSet<>();
             zones.add(primary.zone());
             for (int k = 0; k < ranked.length && picked.size() < replicationFactor && zones.size() < zoneCount; k++) {
-                if (zones.add(ranked[k].zone())) {
+                if (ranked[k] != primary && zones.add(ranked[k].zone())) {
                     picked.add(ranked[k]);
                 }
+            }
+            if (!complete && picked.size() < replicationFactor && zones.size() < zoneCount) {
+                return null;
             }
             for (int k = 0; k < ranked.length && picked.size() < replicationFactor; k++) {
                 if (!picked.contains(ranked[k])) {
                     picked.add(ranked[k]);
                 }
             }
-            return List.copyOf(picked);
+            return picked.size() == replicationFactor || complete ? List.copyOf(picked) : null;
         }
 
         /** SplitMix64's finalizer: a well-mixed 64-bit value from any input. */
@@ -289,6 +330,17 @@ public final class ReplicaLayout {
         }
     }
 
+    /** The copies of a key with this hash: its primary, then its secondaries. A binary search; allocates nothing. */
+    public List<RingNode> nodesForHash(long hash) {
+        int i = java.util.Arrays.binarySearch(arcEnds, hash);
+        return arcs.get(i >= 0 ? i : -i - 1).nodes;
+    }
+
+    /** The copies of a key: its primary, then its secondaries. */
+    public List<RingNode> nodesFor(Object key) {
+        return nodesForHash(ring.keyType().hash(key));
+    }
+
     public HashRing ring() {
         return ring;
     }
@@ -297,7 +349,7 @@ public final class ReplicaLayout {
         return replicationFactor;
     }
 
-    /** Every arc with its nodes, in token order (the first may wrap past Long.MAX_VALUE). */
+    /** Every arc with its nodes, in hash order from Long.MIN_VALUE. */
     public List<Arc> arcs() {
         return arcs;
     }

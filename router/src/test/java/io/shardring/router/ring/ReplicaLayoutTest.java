@@ -55,6 +55,8 @@ class ReplicaLayoutTest {
         // the joiner's own copies (about its share) and the copies of the arcs it took, which their old owner,
         // where it ranks first, must now keep as a secondary
         assertThat(c.seededShare()).isBetween(joinerShare, 2.5 * joinerShare);
+        // even a node the allocation left with a single arc spreads its copies over several nodes
+        assertThat(layout.spread()).isLessThan(0.2);
     }
 
     @Test
