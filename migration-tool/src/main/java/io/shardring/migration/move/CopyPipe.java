@@ -26,13 +26,11 @@ import org.postgresql.copy.CopyOperation;
 import org.postgresql.copy.CopyOut;
 
 /**
- * Copies a job's rows from source to target with {@value #STREAMS} COPY pipes at once, each over its share of every
- * range, all in one snapshot of the source (a slot's exported one, or, under a fence, any: nothing changes there).
+ * Copies a job's rows from source to target with {@code copyStreams} COPY pipes at once (one by default), each over
+ * its share of every range, all in one snapshot of the source (a slot's exported one, or, under a fence, any: nothing changes there).
  * The target's transactions commit only when every stream succeeded, so a crash leaves nothing half-copied.
  */
 final class CopyPipe {
-    /** COPY pipes per job; two keep both cores of a small machine busy, more only contend. */
-    static final int STREAMS = 2;
 
     private static final long PROGRESS_EVERY_MS = 200;
     /** Bytes sent to the target per COPY message. */
@@ -42,7 +40,8 @@ final class CopyPipe {
     }
 
     static long copy(MoveRun run, JobState job, String snapshot) throws SQLException {
-        List<List<TokenRange>> parts = split(job.ranges, STREAMS);
+        int pipes = run.options.copyStreams();
+        List<List<TokenRange>> parts = split(job.ranges, pipes);
         ExecutorService threads = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "shardring-copy");
             t.setDaemon(true);
@@ -54,7 +53,7 @@ final class CopyPipe {
         long total = 0;
         boolean triggersSkipped = true;
         try (Connection monitor = run.node(job.target).getConnection()) {
-            for (int i = 0; i < STREAMS; i++) {
+            for (int i = 0; i < pipes; i++) {
                 Connection src = run.node(job.source).getConnection();
                 sources.add(src);
                 src.setAutoCommit(false);
@@ -78,7 +77,7 @@ final class CopyPipe {
                 String columns = columns(sources.get(0), t);
                 String insert = "COPY " + t.quotedName() + " (" + columns + ") FROM STDIN (FORMAT binary)";
                 List<Future<Long>> streams = new ArrayList<>();
-                for (int i = 0; i < STREAMS; i++) {
+                for (int i = 0; i < pipes; i++) {
                     String select = "COPY (SELECT " + columns + " FROM " + t.quotedName() + " WHERE "
                             + TokenRange.toSql(parts.get(i), run.keyType, t.keyColumn()) + ") TO STDOUT (FORMAT binary)";
                     CopyManager out = sources.get(i).unwrap(PGConnection.class).getCopyAPI();

@@ -124,7 +124,8 @@ final class MoveFixture implements AutoCloseable {
     }
 
     Mover.Options options() {
-        return new Mover.Options().appLocations(LOCATION).deleteBatch(50);
+        // two pipes, so that the tests keep the multi-stream copy (and its failure paths) covered; the default is one
+        return new Mover.Options().appLocations(LOCATION).deleteBatch(50).copyStreams(2);
     }
 
     Mover mover(MoveListener listener) {

@@ -7,8 +7,19 @@ import java.util.List;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** The copy's split of ranges into streams covers every hash exactly once. */
+/** The copy's split of ranges into streams covers every hash exactly once; the stream count is checked. */
 class SplitTest {
+
+    @Test
+    void aCopyStreamCountOutsideOneToSixteenIsRefusedByName() {
+        for (int bad : new int[] {0, -1, 17}) {
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> new Mover.Options().copyStreams(bad))
+                    .isInstanceOf(io.shardring.router.ConfigurationException.class)
+                    .hasMessageContaining("copyStreams").hasMessageContaining("was " + bad);
+        }
+        assertThat(new Mover.Options().copyStreams()).isEqualTo(1);
+        assertThat(new Mover.Options().copyStreams(16).copyStreams()).isEqualTo(16);
+    }
 
     @Test
     void piecesPartitionEachRange() {
