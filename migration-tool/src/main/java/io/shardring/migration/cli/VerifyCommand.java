@@ -1,8 +1,7 @@
 package io.shardring.migration.cli;
 
-import io.shardring.migration.move.Intervals;
-
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.shardring.router.ring.HashIntervals;
 import io.shardring.router.ring.TokenRange;
 import io.shardring.router.schema.OwnershipGuard;
 import io.shardring.router.topology.ShardedTable;
@@ -48,11 +47,11 @@ final class VerifyCommand extends CliCommand {
                 } else if (!id.equals(identity[0])) {
                     problems.add("the database records itself as node '" + identity[0] + "'");
                 }
-                List<long[]> stored = Intervals.of(OwnershipGuard.readOwned(c));
+                List<long[]> stored = HashIntervals.of(OwnershipGuard.readOwned(c));
                 List<TokenRange> expectedRanges = t.ownedRanges(id);
-                List<long[]> expected = Intervals.of(expectedRanges);
+                List<long[]> expected = HashIntervals.of(expectedRanges);
                 arcs = expected.size();
-                if (!Intervals.same(stored, expected)) {
+                if (!HashIntervals.same(stored, expected)) {
                     problems.add("owned ranges differ: the node records " + stored.size() + " intervals ("
                             + share(stored) + " of the keyspace), topology version " + t.version() + " gives it "
                             + expected.size() + " (" + share(expected) + ")");

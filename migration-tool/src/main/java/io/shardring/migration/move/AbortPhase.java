@@ -5,6 +5,7 @@ import static io.shardring.migration.move.Sessions.exists;
 import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardringException;
 import io.shardring.router.Sql;
+import io.shardring.router.ring.HashIntervals;
 import io.shardring.router.ring.TokenRange;
 import io.shardring.router.topology.ShardedTable;
 import java.nio.charset.StandardCharsets;
@@ -141,11 +142,11 @@ final class AbortPhase {
     }
 
     private static void disown(MoveRun run, JobState job) throws SQLException {
-        Ownership.change(run, job.target, run.journal.catalog().version(), Ownership.without(Intervals.of(job.ranges)));
+        Ownership.change(run, job.target, run.journal.catalog().version(), Ownership.without(HashIntervals.of(job.ranges)));
     }
 
     private static void giveBackToSource(MoveRun run, JobState job) throws SQLException {
-        Ownership.change(run, job.source, run.journal.catalog().version(), Ownership.with(Intervals.of(job.ranges)));
+        Ownership.change(run, job.source, run.journal.catalog().version(), Ownership.with(HashIntervals.of(job.ranges)));
     }
 
     private static boolean reachableWithShardring(MoveRun run, String nodeId) {

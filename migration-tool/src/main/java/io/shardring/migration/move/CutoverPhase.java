@@ -1,6 +1,7 @@
 package io.shardring.migration.move;
 
 import io.shardring.router.ShardUnavailableException;
+import io.shardring.router.ring.HashIntervals;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -31,7 +32,7 @@ final class CutoverPhase {
                     + job.source, null);
         }
         long nextVersion = run.journal.catalog().version() + 1;
-        List<long[]> moving = Intervals.of(job.ranges);
+        List<long[]> moving = HashIntervals.of(job.ranges);
         long fenceStart = System.nanoTime();
         // 1. fence; a fence that cannot get its locks changes nothing and fails here
         Ownership.change(run, job.source, nextVersion, Ownership.without(moving));

@@ -2,6 +2,7 @@ package io.shardring.migration.move;
 
 import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardringException;
+import io.shardring.router.ring.HashIntervals;
 import io.shardring.router.schema.OwnershipGuard;
 import java.sql.Connection;
 import java.sql.SQLException;
@@ -29,10 +30,10 @@ final class Ownership {
             try (Connection c = run.node(nodeId).getConnection()) {
                 c.setAutoCommit(false);
                 try {
-                    List<long[]> owned = Intervals.of(OwnershipGuard.readOwned(c));
+                    List<long[]> owned = HashIntervals.of(OwnershipGuard.readOwned(c));
                     List<long[]> next = change.apply(owned);
-                    if (!Intervals.same(next, owned) || OwnershipGuard.identity(c) == null) {
-                        OwnershipGuard.setOwnedRanges(c, nodeId, version, run.keyType, Intervals.toRanges(next),
+                    if (!HashIntervals.same(next, owned) || OwnershipGuard.identity(c) == null) {
+                        OwnershipGuard.setOwnedRanges(c, nodeId, version, run.keyType, HashIntervals.toRanges(next),
                                 run.options.fenceLockTimeout());
                     }
                     c.commit();
@@ -66,10 +67,10 @@ final class Ownership {
     }
 
     static UnaryOperator<List<long[]>> without(List<long[]> ranges) {
-        return owned -> Intervals.minus(owned, ranges);
+        return owned -> HashIntervals.minus(owned, ranges);
     }
 
     static UnaryOperator<List<long[]>> with(List<long[]> ranges) {
-        return owned -> Intervals.union(owned, ranges);
+        return owned -> HashIntervals.union(owned, ranges);
     }
 }

@@ -2,6 +2,7 @@ package io.shardring.migration.move;
 
 import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardringException;
+import io.shardring.router.ring.HashIntervals;
 import io.shardring.router.ring.TokenRange;
 import io.shardring.router.topology.ShardedTable;
 import java.sql.Connection;
@@ -66,7 +67,7 @@ final class VerifyPhase {
                         + " to keep the source's rows");
             }
         }
-        Ownership.change(run, job.target, run.journal.catalog().version(), Ownership.with(Intervals.of(job.ranges)));
+        Ownership.change(run, job.target, run.journal.catalog().version(), Ownership.with(HashIntervals.of(job.ranges)));
         run.journal.setPhase(run.moveId, job, "cleanup");
         run.journal(job, "verify", "finished", "verified again: the copies are equal; " + job.target
                 + " owns the ranges again");
@@ -84,7 +85,7 @@ final class VerifyPhase {
 
     /** The target stops owning the job's ranges: no more writes land in a copy that may be wrong. */
     private static void fenceTarget(MoveRun run, JobState job) throws SQLException {
-        Ownership.change(run, job.target, run.journal.catalog().version(), Ownership.without(Intervals.of(job.ranges)));
+        Ownership.change(run, job.target, run.journal.catalog().version(), Ownership.without(HashIntervals.of(job.ranges)));
         run.journal(job, "verify", "info", job.target + " fenced for the job's ranges until an operator decides");
     }
 

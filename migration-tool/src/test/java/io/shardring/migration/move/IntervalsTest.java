@@ -4,6 +4,7 @@ import static java.lang.Long.MAX_VALUE;
 import static java.lang.Long.MIN_VALUE;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.shardring.router.ring.HashIntervals;
 import io.shardring.router.ring.TokenRange;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -55,37 +56,37 @@ class IntervalsTest {
     @Test
     void anIntervalEndingAtMaxValueAbsorbsEverythingAfterItInSortedOrder() {
         // the historic bug: after [lo, MAX], "next.lo <= MAX + 1" wrapped to MIN and left the next one unmerged
-        assertIntervals(Intervals.normalize(ivs(0, MAX_VALUE, 5, 6)), 0, MAX_VALUE);
-        assertIntervals(Intervals.normalize(ivs(5, 6, 0, MAX_VALUE, MAX_VALUE, MAX_VALUE)), 0, MAX_VALUE);
-        assertIntervals(Intervals.normalize(ivs(-3, MAX_VALUE, 10, 20, 100, MAX_VALUE, MAX_VALUE, MAX_VALUE)),
+        assertIntervals(HashIntervals.normalize(ivs(0, MAX_VALUE, 5, 6)), 0, MAX_VALUE);
+        assertIntervals(HashIntervals.normalize(ivs(5, 6, 0, MAX_VALUE, MAX_VALUE, MAX_VALUE)), 0, MAX_VALUE);
+        assertIntervals(HashIntervals.normalize(ivs(-3, MAX_VALUE, 10, 20, 100, MAX_VALUE, MAX_VALUE, MAX_VALUE)),
                 -3, MAX_VALUE);
-        assertIntervals(Intervals.normalize(ivs(MAX_VALUE, MAX_VALUE, MAX_VALUE, MAX_VALUE)), MAX_VALUE, MAX_VALUE);
+        assertIntervals(HashIntervals.normalize(ivs(MAX_VALUE, MAX_VALUE, MAX_VALUE, MAX_VALUE)), MAX_VALUE, MAX_VALUE);
         // what comes before it stays apart unless adjacent
-        assertIntervals(Intervals.normalize(ivs(MAX_VALUE - 5, MAX_VALUE, MIN_VALUE, -1, 3, 4)),
+        assertIntervals(HashIntervals.normalize(ivs(MAX_VALUE - 5, MAX_VALUE, MIN_VALUE, -1, 3, 4)),
                 MIN_VALUE, -1, 3, 4, MAX_VALUE - 5, MAX_VALUE);
-        assertIntervals(Intervals.normalize(ivs(0, MAX_VALUE, MIN_VALUE, -1, 7, 9)), MIN_VALUE, MAX_VALUE);
+        assertIntervals(HashIntervals.normalize(ivs(0, MAX_VALUE, MIN_VALUE, -1, 7, 9)), MIN_VALUE, MAX_VALUE);
     }
 
     @Test
     void adjacentIntervalsMergeAndAGapOfOneValueKeepsThemApart() {
-        assertIntervals(Intervals.normalize(ivs(1, 5, 6, 9)), 1, 9);
-        assertIntervals(Intervals.normalize(ivs(6, 9, 1, 5)), 1, 9);
-        assertIntervals(Intervals.normalize(ivs(1, 5, 7, 9)), 1, 5, 7, 9);
-        assertIntervals(Intervals.normalize(ivs(1, 5, 3, 4, 2, 8)), 1, 8);
-        assertIntervals(Intervals.normalize(ivs(MIN_VALUE, MIN_VALUE, MIN_VALUE + 1, MIN_VALUE + 1)),
+        assertIntervals(HashIntervals.normalize(ivs(1, 5, 6, 9)), 1, 9);
+        assertIntervals(HashIntervals.normalize(ivs(6, 9, 1, 5)), 1, 9);
+        assertIntervals(HashIntervals.normalize(ivs(1, 5, 7, 9)), 1, 5, 7, 9);
+        assertIntervals(HashIntervals.normalize(ivs(1, 5, 3, 4, 2, 8)), 1, 8);
+        assertIntervals(HashIntervals.normalize(ivs(MIN_VALUE, MIN_VALUE, MIN_VALUE + 1, MIN_VALUE + 1)),
                 MIN_VALUE, MIN_VALUE + 1);
-        assertIntervals(Intervals.normalize(ivs(MAX_VALUE - 1, MAX_VALUE - 1, MAX_VALUE, MAX_VALUE)),
+        assertIntervals(HashIntervals.normalize(ivs(MAX_VALUE - 1, MAX_VALUE - 1, MAX_VALUE, MAX_VALUE)),
                 MAX_VALUE - 1, MAX_VALUE);
-        assertIntervals(Intervals.normalize(ivs(-1, -1, 0, 0)), -1, 0);
-        assertIntervals(Intervals.normalize(List.of()));
+        assertIntervals(HashIntervals.normalize(ivs(-1, -1, 0, 0)), -1, 0);
+        assertIntervals(HashIntervals.normalize(List.of()));
     }
 
     @Test
     void maxValueAndMinValueAreNotAdjacent() {
         // they are neighbours on the ring, but these are intervals of signed values: MAX + 1 must not wrap to MIN
-        assertIntervals(Intervals.normalize(ivs(MAX_VALUE, MAX_VALUE, MIN_VALUE, MIN_VALUE)),
+        assertIntervals(HashIntervals.normalize(ivs(MAX_VALUE, MAX_VALUE, MIN_VALUE, MIN_VALUE)),
                 MIN_VALUE, MIN_VALUE, MAX_VALUE, MAX_VALUE);
-        assertIntervals(Intervals.normalize(ivs(MAX_VALUE - 9, MAX_VALUE, MIN_VALUE, MIN_VALUE + 9)),
+        assertIntervals(HashIntervals.normalize(ivs(MAX_VALUE - 9, MAX_VALUE, MIN_VALUE, MIN_VALUE + 9)),
                 MIN_VALUE, MIN_VALUE + 9, MAX_VALUE - 9, MAX_VALUE);
     }
 
@@ -95,9 +96,9 @@ class IntervalsTest {
         List<long[]> b = ivs(MIN_VALUE, -1);
         List<long[]> aBefore = deepCopy(a);
         List<long[]> bBefore = deepCopy(b);
-        assertIntervals(Intervals.union(a, b), MIN_VALUE, MAX_VALUE);
-        assertIntervals(Intervals.minus(a, b), 0, MAX_VALUE);
-        assertIntervals(Intervals.normalize(a), 0, MAX_VALUE);
+        assertIntervals(HashIntervals.union(a, b), MIN_VALUE, MAX_VALUE);
+        assertIntervals(HashIntervals.minus(a, b), 0, MAX_VALUE);
+        assertIntervals(HashIntervals.normalize(a), 0, MAX_VALUE);
         assertThat(show(a)).isEqualTo(show(aBefore));
         assertThat(show(b)).isEqualTo(show(bBefore));
     }
@@ -107,49 +108,49 @@ class IntervalsTest {
     @Test
     void unionAtTheEdgesAndOfTheWholeRing() {
         List<long[]> whole = ivs(MIN_VALUE, MAX_VALUE);
-        assertIntervals(Intervals.union(whole, ivs(5, 6)), MIN_VALUE, MAX_VALUE);
-        assertIntervals(Intervals.union(ivs(5, 6), whole), MIN_VALUE, MAX_VALUE);
-        assertIntervals(Intervals.union(ivs(MIN_VALUE, -1), ivs(0, MAX_VALUE)), MIN_VALUE, MAX_VALUE);
-        assertIntervals(Intervals.union(ivs(MIN_VALUE, MIN_VALUE), ivs(MAX_VALUE, MAX_VALUE)),
+        assertIntervals(HashIntervals.union(whole, ivs(5, 6)), MIN_VALUE, MAX_VALUE);
+        assertIntervals(HashIntervals.union(ivs(5, 6), whole), MIN_VALUE, MAX_VALUE);
+        assertIntervals(HashIntervals.union(ivs(MIN_VALUE, -1), ivs(0, MAX_VALUE)), MIN_VALUE, MAX_VALUE);
+        assertIntervals(HashIntervals.union(ivs(MIN_VALUE, MIN_VALUE), ivs(MAX_VALUE, MAX_VALUE)),
                 MIN_VALUE, MIN_VALUE, MAX_VALUE, MAX_VALUE);
-        assertIntervals(Intervals.union(ivs(10, MAX_VALUE), ivs(MAX_VALUE, MAX_VALUE, 20, 30)), 10, MAX_VALUE);
-        assertIntervals(Intervals.union(List.of(), List.of()));
-        assertIntervals(Intervals.union(List.of(), ivs(3, 4)), 3, 4);
+        assertIntervals(HashIntervals.union(ivs(10, MAX_VALUE), ivs(MAX_VALUE, MAX_VALUE, 20, 30)), 10, MAX_VALUE);
+        assertIntervals(HashIntervals.union(List.of(), List.of()));
+        assertIntervals(HashIntervals.union(List.of(), ivs(3, 4)), 3, 4);
     }
 
     @Test
     void minusAtTheEdgesAndOfTheWholeRing() {
         List<long[]> whole = ivs(MIN_VALUE, MAX_VALUE);
-        assertIntervals(Intervals.minus(whole, ivs(0, 0)), MIN_VALUE, -1, 1, MAX_VALUE);
-        assertIntervals(Intervals.minus(whole, ivs(MIN_VALUE, MIN_VALUE)), MIN_VALUE + 1, MAX_VALUE);
-        assertIntervals(Intervals.minus(whole, ivs(MAX_VALUE, MAX_VALUE)), MIN_VALUE, MAX_VALUE - 1);
-        assertIntervals(Intervals.minus(whole, ivs(MIN_VALUE, MIN_VALUE, MAX_VALUE, MAX_VALUE)),
+        assertIntervals(HashIntervals.minus(whole, ivs(0, 0)), MIN_VALUE, -1, 1, MAX_VALUE);
+        assertIntervals(HashIntervals.minus(whole, ivs(MIN_VALUE, MIN_VALUE)), MIN_VALUE + 1, MAX_VALUE);
+        assertIntervals(HashIntervals.minus(whole, ivs(MAX_VALUE, MAX_VALUE)), MIN_VALUE, MAX_VALUE - 1);
+        assertIntervals(HashIntervals.minus(whole, ivs(MIN_VALUE, MIN_VALUE, MAX_VALUE, MAX_VALUE)),
                 MIN_VALUE + 1, MAX_VALUE - 1);
-        assertIntervals(Intervals.minus(whole, whole));
-        assertIntervals(Intervals.minus(whole, ivs(MIN_VALUE, 5, 10, MAX_VALUE)), 6, 9);
-        assertIntervals(Intervals.minus(ivs(0, MAX_VALUE, 5, 6), ivs(MAX_VALUE, MAX_VALUE)), 0, MAX_VALUE - 1);
-        assertIntervals(Intervals.minus(List.of(), whole));
-        assertIntervals(Intervals.minus(ivs(9, 12, 1, 3), List.of()), 1, 3, 9, 12);
+        assertIntervals(HashIntervals.minus(whole, whole));
+        assertIntervals(HashIntervals.minus(whole, ivs(MIN_VALUE, 5, 10, MAX_VALUE)), 6, 9);
+        assertIntervals(HashIntervals.minus(ivs(0, MAX_VALUE, 5, 6), ivs(MAX_VALUE, MAX_VALUE)), 0, MAX_VALUE - 1);
+        assertIntervals(HashIntervals.minus(List.of(), whole));
+        assertIntervals(HashIntervals.minus(ivs(9, 12, 1, 3), List.of()), 1, 3, 9, 12);
         // cuts that touch, overlap and cover pieces of one interval
-        assertIntervals(Intervals.minus(ivs(0, 100), ivs(0, 0, 10, 20, 15, 30, 100, 100)), 1, 9, 31, 99);
+        assertIntervals(HashIntervals.minus(ivs(0, 100), ivs(0, 0, 10, 20, 15, 30, 100, 100)), 1, 9, 31, 99);
     }
 
     @Test
     void sameComparesNormalizedSetsExactly() {
-        assertThat(Intervals.same(ivs(MIN_VALUE, MAX_VALUE), ivs(MIN_VALUE, MAX_VALUE))).isTrue();
-        assertThat(Intervals.same(ivs(MIN_VALUE, MAX_VALUE), ivs(MIN_VALUE, MAX_VALUE - 1))).isFalse();
-        assertThat(Intervals.same(ivs(MIN_VALUE, MAX_VALUE), ivs(MIN_VALUE + 1, MAX_VALUE))).isFalse();
-        assertThat(Intervals.same(ivs(1, 2), ivs(1, 2, 4, 5))).isFalse();
-        assertThat(Intervals.same(List.of(), List.of())).isTrue();
+        assertThat(HashIntervals.same(ivs(MIN_VALUE, MAX_VALUE), ivs(MIN_VALUE, MAX_VALUE))).isTrue();
+        assertThat(HashIntervals.same(ivs(MIN_VALUE, MAX_VALUE), ivs(MIN_VALUE, MAX_VALUE - 1))).isFalse();
+        assertThat(HashIntervals.same(ivs(MIN_VALUE, MAX_VALUE), ivs(MIN_VALUE + 1, MAX_VALUE))).isFalse();
+        assertThat(HashIntervals.same(ivs(1, 2), ivs(1, 2, 4, 5))).isFalse();
+        assertThat(HashIntervals.same(List.of(), List.of())).isTrue();
         // different arcs, same set of hashes: equal once made intervals
-        List<long[]> oneArc = Intervals.of(List.of(new TokenRange(0, 10)));
-        List<long[]> twoArcs = Intervals.of(List.of(new TokenRange(5, 10), new TokenRange(0, 5)));
-        assertThat(Intervals.same(oneArc, twoArcs)).isTrue();
-        List<long[]> wrapping = Intervals.of(List.of(new TokenRange(5, -5)));
-        List<long[]> split = Intervals.of(List.of(new TokenRange(MAX_VALUE, -5), new TokenRange(5, MAX_VALUE)));
-        assertThat(Intervals.same(wrapping, split)).isTrue();
-        assertThat(Intervals.same(Intervals.of(List.of(new TokenRange(0, 0))),
-                Intervals.of(List.of(new TokenRange(MIN_VALUE, MAX_VALUE), new TokenRange(MAX_VALUE, MIN_VALUE)))))
+        List<long[]> oneArc = HashIntervals.of(List.of(new TokenRange(0, 10)));
+        List<long[]> twoArcs = HashIntervals.of(List.of(new TokenRange(5, 10), new TokenRange(0, 5)));
+        assertThat(HashIntervals.same(oneArc, twoArcs)).isTrue();
+        List<long[]> wrapping = HashIntervals.of(List.of(new TokenRange(5, -5)));
+        List<long[]> split = HashIntervals.of(List.of(new TokenRange(MAX_VALUE, -5), new TokenRange(5, MAX_VALUE)));
+        assertThat(HashIntervals.same(wrapping, split)).isTrue();
+        assertThat(HashIntervals.same(HashIntervals.of(List.of(new TokenRange(0, 0))),
+                HashIntervals.of(List.of(new TokenRange(MIN_VALUE, MAX_VALUE), new TokenRange(MAX_VALUE, MIN_VALUE)))))
                 .isTrue();
     }
 
@@ -168,7 +169,7 @@ class IntervalsTest {
                 ivs(0, 0),
                 List.of());
         for (List<long[]> intervals : cases) {
-            List<TokenRange> ranges = Intervals.toRanges(intervals);
+            List<TokenRange> ranges = HashIntervals.toRanges(intervals);
             assertThat(ranges).hasSameSizeAs(intervals);
             for (int i = 0; i < ranges.size(); i++) {
                 long lo = intervals.get(i)[0];
@@ -180,9 +181,9 @@ class IntervalsTest {
                 assertThat(lo != MIN_VALUE && r.contains(lo - 1)).isFalse();
                 assertThat(hi != MAX_VALUE && r.contains(hi + 1)).isFalse();
             }
-            assertThat(show(Intervals.of(ranges))).as("of(toRanges(%s))", show(intervals)).isEqualTo(show(intervals));
+            assertThat(show(HashIntervals.of(ranges))).as("of(toRanges(%s))", show(intervals)).isEqualTo(show(intervals));
         }
-        assertThat(Intervals.toRanges(ivs(MIN_VALUE, MAX_VALUE)).get(0).isFullRing()).isTrue();
+        assertThat(HashIntervals.toRanges(ivs(MIN_VALUE, MAX_VALUE)).get(0).isFullRing()).isTrue();
     }
 
     @Test
@@ -193,7 +194,7 @@ class IntervalsTest {
                 List.of(new TokenRange(MAX_VALUE, MIN_VALUE)),
                 List.of(new TokenRange(MAX_VALUE - 1, MAX_VALUE), new TokenRange(MIN_VALUE, MIN_VALUE + 1)),
                 List.of(new TokenRange(5, -5), new TokenRange(-3074457345618258602L, 3074457345618258601L)),
-                Intervals.toRanges(ivs(MIN_VALUE, -100, -3, 3, 100, MAX_VALUE)));
+                HashIntervals.toRanges(ivs(MIN_VALUE, -100, -3, 3, 100, MAX_VALUE)));
         for (List<TokenRange> ranges : cases) {
             String json = Intervals.json(ranges);
             assertThat(Intervals.parseJson(json)).as(json).isEqualTo(ranges);
@@ -266,15 +267,15 @@ class IntervalsTest {
                 union[i] = inA[i] || inB[i];
                 minus[i] = inA[i] && !inB[i];
             }
-            List<long[]> normA = Intervals.normalize(a);
+            List<long[]> normA = HashIntervals.normalize(a);
             assertThat(show(normA)).as("normalize %s", input).isEqualTo(show(canonical(inA)));
-            assertThat(show(Intervals.union(a, b))).as("union %s", input).isEqualTo(show(canonical(union)));
-            assertThat(show(Intervals.minus(a, b))).as("minus %s", input).isEqualTo(show(canonical(minus)));
-            assertThat(Intervals.same(normA, Intervals.normalize(b))).as("same %s", input)
+            assertThat(show(HashIntervals.union(a, b))).as("union %s", input).isEqualTo(show(canonical(union)));
+            assertThat(show(HashIntervals.minus(a, b))).as("minus %s", input).isEqualTo(show(canonical(minus)));
+            assertThat(HashIntervals.same(normA, HashIntervals.normalize(b))).as("same %s", input)
                     .isEqualTo(Arrays.equals(inA, inB));
 
-            List<TokenRange> ranges = Intervals.toRanges(normA);
-            assertThat(show(Intervals.of(ranges))).as("of(toRanges) %s", input).isEqualTo(show(normA));
+            List<TokenRange> ranges = HashIntervals.toRanges(normA);
+            assertThat(show(HashIntervals.of(ranges))).as("of(toRanges) %s", input).isEqualTo(show(normA));
             assertThat(Intervals.parseJson(Intervals.json(ranges))).as("json %s", input).isEqualTo(ranges);
         }
     }

@@ -60,37 +60,16 @@ public final class ReplicaLayout {
     }
 
     /** A replication link: the primary whose rows of some arcs the secondary keeps a copy of. */
-    public static final class Link implements Comparable<Link> {
-        private final String primary;
-        private final String secondary;
-
-        public Link(String primary, String secondary) {
-            this.primary = Objects.requireNonNull(primary);
-            this.secondary = Objects.requireNonNull(secondary);
-        }
-
-        public String primary() {
-            return primary;
-        }
-
-        public String secondary() {
-            return secondary;
+    public record Link(String primary, String secondary) implements Comparable<Link> {
+        public Link {
+            Objects.requireNonNull(primary);
+            Objects.requireNonNull(secondary);
         }
 
         @Override
         public int compareTo(Link o) {
             int c = primary.compareTo(o.primary);
             return c != 0 ? c : secondary.compareTo(o.secondary);
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof Link && ((Link) o).primary.equals(primary) && ((Link) o).secondary.equals(secondary);
-        }
-
-        @Override
-        public int hashCode() {
-            return primary.hashCode() * 31 + secondary.hashCode();
         }
 
         @Override

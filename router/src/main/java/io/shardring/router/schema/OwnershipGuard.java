@@ -70,7 +70,7 @@ public final class OwnershipGuard {
         }
         List<TokenRange> owned = readOwned(c);
         try (Statement s = c.createStatement()) {
-            s.execute(boundsFunctionSql(ownedIntervals(owned)));
+            s.execute(boundsFunctionSql(HashIntervals.of(owned)));
         }
         for (ShardedTable t : tables) {
             String fn = functionName(t);
@@ -143,7 +143,7 @@ public final class OwnershipGuard {
                 .append(Sql.literal(nodeId)).append(", ").append(topologyVersion).append(") ON CONFLICT (singleton)"
                         + " DO UPDATE SET node_id = EXCLUDED.node_id, topology_version = EXCLUDED.topology_version,"
                         + " updated_at = now();\n");
-        sql.append(boundsFunctionSql(ownedIntervals(ranges))).append(";\n");
+        sql.append(boundsFunctionSql(HashIntervals.of(ranges))).append(";\n");
         for (String[] g : guarded) {
             sql.append(functionSql(g[3], nodeId, keyType, ShardedTable.of(g[0], g[1], g[2]), ranges)).append(";\n");
         }
@@ -190,10 +190,18 @@ public final class OwnershipGuard {
     /** Removes the guard's triggers from a table (benchmarks measure their cost this way). */
     public static void drop(Connection c, ShardedTable t) throws SQLException {
         try (Statement s = c.createStatement()) {
-            for (String trigger : TRIGGERS) {
-                s.execute("DROP TRIGGER IF EXISTS " + Sql.quote(trigger) + " ON " + t.quotedName());
+            for (String sql : dropSql(t)) {
+                s.execute(sql);
             }
         }
+    }
+
+    private static List<String> dropSql(ShardedTable t) {
+        List<String> sql = new ArrayList<>();
+        for (String trigger : TRIGGERS) {
+            sql.add("DROP TRIGGER IF EXISTS " + Sql.quote(trigger) + " ON " + t.quotedName());
+        }
+        return sql;
     }
 
     private static void checkKeyColumn(Connection c, String nodeId, KeyType keyType, ShardedTable t)
@@ -254,7 +262,7 @@ public final class OwnershipGuard {
     }
 
     static String functionSql(String fn, String nodeId, KeyType keyType, ShardedTable t, List<TokenRange> owned) {
-        List<long[]> intervals = ownedIntervals(owned);
+        List<long[]> intervals = HashIntervals.of(owned);
         String col = t.quotedKeyColumn();
         String hash = keyType.sqlFunction();
         return "CREATE OR REPLACE FUNCTION shardring." + Sql.quote(fn) + "() RETURNS trigger LANGUAGE plpgsql AS $guard$\n"
@@ -281,15 +289,6 @@ public final class OwnershipGuard {
                 + "  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;\n"
                 + "  RETURN NEW;\n"
                 + "END\n$guard$";
-    }
-
-    /**
-     * The inclusive hash intervals of the arcs, sorted by their low end (the search needs them sorted), touching and
-     * overlapping ones merged into one: arcs a move hands over usually touch ones the node already owns, and each
-     * interval kept is one more leaf of the search.
-     */
-    static List<long[]> ownedIntervals(List<TokenRange> owned) {
-        return HashIntervals.of(owned);
     }
 
     /**
@@ -341,10 +340,7 @@ public final class OwnershipGuard {
         String notOwnedOld = notOwned(keyType, "OLD." + col);
         String on = " ON " + t.quotedName() + " FOR EACH ROW WHEN (";
         String exec = ") EXECUTE FUNCTION shardring." + Sql.quote(fn) + "()";
-        List<String> sql = new ArrayList<>();
-        for (String trigger : TRIGGERS) {
-            sql.add("DROP TRIGGER IF EXISTS " + Sql.quote(trigger) + " ON " + t.quotedName());
-        }
+        List<String> sql = dropSql(t);
         sql.add("CREATE TRIGGER " + Sql.quote(TRIGGERS.get(0)) + " BEFORE INSERT" + on + notOwnedNew + exec);
         // an UPDATE that changes the key must own the old key too, or a stale router could move a row out of a
         // fenced range

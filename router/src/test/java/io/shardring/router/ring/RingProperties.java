@@ -45,19 +45,19 @@ class RingProperties {
 
     @Provide
     Arbitrary<Spec> rings() {
-        return Combinators.combine(
-                Arbitraries.of(TokenPlacement.class),
-                Arbitraries.integers().between(1, 64),
-                Arbitraries.doubles().between(0.25, 4.0).ofScale(2).list().ofMinSize(1).ofMaxSize(12))
-                .as(Spec::new);
+        return specs(Arbitraries.of(TokenPlacement.class), 1, 0.25, 4.0, 12);
     }
 
     @Provide
     Arbitrary<Spec> allocatedRings() {
-        return Combinators.combine(
-                Arbitraries.just(TokenPlacement.ALLOCATED),
-                Arbitraries.integers().between(8, 64),
-                Arbitraries.doubles().between(0.5, 2.0).ofScale(2).list().ofMinSize(1).ofMaxSize(20))
+        return specs(Arbitraries.just(TokenPlacement.ALLOCATED), 8, 0.5, 2.0, 20);
+    }
+
+    /** Rings of 1 to {@code maxNodes} nodes, {@code minVnodes} to 64 vnodes, weights in [minWeight, maxWeight]. */
+    private static Arbitrary<Spec> specs(Arbitrary<TokenPlacement> placements, int minVnodes, double minWeight,
+            double maxWeight, int maxNodes) {
+        return Combinators.combine(placements, Arbitraries.integers().between(minVnodes, 64),
+                Arbitraries.doubles().between(minWeight, maxWeight).ofScale(2).list().ofMinSize(1).ofMaxSize(maxNodes))
                 .as(Spec::new);
     }
 
@@ -135,11 +135,7 @@ class RingProperties {
     /** No more nodes than vnodes: every donor gives exactly its excess, so the shares are exact. */
     @Provide
     Arbitrary<Spec> smallAllocatedRings() {
-        return Combinators.combine(
-                Arbitraries.just(TokenPlacement.ALLOCATED),
-                Arbitraries.integers().between(20, 64),
-                Arbitraries.doubles().between(0.25, 4.0).ofScale(2).list().ofMinSize(1).ofMaxSize(20))
-                .as(Spec::new);
+        return specs(Arbitraries.just(TokenPlacement.ALLOCATED), 20, 0.25, 4.0, 20);
     }
 
     @Property(tries = 30)

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.shardring.router.StaleTopologyException;
+import io.shardring.router.ring.HashIntervals;
 import io.shardring.router.ring.HashRing;
 import io.shardring.router.ring.KeyHash;
 import io.shardring.router.ring.KeyType;
@@ -643,7 +644,7 @@ class OwnershipGuardTest {
                 List.of());
         try (Connection c = shard.connect()) {
             for (List<TokenRange> arcs : cases) {
-                List<long[]> intervals = OwnershipGuard.ownedIntervals(arcs);
+                List<long[]> intervals = HashIntervals.of(arcs);
                 Set<Long> values = new LinkedHashSet<>(List.of(Long.MIN_VALUE, Long.MIN_VALUE + 1, -1L, 0L, 1L,
                         Long.MAX_VALUE - 1, Long.MAX_VALUE));
                 int raw = 0;
@@ -692,7 +693,7 @@ class OwnershipGuardTest {
         List<TokenRange> arcs = List.of(new TokenRange(100, 200), new TokenRange(Long.MAX_VALUE - 5, Long.MAX_VALUE),
                 new TokenRange(Long.MAX_VALUE, Long.MIN_VALUE + 5), new TokenRange(Long.MIN_VALUE + 5,
                         Long.MIN_VALUE + 6), new TokenRange(-1, 0), new TokenRange(0, 1));
-        List<long[]> intervals = OwnershipGuard.ownedIntervals(arcs);
+        List<long[]> intervals = HashIntervals.of(arcs);
         assertThat(intervals.stream().map(Arrays::toString)).containsExactly(
                 Arrays.toString(new long[] {Long.MIN_VALUE, Long.MIN_VALUE + 6}), "[0, 1]", "[101, 200]",
                 Arrays.toString(new long[] {Long.MAX_VALUE - 4, Long.MAX_VALUE}));
@@ -724,7 +725,7 @@ class OwnershipGuardTest {
             keys.add(rnd.nextLong());
         }
         List<TokenRange> owned = manyArcs(keyTokens, i -> i % 2 == 1 || i % 7 == 0);
-        assertThat(OwnershipGuard.ownedIntervals(owned).size()).isGreaterThan(500);
+        assertThat(HashIntervals.of(owned).size()).isGreaterThan(500);
         List<Long> all = new ArrayList<>(keys);
         Set<Long> expected = new HashSet<>();
         for (long k : all) {
