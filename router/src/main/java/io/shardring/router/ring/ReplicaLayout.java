@@ -1,14 +1,20 @@
 package io.shardring.router.ring;
 
+import com.dynatrace.hash4j.hashing.Hashing;
 import io.shardring.router.ConfigurationException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 
 /**
  * Where the copies of a ring's keys live with replication factor R: every key's primary is its owner on the ring, and
@@ -220,8 +226,8 @@ public final class ReplicaLayout {
             this.nodes = ring.nodes().toArray(new RingNode[0]);
             this.idHashes = new long[nodes.length];
             for (int i = 0; i < nodes.length; i++) {
-                idHashes[i] = com.dynatrace.hash4j.hashing.Hashing.xxh3_64()
-                        .hashBytesToLong(nodes[i].id().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+                idHashes[i] = Hashing.xxh3_64()
+                        .hashBytesToLong(nodes[i].id().getBytes(StandardCharsets.UTF_8));
             }
             this.zoneCount = ring.zoneCount();
         }
@@ -283,7 +289,7 @@ public final class ReplicaLayout {
         private List<RingNode> pick(RingNode[] ranked, RingNode primary, int replicationFactor, boolean complete) {
             List<RingNode> picked = new ArrayList<>(replicationFactor);
             picked.add(primary);
-            java.util.Set<String> zones = new java.util.HashSet<>();
+            Set<String> zones = new HashSet<>();
             zones.add(primary.zone());
             for (int k = 0; k < ranked.length && picked.size() < replicationFactor && zones.size() < zoneCount; k++) {
                 if (ranked[k] != primary && zones.add(ranked[k].zone())) {
@@ -311,7 +317,7 @@ public final class ReplicaLayout {
 
     /** The copies of a key with this hash: its primary, then its secondaries. A binary search; allocates nothing. */
     public List<RingNode> nodesForHash(long hash) {
-        int i = java.util.Arrays.binarySearch(arcEnds, hash);
+        int i = Arrays.binarySearch(arcEnds, hash);
         return arcs.get(i >= 0 ? i : -i - 1).nodes;
     }
 
@@ -401,7 +407,7 @@ public final class ReplicaLayout {
         Map<String, List<long[]>> seed = new TreeMap<>();
         Map<String, List<long[]>> drop = new TreeMap<>();
         Map<Link, List<long[]>> follow = new TreeMap<>();
-        java.util.Set<String> nodes = new java.util.TreeSet<>();
+        Set<String> nodes = new TreeSet<>();
         before.links.keySet().forEach(l -> nodes.add(l.secondary));
         after.links.keySet().forEach(l -> nodes.add(l.secondary));
         for (String node : nodes) {
