@@ -43,6 +43,7 @@ public final class Mover {
         private Duration routerGrace = Duration.ofSeconds(30);
         private Duration routerWait = Duration.ofMinutes(10);
         private int copyStreams = 1;
+        private Duration lockWait = Duration.ofSeconds(5);
 
         /** The application's Flyway locations, applied to a target before data moves there. */
         public Options appLocations(String... locations) {
@@ -121,6 +122,23 @@ public final class Mover {
 
         int copyStreams() {
             return copyStreams;
+        }
+
+        /**
+         * How long run, resume and abort wait for a move that another process holds (default 5 s, zero to fail at
+         * once). A process killed a moment ago still holds its move until its PostgreSQL session notices the closed
+         * socket; an operator who resumes right after a crash should not be told to wait.
+         */
+        public Options lockWait(Duration d) {
+            if (d == null || d.isNegative()) {
+                throw new io.shardring.router.ConfigurationException("lockWait must be zero or positive, was " + d);
+            }
+            this.lockWait = d;
+            return this;
+        }
+
+        Duration lockWait() {
+            return lockWait;
         }
 
         Duration routerGrace() {
@@ -286,7 +304,7 @@ public final class Mover {
 
     /** Runs the remaining phases of a move. */
     public void run(long moveId) {
-        try (MoveLock lock = MoveLock.take(journal.catalog(), moveId)) {
+        try (MoveLock lock = MoveLock.take(journal.catalog(), moveId, options.lockWait())) {
             MoveRun run = open(moveId);
             refuseVerifyFailed(run);
             runPhases(run);
@@ -294,7 +312,7 @@ public final class Mover {
     }
 
     private void reverify(long moveId) {
-        try (MoveLock lock = MoveLock.take(journal.catalog(), moveId)) {
+        try (MoveLock lock = MoveLock.take(journal.catalog(), moveId, options.lockWait())) {
             MoveRun run = open(moveId);
             for (JobState job : run.jobs) {
                 if (job.phase.equals("verify_failed")) {
@@ -386,7 +404,7 @@ public final class Mover {
      * topology version in which that job has not moved is published.
      */
     public void abort(long moveId, boolean discardTargetCopy) {
-        try (MoveLock lock = MoveLock.take(journal.catalog(), moveId)) {
+        try (MoveLock lock = MoveLock.take(journal.catalog(), moveId, options.lockWait())) {
             MoveRun run = open(moveId);
             if (!discardTargetCopy) {
                 for (JobState job : run.jobs) {

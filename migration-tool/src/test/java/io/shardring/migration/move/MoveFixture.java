@@ -132,6 +132,11 @@ final class MoveFixture implements AutoCloseable {
         return new Mover(catalog, pools, options(), listener);
     }
 
+    /** A mover that gives up at once on a move another process holds. */
+    Mover impatientMover() {
+        return new Mover(catalog, pools, options().lockWait(java.time.Duration.ZERO), MoveListener.NONE);
+    }
+
     Plan plan(TopologyChange change) {
         return Planner.plan(catalog.load(), change, pools);
     }

@@ -14,6 +14,8 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
@@ -140,15 +142,30 @@ class MoverSafetyTest {
     void oneProcessAtATimeWorksOnAMove(PgCluster cluster) throws Exception {
         try (MoveFixture f = new MoveFixture(cluster, 3)) {
             long moveId = f.mover(MoveListener.NONE).start(f.addShard(3));
-            try (MoveLock held = MoveLock.take(f.catalog, moveId)) {
-                assertThatThrownBy(() -> f.mover(MoveListener.NONE).resume()).isInstanceOf(ShardringException.class)
-                        .hasMessageContaining("move " + moveId).hasMessageContaining("another shardring process");
-                assertThatThrownBy(() -> f.mover(MoveListener.NONE).abort(moveId))
+            try (MoveLock held = MoveLock.take(f.catalog, moveId, Duration.ZERO)) {
+                assertThatThrownBy(() -> f.impatientMover().resume()).isInstanceOf(ShardringException.class)
+                        .hasMessageContaining("move " + moveId).hasMessageContaining("another shardring process")
+                        .hasMessageContaining("catalog session");
+                assertThatThrownBy(() -> f.impatientMover().abort(moveId))
                         .hasMessageContaining("another shardring process");
                 assertThat(new MoveJournal(f.catalog).jobs(moveId)).allSatisfy(j -> assertThat(j.phase)
                         .isEqualTo("prepare"));
             }
+            // a holder that goes away while we wait (a process killed a moment ago): the wait takes the move over
+            MoveLock held = MoveLock.take(f.catalog, moveId, Duration.ZERO);
+            CompletableFuture<Void> release = CompletableFuture.runAsync(() -> {
+                try {
+                    Thread.sleep(700);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                held.close();
+            });
+            long t0 = System.nanoTime();
             f.mover(MoveListener.NONE).resume();
+            assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("waited for the holder").isGreaterThan(
+                    Duration.ofMillis(600));
+            release.join();
             assertThat(f.mover(MoveListener.NONE).running()).isEmpty();
             f.checkEverything();
         }
