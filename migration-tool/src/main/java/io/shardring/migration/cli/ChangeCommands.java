@@ -150,6 +150,10 @@ final class ChangeCommands {
 
     static int finished(CliCommand cmd, long id, long fromVersion) {
         long version = cmd.catalog().version();
+        io.shardring.router.topology.Topology t = cmd.catalog().load();
+        if (t.ringSettings().replicationFactor() >= 2) {
+            ReplicasCommand.sync(cmd, t); // the copies follow the rebalance: only arcs that changed are copied
+        }
         if (cmd.json()) {
             cmd.emit(CliCommand.object("move-done").put("move", id).put("fromVersion", fromVersion)
                     .put("version", version));

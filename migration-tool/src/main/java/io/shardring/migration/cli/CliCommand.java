@@ -36,6 +36,7 @@ abstract class CliCommand implements Callable<Integer> {
 
     private ShardringConfig config;
     private NodePools pools;
+    private NodePools storePools;
     private Catalog catalog;
 
     /** Does the work; returns the exit code. */
@@ -57,6 +58,9 @@ abstract class CliCommand implements Callable<Integer> {
         } finally {
             if (pools != null) {
                 pools.close();
+            }
+            if (storePools != null) {
+                storePools.close();
             }
             out().flush();
         }
@@ -131,6 +135,14 @@ abstract class CliCommand implements Callable<Integer> {
             config().topology().nodes().values().forEach(pools::add);
         }
         return pools;
+    }
+
+    /** Pools to the nodes' secondary stores (ring.replicationFactor >= 2), by node id. */
+    NodePools storePools() {
+        if (storePools == null) {
+            storePools = new NodePools(env());
+        }
+        return storePools;
     }
 
     String catalogNode() {

@@ -17,6 +17,8 @@ import picocli.CommandLine.Command;
                     + " overwritten), then runs the schema migrations on every node: the shardring schema, the"
                     + " application's migrations from schema.locations, the owned ranges and the ownership guard on"
                     + " every sharded table.",
+            "With ring.replicationFactor >= 2 it then runs `replicas sync`: each node's secondary store"
+                    + " (<database>_secondary) is created, migrated first, and seeded.",
             "The catalog lives in the database of catalog.node (default: the first node). Safe to run again."},
         footerHeading = "%nExample:%n",
         footer = "  shardring init --config /etc/shardring/shardring.yaml")
@@ -29,6 +31,9 @@ final class InitCommand extends CliCommand {
         Topology t = current();
         boolean differs = !stored && !sameNodes(configured, t);
         MigrationReport report = migrate(t, this);
+        if (report.isSuccess() && t.ringSettings().replicationFactor() >= 2) {
+            ReplicasCommand.sync(this, t);
+        }
         if (json()) {
             ObjectNode o = object("init");
             o.put("catalogNode", catalogNode());
@@ -69,8 +74,16 @@ final class InitCommand extends CliCommand {
         for (String id : t.nodes().keySet()) {
             nodes.put(id, cmd.pools().apply(id));
         }
-        return ShardedFlyway.configure(t, nodes).locations(cmd.config().schemaLocations().toArray(new String[0]))
-                .load().migrate();
+        Map<String, DataSource> stores = new LinkedHashMap<>();
+        if (t.ringSettings().replicationFactor() >= 2) {
+            for (io.shardring.router.topology.NodeConfig n : t.nodes().values()) {
+                cmd.storePools().add(n.toBuilder().jdbcUrl(n.secondaryStoreUrl()).build());
+                stores.put(n.id(), cmd.storePools().apply(n.id()));
+            }
+        }
+        // secondary stores first (those that exist: `replicas sync` creates the others)
+        return ShardedFlyway.configure(t, nodes).secondaryStores(stores)
+                .locations(cmd.config().schemaLocations().toArray(new String[0])).load().migrate();
     }
 
     static ArrayNode reportJson(MigrationReport report) {

@@ -30,7 +30,8 @@ import picocli.CommandLine.Spec;
         subcommands = {
             InitCommand.class, StatusCommand.class, PlanCommand.class, ChangeCommands.AddNode.class,
             ChangeCommands.RemoveNode.class, ChangeCommands.SetWeight.class, RebalanceCommand.class,
-            VerifyCommand.class, MoveCommands.Resume.class, MoveCommands.Abort.class, SchemaCommand.class,
+            VerifyCommand.class, MoveCommands.Resume.class, MoveCommands.Abort.class, ReplicasCommand.class,
+            SchemaCommand.class,
             DemoCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
         footer = {

@@ -44,6 +44,8 @@ final class StatusCommand extends CliCommand {
         }
         List<MoveInfo> moves = moves();
         List<RouterRegistry.Entry> routers = new RouterRegistry(catalog().dataSource()).list();
+        io.shardring.migration.replica.ReplicaStatus replicas = io.shardring.migration.replica.ReplicaStatus.inspect(
+                catalog(), t, pools());
         if (json()) {
             ObjectNode o = object("status");
             o.put("version", t.version());
@@ -68,6 +70,18 @@ final class StatusCommand extends CliCommand {
             for (RouterRegistry.Entry r : routers) {
                 rs.addObject().put("id", r.id).put("host", r.host).put("pid", r.pid).put("version", r.version)
                         .put("lastSeenMillisAgo", r.silentMillis).put("state", routerState(r, t.version()));
+            }
+            ObjectNode rj = o.putObject("replicas");
+            rj.put("replicationFactor", replicas.replicationFactor);
+            replicas.warnings.forEach(rj.putArray("warnings")::add);
+            ArrayNode stores = rj.putArray("stores");
+            replicas.stores.values().forEach(st -> stores.addObject().put("node", st.node).put("version", st.version)
+                    .put("problem", st.problem));
+            ArrayNode links = rj.putArray("links");
+            for (io.shardring.migration.replica.ReplicaStatus.Piece p : replicas.pieces) {
+                links.addObject().put("piece", p.name).put("primary", p.primary).put("secondary", p.secondary)
+                        .put("state", p.state).put("share", p.share).put("lagMillis", p.lagMillis)
+                        .put("lagBytes", p.lagBytes).put("problem", p.problem);
             }
             emit(o);
             return ShardringCli.OK;
@@ -98,6 +112,7 @@ final class StatusCommand extends CliCommand {
         say("");
         printRouters(routers, t.version());
         say("");
+        printReplicas(replicas);
         if (moves.isEmpty()) {
             say("moves in flight: none");
         }
@@ -105,6 +120,33 @@ final class StatusCommand extends CliCommand {
             m.print(this);
         }
         return ShardringCli.OK;
+    }
+
+    private void printReplicas(io.shardring.migration.replica.ReplicaStatus r) {
+        if (r.replicationFactor < 2 && r.pieces.isEmpty()) {
+            return;
+        }
+        say("replicas: replication factor " + r.replicationFactor + ", " + r.pieces.size() + " links");
+        r.warnings.forEach(w -> say("  warning: " + w));
+        List<String[]> rows = new ArrayList<>();
+        rows.add(new String[] {"PRIMARY", "SECONDARY", "PIECE", "SHARE", "STATE", "LAG", "LAG BYTES"});
+        for (io.shardring.migration.replica.ReplicaStatus.Piece p : r.pieces) {
+            rows.add(new String[] {p.primary, p.secondary, p.name, String.format(Locale.ROOT, "%5.1f%%", 100 * p.share),
+                p.problem != null ? "PROBLEM" : p.state, p.lagMillis < 0 ? "-" : p.lagMillis + " ms",
+                p.lagBytes < 0 ? "-" : Long.toString(p.lagBytes)});
+        }
+        table(rows);
+        for (io.shardring.migration.replica.ReplicaStatus.Piece p : r.pieces) {
+            if (p.problem != null) {
+                say("  " + p.name + " (" + p.primary + " -> " + p.secondary + "): " + p.problem);
+            }
+        }
+        for (io.shardring.migration.replica.ReplicaStatus.Store st : r.stores.values()) {
+            if (st.problem != null) {
+                say("  secondary store of " + st.node + ": " + st.problem);
+            }
+        }
+        say("");
     }
 
     /** ok, BEHIND (routes by an older version) or SILENT (not heard from within the grace period). */

@@ -109,6 +109,29 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
         return DriverManager.getConnection(n.jdbcUrl(), props);
     }
 
+    /**
+     * A libpq connection string to the node, for a subscription on another server: it carries the node's password, so
+     * the statement that uses it must keep it out of that server's log.
+     */
+    public String conninfo(String nodeId, String applicationName) {
+        NodeConfig n = config(nodeId);
+        JdbcUrl url = JdbcUrl.parse(n.jdbcUrl());
+        StringBuilder sb = new StringBuilder();
+        sb.append("host=").append(quoteConninfo(url.host)).append(" port=").append(url.port).append(" dbname=")
+                .append(quoteConninfo(url.database)).append(" user=").append(quoteConninfo(n.user()))
+                .append(" application_name=").append(quoteConninfo(applicationName));
+        url.ssl.forEach((k, v) -> sb.append(' ').append(k).append('=').append(quoteConninfo(v)));
+        String password = password(nodeId);
+        if (password != null) {
+            sb.append(" password=").append(quoteConninfo(password));
+        }
+        return sb.toString();
+    }
+
+    private static String quoteConninfo(String v) {
+        return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'";
+    }
+
     /** The node as an operator finds it: host:port of its JDBC URL. */
     static String address(NodeConfig n) {
         try {

@@ -195,21 +195,6 @@ final class Replication {
 
     /** A libpq connection string for the target's subscription to the source. */
     private String conninfo(String nodeId) {
-        NodeConfig n = run.nodes.config(nodeId);
-        JdbcUrl url = JdbcUrl.parse(n.jdbcUrl());
-        StringBuilder sb = new StringBuilder();
-        sb.append("host=").append(quoteConninfo(url.host)).append(" port=").append(url.port).append(" dbname=")
-                .append(quoteConninfo(url.database)).append(" user=").append(quoteConninfo(n.user()))
-                .append(" application_name=shardring_mover");
-        url.ssl.forEach((k, v) -> sb.append(' ').append(k).append('=').append(quoteConninfo(v)));
-        String password = run.nodes.password(nodeId);
-        if (password != null) {
-            sb.append(" password=").append(quoteConninfo(password));
-        }
-        return sb.toString();
-    }
-
-    private static String quoteConninfo(String v) {
-        return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'";
+        return run.nodes.conninfo(nodeId, "shardring_mover");
     }
 }

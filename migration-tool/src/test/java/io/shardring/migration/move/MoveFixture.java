@@ -41,7 +41,11 @@ final class MoveFixture implements AutoCloseable {
     final Workload workload;
 
     static NodeConfig node(PgShard s) {
-        NodeConfig.Builder n = NodeConfig.builder(s.name()).jdbcUrl(s.jdbcUrl()).user(s.user()).zone("z-" + s.name())
+        return node(s, "z-" + s.name());
+    }
+
+    static NodeConfig node(PgShard s, String zone) {
+        NodeConfig.Builder n = NodeConfig.builder(s.name()).jdbcUrl(s.jdbcUrl()).user(s.user()).zone(zone)
                 .pool(p -> p.maximumPoolSize(6).connectionTimeout(Duration.ofSeconds(5)));
         if (s.password() != null && !s.password().isEmpty()) {
             n.password(s.password());
@@ -51,22 +55,33 @@ final class MoveFixture implements AutoCloseable {
 
     /** Starts with the first {@code nodes} shards of the cluster in the ring; wipes earlier state. */
     MoveFixture(PgCluster cluster, int nodes) throws SQLException {
+        this(cluster, nodes, 1, MoveFixture::node);
+    }
+
+    /**
+     * With {@code replicationFactor} copies of every key and each shard's node built by {@code nodeOf} (its zone, for
+     * one), and a router that samples its copies every 50 ms.
+     */
+    MoveFixture(PgCluster cluster, int nodes, int replicationFactor,
+            java.util.function.Function<PgShard, NodeConfig> nodeOf) throws SQLException {
         this.cluster = cluster;
         wipe(cluster);
         for (PgShard s : cluster.shards()) {
-            pools.add(node(s));
+            pools.add(nodeOf.apply(s));
         }
-        Topology.Builder b = Topology.builder().version(1).ring(RingSettings.of(KeyType.BIGINT))
-                .table("events", "tenant_id").table("notes", "tenant_id");
+        Topology.Builder b = Topology.builder().version(1).ring(new RingSettings(KeyType.BIGINT,
+                io.shardring.router.ring.HashRing.DEFAULT_VNODES, io.shardring.router.ring.TokenPlacement.ALLOCATED,
+                replicationFactor)).table("events", "tenant_id").table("notes", "tenant_id");
         for (int i = 0; i < nodes; i++) {
-            b.node(node(cluster.shard(i)));
+            b.node(nodeOf.apply(cluster.shard(i)));
         }
         Topology v1 = b.build().withStoredTokens();
         catalog = Catalog.open(pools.apply("shard0"));
         assertThat(catalog.initialize(v1)).isTrue();
         // the application's router, as the README builds it: from a configuration that names the catalog
         ShardringConfig config = new ShardringConfig(v1, RouterSettings.DEFAULTS.withDownBackoff(Duration.ofMillis(200))
-                .withCatalogPoll(Duration.ofMillis(250)), "shard0", List.of(LOCATION));
+                .withCatalogPoll(Duration.ofMillis(250)).withReplicaInterval(Duration.ofMillis(50)), "shard0",
+                List.of(LOCATION));
         router = ShardedDataSource.builder(config).build();
         ShardedFlyway.configure(router).locations(LOCATION).load().migrate().orThrow();
         workload = new Workload(router, TENANTS);
@@ -79,8 +94,33 @@ final class MoveFixture implements AutoCloseable {
      */
     static void wipe(PgCluster cluster) throws SQLException {
         for (PgShard s : cluster.shards()) {
+            // secondary stores first: their subscriptions hold slots on the other shards
             try (Connection c = s.connect(); Statement st = c.createStatement()) {
-                for (String sub : list(c, "SELECT subname FROM pg_subscription")) {
+                for (String db : list(c, "SELECT datname FROM pg_database WHERE datname LIKE '%\\_secondary'")) {
+                    String url = NodeConfig.builder(s.name()).jdbcUrl(s.jdbcUrl()).user(s.user()).build()
+                            .secondaryStoreUrl();
+                    java.util.Properties props = new java.util.Properties();
+                    props.setProperty("user", s.user());
+                    if (s.password() != null && !s.password().isEmpty()) {
+                        props.setProperty("password", s.password());
+                    }
+                    try (Connection store = java.sql.DriverManager.getConnection(url, props);
+                            Statement ss = store.createStatement()) {
+                        for (String sub : list(store, "SELECT subname FROM pg_subscription s JOIN pg_database d ON"
+                                + " d.oid = s.subdbid WHERE d.datname = current_database()")) {
+                            ss.execute("ALTER SUBSCRIPTION \"" + sub + "\" DISABLE");
+                            ss.execute("ALTER SUBSCRIPTION \"" + sub + "\" SET (slot_name = NONE)");
+                            ss.execute("DROP SUBSCRIPTION \"" + sub + "\"");
+                        }
+                    }
+                    st.execute("DROP DATABASE \"" + db + "\" WITH (FORCE)");
+                }
+            }
+        }
+        for (PgShard s : cluster.shards()) {
+            try (Connection c = s.connect(); Statement st = c.createStatement()) {
+                for (String sub : list(c, "SELECT subname FROM pg_subscription s JOIN pg_database d ON"
+                        + " d.oid = s.subdbid WHERE d.datname = current_database()")) {
                     st.execute("ALTER SUBSCRIPTION \"" + sub + "\" DISABLE");
                     st.execute("ALTER SUBSCRIPTION \"" + sub + "\" SET (slot_name = NONE)");
                     st.execute("DROP SUBSCRIPTION \"" + sub + "\"");

@@ -40,6 +40,8 @@ final class NodePool extends ForwardingDataSource implements AutoCloseable {
     private final Timer acquire;
     private final RouterMetrics metrics;
     private volatile long downUntil;
+    private final String jdbcUrl;
+    private final Properties direct = new Properties();
 
     NodePool(String poolName, NodeConfig node, String jdbcUrl, boolean readOnly, long backoffNanos,
             RouterMetrics metrics, Function<String, String> env) {
@@ -73,7 +75,50 @@ final class NodePool extends ForwardingDataSource implements AutoCloseable {
         config.setInitializationFailTimeout(-1);
         config.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(metrics.registry()));
         config.addDataSourceProperty("ApplicationName", "shardring");
+        this.jdbcUrl = jdbcUrl;
+        direct.setProperty("user", node.user());
+        if (config.getPassword() != null) {
+            direct.setProperty("password", config.getPassword());
+        }
+        direct.setProperty("ApplicationName", "shardring monitor");
         this.pool = new HikariDataSource(config);
+    }
+
+    /**
+     * A connection of its own, outside the pool, for the router's replica monitor: with short timeouts, so that a
+     * server that is gone shows as a failure within {@code timeoutSeconds} instead of the pool's connection timeout.
+     */
+    Connection direct(int timeoutSeconds) throws SQLException {
+        Properties props = new Properties();
+        props.putAll(direct);
+        props.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
+        props.setProperty("socketTimeout", String.valueOf(timeoutSeconds));
+        props.setProperty("loginTimeout", String.valueOf(timeoutSeconds));
+        return DriverManager.getConnection(jdbcUrl, props);
+    }
+
+    /** Clears the down mark; true if the pool was marked down. */
+    boolean markUp() {
+        boolean was = downUntil != 0;
+        downUntil = 0;
+        return was;
+    }
+
+    /** Whether a failure says that the server could not be reached (as opposed to an SQL error it answered with). */
+    static boolean isConnectionFailure(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof SQLException) {
+                String state = ((SQLException) t).getSQLState();
+                if (state != null && (state.startsWith("08") || state.equals("57P01") || state.equals("57P02")
+                        || state.equals("57P03"))) {
+                    return true;
+                }
+            }
+            if (t instanceof java.io.IOException) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

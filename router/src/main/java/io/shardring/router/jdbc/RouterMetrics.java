@@ -14,7 +14,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * The router's Micrometer meters: {@code shardring.routes} and {@code shardring.connection.acquire}
  * per node, {@code shardring.errors} by kind, {@code shardring.topology.version},
  * {@code shardring.ring.share} per node, {@code shardring.cutover.wait} (time waited out cutovers) and
- * {@code shardring.catalog.reachable}. HikariCP's own pool meters are registered by HikariCP.
+ * {@code shardring.catalog.reachable}, and {@code shardring.replica.staleness} per copy (secondary store link or
+ * standby; milliseconds as last sampled, NaN while the copy cannot be read). HikariCP's own pool meters are
+ * registered by HikariCP.
  */
 final class RouterMetrics {
     static final String ROUTES = "shardring.routes";
@@ -24,6 +26,7 @@ final class RouterMetrics {
     static final String SHARE = "shardring.ring.share";
     static final String CATALOG_REACHABLE = "shardring.catalog.reachable";
     static final String CUTOVER_WAIT = "shardring.cutover.wait";
+    static final String STALENESS = "shardring.replica.staleness";
 
     private final MeterRegistry registry;
     private final AtomicLong version = new AtomicLong();
@@ -85,6 +88,16 @@ final class RouterMetrics {
             shareGauges.computeIfAbsent(node, n -> Gauge.builder(SHARE, shares, m -> m.getOrDefault(n, 0.0))
                     .tag("node", n).description("share of the keyspace a node owns").register(registry));
         }
+    }
+
+    void copyLag(CopyLag lag) {
+        String[] kindAndName = lag.copy.split(" ", 2);
+        Gauge.builder(STALENESS, lag, l -> {
+            long nanos = l.staleness(System.nanoTime(), -2);
+            return nanos == Long.MAX_VALUE ? Double.NaN : nanos / 1e6;
+        }).tag("primary", lag.primary).tag("kind", kindAndName[0]).tag("copy", kindAndName[1]).baseUnit("milliseconds")
+                .description("how far a copy of a primary's rows was behind at the router's last sample")
+                .register(registry);
     }
 
     void removeNode(Meter... meters) {

@@ -59,15 +59,28 @@ public final class ShardedDataSource implements AutoCloseable {
         final IdentityHashMap<RingNode, NodePool> byRingNode;
         final Map<String, NodePool> primaries;
         final Map<String, List<NodePool>> standbys;
+        /** Secondary stores by node, when ring.replicationFactor >= 2. */
+        final Map<String, NodePool> stores;
+        final ReplicaTargets targets;
 
-        State(Topology topology, Map<String, NodePool> primaries, Map<String, List<NodePool>> standbys) {
+        State(Topology topology, Map<String, NodePool> primaries, Map<String, List<NodePool>> standbys,
+                Map<String, NodePool> stores, java.util.function.BiFunction<String, String, CopyLag> lags) {
             this.topology = topology;
             this.primaries = Collections.unmodifiableMap(primaries);
             this.standbys = Collections.unmodifiableMap(standbys);
+            this.stores = Collections.unmodifiableMap(stores);
             this.byRingNode = new IdentityHashMap<>();
             for (RingNode n : topology.ring().nodes()) {
                 byRingNode.put(n, primaries.get(n.id()));
             }
+            this.targets = new ReplicaTargets(topology, this.primaries, this.stores, this.standbys, lags);
+        }
+
+        List<NodePool> allPools() {
+            List<NodePool> all = new ArrayList<>(primaries.values());
+            standbys.values().forEach(all::addAll);
+            all.addAll(stores.values());
+            return all;
         }
     }
 
@@ -89,6 +102,9 @@ public final class ShardedDataSource implements AutoCloseable {
     private long routingChanges;
     private volatile State state;
     private volatile boolean closed;
+    /** Every copy's sampled lag, kept across topology versions. */
+    private final Map<String, CopyLag> lags = new java.util.concurrent.ConcurrentHashMap<>();
+    private final ReplicaMonitor monitor;
 
     private ShardedDataSource(Builder b) {
         this.settings = b.settings;
@@ -105,18 +121,22 @@ public final class ShardedDataSource implements AutoCloseable {
         this.drainer = Executors.newCachedThreadPool(daemon("shardring-drain"));
         Map<String, NodePool> primaries = new LinkedHashMap<>();
         Map<String, List<NodePool>> standbys = new LinkedHashMap<>();
+        Map<String, NodePool> stores = new LinkedHashMap<>();
         try {
             for (NodeConfig n : b.topology.nodes().values()) {
-                openPools(n, primaries, standbys, Map.of(), Map.of());
+                openPools(n, replicated(b.topology), primaries, standbys, stores, null);
             }
+            this.state = new State(b.topology, primaries, standbys, stores, this::lag);
         } catch (RuntimeException e) {
             primaries.values().forEach(NodePool::close);
             standbys.values().forEach(l -> l.forEach(NodePool::close));
+            stores.values().forEach(NodePool::close);
             fanOut.shutdownNow();
             drainer.shutdownNow();
             throw e;
         }
-        this.state = new State(b.topology, primaries, standbys);
+        this.monitor = new ReplicaMonitor(() -> closed ? null : state.targets, settings.replicaInterval().toNanos(),
+                daemon("shardring-replicas"));
         metrics.topology(b.topology);
         if (b.probe) {
             probeAll(b.topology);
@@ -188,35 +208,133 @@ public final class ShardedDataSource implements AutoCloseable {
         return s.byRingNode.get(s.topology.ring().route(key));
     }
 
-    /** The data source for a read of the key, by preference between the primary and its standbys. */
+    /**
+     * The data source for a read of the key by {@code preference}: its primary, one of its arc's secondary stores
+     * (ring.replicationFactor >= 2), or one of the primary's standbys, skipping copies over the preference's
+     * staleness bound and nodes that are down. The choice uses what the router sampled in the background; it takes no
+     * lock and allocates nothing. Connections from it are read-only where they reach a copy.
+     *
+     * @throws ShardUnavailableException when the preference allows no target that is up and within its bound; the
+     *     message names the key's nodes and their lag
+     */
     public DataSource forKey(Object key, ReadPreference preference) {
         State s = state;
-        NodePool primary = s.byRingNode.get(s.topology.ring().route(key));
-        if (preference == ReadPreference.PRIMARY) {
-            return primary;
-        }
-        List<NodePool> standbys = s.standbys.getOrDefault(primary.nodeId(), List.of());
-        NodePool standby = null;
-        for (NodePool p : standbys) {
-            if (!p.isDown()) {
-                standby = p;
-                break;
+        ReadTarget t = choose(s, s.targets.forKey(key), preference, null);
+        return t.pool;
+    }
+
+    /**
+     * Runs a read on the key by {@code preference}, on an auto-commit connection. When the chosen target cannot be
+     * reached (a primary that died a moment ago, before the router's monitor noticed), it is marked down and the read
+     * runs again on the next target the preference allows: so a read fails over within the call.
+     */
+    public <T> T read(Object key, ReadPreference preference, SqlWork<T> work) {
+        State s = state;
+        ReadTarget[] targets = s.targets.forKey(key);
+        ReadTarget failed = null;
+        for (int attempt = 0; ; attempt++) {
+            ReadTarget t = choose(s, targets, preference, failed);
+            try (Connection c = t.pool.getConnection()) {
+                return work.apply(c);
+            } catch (SQLException | RuntimeException e) {
+                boolean unreachable = NodePool.isConnectionFailure(e) || e instanceof ShardUnavailableException;
+                if (unreachable && attempt < targets.length - 1 && !closed) {
+                    if (!(e instanceof ShardUnavailableException)) {
+                        t.pool.markDown();
+                    }
+                    failed = t;
+                    continue;
+                }
+                if (e instanceof ShardringException) {
+                    throw (ShardringException) e;
+                }
+                if (e instanceof RuntimeException && !hasSqlCause(e)) {
+                    throw (RuntimeException) e;
+                }
+                metrics.sqlErrors.increment();
+                throw new ShardringException(ErrorCode.SHARD_ERROR, "read on " + t + " failed: " + e.getMessage(), e);
             }
         }
-        switch (preference) {
-            case PRIMARY_PREFERRED:
-                return primary.isDown() && standby != null ? standby : primary;
-            case SECONDARY:
-                if (standby == null) {
-                    metrics.unavailable.increment();
-                    throw new ShardUnavailableException(primary.nodeId(), "node " + primary.nodeId() + " has "
-                            + (standbys.isEmpty() ? "no standbys configured" : "no standby up")
-                            + " for a SECONDARY read; use SECONDARY_PREFERRED to fall back to the primary", null);
-                }
-                return standby;
-            default:
-                return standby != null ? standby : primary;
+    }
+
+    private ReadTarget choose(State s, ReadTarget[] targets, ReadPreference preference, ReadTarget failed) {
+        ReadTarget primary = targets[0];
+        ReadPreference.Mode mode = preference.mode();
+        if (mode == ReadPreference.Mode.PRIMARY) {
+            return primary;
         }
+        long now = System.nanoTime();
+        long bound = preference.maxStalenessNanos();
+        long version = s.topology.version();
+        boolean primaryUp = primary != failed && !primary.pool.isDown();
+        switch (mode) {
+            case PRIMARY_PREFERRED:
+                if (primaryUp) {
+                    return primary;
+                }
+                ReadTarget copy = firstCopy(targets, now, bound, version, failed, null);
+                return copy != null ? copy : primary; // the primary then fails fast, naming the node
+            case SECONDARY:
+                copy = firstCopy(targets, now, bound, version, failed, null);
+                if (copy == null) {
+                    throw noCopy(s, targets, preference, now, version);
+                }
+                return copy;
+            case SECONDARY_PREFERRED:
+                copy = firstCopy(targets, now, bound, version, failed, null);
+                return copy != null ? copy : primary;
+            default: // NEAREST
+                String zone = settings.zone();
+                if (zone != null) {
+                    if (primaryUp && zone.equals(primary.zone)) {
+                        return primary;
+                    }
+                    copy = firstCopy(targets, now, bound, version, failed, zone);
+                    if (copy != null) {
+                        return copy;
+                    }
+                }
+                if (primaryUp) {
+                    return primary;
+                }
+                copy = firstCopy(targets, now, bound, version, failed, null);
+                return copy != null ? copy : primary;
+        }
+    }
+
+    private static ReadTarget firstCopy(ReadTarget[] targets, long now, long bound, long version, ReadTarget failed,
+            String zone) {
+        for (int i = 1; i < targets.length; i++) {
+            ReadTarget t = targets[i];
+            if (t != failed && !t.pool.isDown() && t.staleness(now, version) <= bound
+                    && (zone == null || zone.equals(t.zone))) {
+                return t;
+            }
+        }
+        return null;
+    }
+
+    private ShardUnavailableException noCopy(State s, ReadTarget[] targets, ReadPreference preference, long now,
+            long version) {
+        metrics.unavailable.increment();
+        StringBuilder sb = new StringBuilder("no copy of the key's arc qualifies for a ").append(preference)
+                .append(" read (primary ").append(targets[0].nodeId).append(")");
+        if (targets.length == 1) {
+            sb.append(": the node has no secondary stores (ring.replicationFactor is ")
+                    .append(s.topology.ringSettings().replicationFactor()).append(") and no standbys");
+        }
+        for (int i = 1; i < targets.length; i++) {
+            ReadTarget t = targets[i];
+            long st = t.staleness(now, version);
+            sb.append(i == 1 ? ": " : "; ").append(t).append(t.pool.isDown() ? " is down" : st == Long.MAX_VALUE
+                    ? (t.lag.version() != version && t.kind == ReadTarget.Kind.SECONDARY_STORE
+                            ? " holds topology version " + t.lag.version() + ", not " + version
+                                    + " (run `shardring replicas sync`)"
+                            : " has not been sampled (no heartbeat applied yet)")
+                    : " is " + TimeUnit.NANOSECONDS.toMillis(st) + " ms behind");
+        }
+        sb.append("; use SECONDARY_PREFERRED to fall back to the primary, or a larger maxStaleness");
+        return new ShardUnavailableException(targets[0].nodeId, sb.toString(), null);
     }
 
     /** A connection to the key's primary shard, in auto-commit mode; the caller closes it. */
@@ -547,6 +665,11 @@ public final class ShardedDataSource implements AutoCloseable {
         return p;
     }
 
+    /** The secondary stores of the current topology by node (empty when ring.replicationFactor is 1). */
+    public Map<String, DataSource> secondaryStores() {
+        return Collections.unmodifiableMap(new LinkedHashMap<>(state.stores));
+    }
+
     /** Loads the topology source and switches to it if it is a newer version. Returns the version in use. */
     public synchronized long refresh() {
         Topology next = source.load();
@@ -572,21 +695,24 @@ public final class ShardedDataSource implements AutoCloseable {
         }
         Map<String, NodePool> primaries = new LinkedHashMap<>();
         Map<String, List<NodePool>> standbys = new LinkedHashMap<>();
+        Map<String, NodePool> stores = new LinkedHashMap<>();
         List<NodePool> opened = new ArrayList<>();
+        State built;
         try {
             for (NodeConfig n : next.nodes().values()) {
-                opened.addAll(openPools(n, primaries, standbys, old.primaries, old.standbys));
+                opened.addAll(openPools(n, replicated(next), primaries, standbys, stores, old));
             }
+            built = new State(next, primaries, standbys, stores, this::lag);
         } catch (RuntimeException e) {
             opened.forEach(NodePool::close);
             throw e;
         }
-        state = new State(next, primaries, standbys);
+        state = built;
         metrics.topology(next);
+        java.util.Set<NodePool> kept = java.util.Collections.newSetFromMap(new IdentityHashMap<>());
+        kept.addAll(built.allPools());
         List<NodePool> retired = new ArrayList<>();
-        old.primaries.values().stream().filter(p -> primaries.get(p.nodeId()) != p).forEach(retired::add);
-        old.standbys.values().forEach(l -> l.stream()
-                .filter(p -> !standbys.getOrDefault(p.nodeId(), List.of()).contains(p)).forEach(retired::add));
+        old.allPools().stream().filter(p -> !kept.contains(p)).forEach(retired::add);
         long drainNanos = settings.drainTimeout().toNanos();
         for (NodePool p : retired) {
             boolean gone = !next.nodes().containsKey(p.nodeId());
@@ -601,12 +727,16 @@ public final class ShardedDataSource implements AutoCloseable {
                 next.version(), primaries.keySet(), retired.size());
     }
 
-    private List<NodePool> openPools(NodeConfig n, Map<String, NodePool> primaries,
-            Map<String, List<NodePool>> standbys, Map<String, NodePool> oldPrimaries,
-            Map<String, List<NodePool>> oldStandbys) {
+    private static boolean replicated(Topology t) {
+        return t.ringSettings().replicationFactor() >= 2;
+    }
+
+    /** Opens the pools of node {@code n} that {@code old} (null at start) does not have with the same settings. */
+    private List<NodePool> openPools(NodeConfig n, boolean replicated, Map<String, NodePool> primaries,
+            Map<String, List<NodePool>> standbys, Map<String, NodePool> stores, State old) {
         List<NodePool> opened = new ArrayList<>();
         long backoff = settings.downBackoff().toNanos();
-        NodePool existing = oldPrimaries.get(n.id());
+        NodePool existing = old == null ? null : old.primaries.get(n.id());
         String fingerprint = NodePool.fingerprint(n, n.jdbcUrl());
         if (existing != null && existing.fingerprint().equals(fingerprint)) {
             primaries.put(n.id(), existing);
@@ -622,7 +752,7 @@ public final class ShardedDataSource implements AutoCloseable {
             }
         }
         List<NodePool> list = new ArrayList<>();
-        List<NodePool> oldList = oldStandbys.getOrDefault(n.id(), List.of());
+        List<NodePool> oldList = old == null ? List.of() : old.standbys.getOrDefault(n.id(), List.of());
         for (int i = 0; i < n.standbys().size(); i++) {
             String url = n.standbys().get(i);
             String fp = NodePool.fingerprint(n, url);
@@ -634,7 +764,25 @@ public final class ShardedDataSource implements AutoCloseable {
             list.add(keep);
         }
         standbys.put(n.id(), Collections.unmodifiableList(list));
+        if (replicated) {
+            String url = n.secondaryStoreUrl();
+            NodePool keep = old == null ? null : old.stores.get(n.id());
+            if (keep == null || !keep.fingerprint().equals(NodePool.fingerprint(n, url))) {
+                keep = new NodePool(n.id() + "-secondary", n, url, true, backoff, metrics, env);
+                opened.add(keep);
+            }
+            stores.put(n.id(), keep);
+        }
         return opened;
+    }
+
+    /** The lag record of one copy, created on first use with its gauge. */
+    private CopyLag lag(String copy, String primary) {
+        return lags.computeIfAbsent(copy, k -> {
+            CopyLag lag = new CopyLag(primary, k);
+            metrics.copyLag(lag);
+            return lag;
+        });
     }
 
     private void probeAll(Topology topology) {
@@ -679,13 +827,13 @@ public final class ShardedDataSource implements AutoCloseable {
                 LOG.debug("closing the catalog pool: {}", e.getMessage());
             }
         }
+        monitor.close();
         fanOut.shutdownNow();
         drainer.shutdownNow();
         State s = state;
         prepared.values().forEach(NodePool::close);
         prepared.clear();
-        s.primaries.values().forEach(NodePool::close);
-        s.standbys.values().forEach(l -> l.forEach(NodePool::close));
+        s.allPools().forEach(NodePool::close);
     }
 
     private static ThreadFactory daemon(String prefix) {

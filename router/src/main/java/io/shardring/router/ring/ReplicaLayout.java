@@ -317,8 +317,13 @@ public final class ReplicaLayout {
 
     /** The copies of a key with this hash: its primary, then its secondaries. A binary search; allocates nothing. */
     public List<RingNode> nodesForHash(long hash) {
+        return arcs.get(arcIndexForHash(hash)).nodes;
+    }
+
+    /** The index in {@link #arcs()} of the arc that holds this hash. */
+    public int arcIndexForHash(long hash) {
         int i = Arrays.binarySearch(arcEnds, hash);
-        return arcs.get(i >= 0 ? i : -i - 1).nodes;
+        return i >= 0 ? i : -i - 1;
     }
 
     /** The copies of a key: its primary, then its secondaries. */

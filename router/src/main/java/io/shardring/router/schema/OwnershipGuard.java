@@ -296,6 +296,17 @@ public final class OwnershipGuard {
      * {@code intervals}: {@code width_bucket} over their bounds, which the server answers with a binary search (about
      * log2(n) comparisons). The bucket a hash falls in is odd exactly when the hash lies in an owned interval.
      */
+    /**
+     * A boolean SQL expression over a table's key column that is true for keys whose hash lies in {@code intervals}
+     * (sorted, disjoint): one {@code width_bucket} over a literal, so a publication's row filter may use it.
+     */
+    public static String inIntervalsSql(KeyType keyType, String quotedColumn, List<long[]> intervals) {
+        if (intervals.isEmpty()) {
+            return "false";
+        }
+        return ownsSql(keyType.sqlFunction() + "(" + quotedColumn + ", 0)", intervals);
+    }
+
     static String ownsSql(String var, List<long[]> intervals) {
         return "(width_bucket(" + var + ", '" + boundsLiteral(intervals) + "'::bigint[]) % 2 = 1)";
     }

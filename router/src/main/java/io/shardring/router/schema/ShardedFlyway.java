@@ -49,8 +49,10 @@ public final class ShardedFlyway {
     private final String[] locations;
     private final Consumer<FluentConfiguration> customizer;
     private final boolean guard;
+    private final Map<String, DataSource> stores;
 
     private ShardedFlyway(Builder b) {
+        this.stores = b.stores;
         this.topology = b.topology;
         this.nodes = b.nodes;
         this.locations = b.locations;
@@ -65,7 +67,7 @@ public final class ShardedFlyway {
         for (String id : t.nodes().keySet()) {
             nodes.put(id, router.node(id));
         }
-        return new Builder(t, nodes);
+        return new Builder(t, nodes).secondaryStores(router.secondaryStores());
     }
 
     /** Migrates the given shards (node id to data source) of {@code topology}. */
@@ -73,12 +75,42 @@ public final class ShardedFlyway {
         return new Builder(topology, new LinkedHashMap<>(nodes));
     }
 
-    /** Applies all pending migrations on every shard in parallel and reports per shard. */
+    /** What a secondary store's entry in a {@link MigrationReport} is called. */
+    public static String storeName(String nodeId) {
+        return nodeId + " (secondary store)";
+    }
+
+    /**
+     * Applies all pending migrations on every shard in parallel and reports per shard. Secondary stores go first: a
+     * column or table added there before the primary publishes it keeps logical replication running; when a store
+     * fails, the primaries are left as they are (each reported as not attempted).
+     */
     public MigrationReport migrate() {
-        ExecutorService pool = Executors.newFixedThreadPool(Math.min(8, Math.max(1, nodes.size())));
+        Map<String, ShardMigrationResult> results = new LinkedHashMap<>();
+        if (!stores.isEmpty()) {
+            Map<String, ShardMigrationResult> first = migrateAll(stores, false);
+            first.forEach((id, r) -> results.put(storeName(id), r));
+            if (first.values().stream().anyMatch(r -> !r.isSuccess())) {
+                for (String id : nodes.keySet()) {
+                    results.put(id, new ShardMigrationResult(id, false, 0, null, false, "node '" + id + "': not"
+                            + " migrated, because a secondary store failed first; fix it and migrate again", null));
+                }
+                MigrationReport report = new MigrationReport(results);
+                LOG.error("schema migration stopped at the secondary stores:\n{}", report);
+                return report;
+            }
+        }
+        results.putAll(migrateAll(nodes, guard));
+        MigrationReport report = new MigrationReport(results);
+        LOG.info("schema migration on {} databases:\n{}", results.size(), report);
+        return report;
+    }
+
+    private Map<String, ShardMigrationResult> migrateAll(Map<String, DataSource> targets, boolean withGuard) {
+        ExecutorService pool = Executors.newFixedThreadPool(Math.min(8, Math.max(1, targets.size())));
         try {
             Map<String, Future<ShardMigrationResult>> futures = new LinkedHashMap<>();
-            nodes.forEach((id, ds) -> futures.put(id, pool.submit(() -> migrateShard(id, ds))));
+            targets.forEach((id, ds) -> futures.put(id, pool.submit(() -> migrateShard(id, ds, withGuard))));
             Map<String, ShardMigrationResult> results = new LinkedHashMap<>();
             for (Map.Entry<String, Future<ShardMigrationResult>> e : futures.entrySet()) {
                 try {
@@ -92,15 +124,17 @@ public final class ShardedFlyway {
                             "interrupted", ex));
                 }
             }
-            MigrationReport report = new MigrationReport(results);
-            LOG.info("schema migration on {} shards:\n{}", results.size(), report);
-            return report;
+            return results;
         } finally {
             pool.shutdownNow();
         }
     }
 
-    private ShardMigrationResult migrateShard(String nodeId, DataSource ds) {
+    private ShardMigrationResult migrateShard(String nodeId, DataSource ds, boolean guard) {
+        if (!guard && stores.get(nodeId) == ds && missingDatabase(ds)) {
+            return new ShardMigrationResult(nodeId, true, 0, null, false, "node '" + nodeId + "': the secondary store"
+                    + " does not exist yet; `shardring replicas sync` creates and migrates it", null);
+        }
         String step = "installing the shardring schema";
         int executed = 0;
         String version = null;
@@ -126,6 +160,20 @@ public final class ShardedFlyway {
             String msg = "node '" + nodeId + "': " + step + " failed: " + e.getMessage();
             LOG.error(msg);
             return new ShardMigrationResult(nodeId, false, executed, version, false, msg, e);
+        }
+    }
+
+    /** Whether connecting fails because the database does not exist (SQLSTATE 3D000). */
+    private static boolean missingDatabase(DataSource ds) {
+        try (Connection c = ds.getConnection()) {
+            return false;
+        } catch (SQLException | RuntimeException e) {
+            for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
+                if (t instanceof SQLException && "3D000".equals(((SQLException) t).getSQLState())) {
+                    return true;
+                }
+            }
+            return false;
         }
     }
 
@@ -169,6 +217,7 @@ public final class ShardedFlyway {
         private String[] locations = {"classpath:db/migration"};
         private Consumer<FluentConfiguration> customizer = c -> { };
         private boolean guard = true;
+        private Map<String, DataSource> stores = Map.of();
 
         private Builder(Topology topology, Map<String, DataSource> nodes) {
             this.topology = topology;
@@ -190,6 +239,15 @@ public final class ShardedFlyway {
         /** Whether to install the ownership guard on the sharded tables (default true). */
         public Builder ownershipGuard(boolean install) {
             this.guard = install;
+            return this;
+        }
+
+        /**
+         * The nodes' secondary stores (node id to data source), migrated before the primaries, without the guard:
+         * their rows arrive by replication, and nothing else writes there.
+         */
+        public Builder secondaryStores(Map<String, DataSource> stores) {
+            this.stores = new LinkedHashMap<>(stores);
             return this;
         }
 

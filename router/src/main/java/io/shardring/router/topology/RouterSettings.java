@@ -16,6 +16,8 @@ public final class RouterSettings {
     private final int fanOutThreads;
     private final Duration cutoverWait;
     private final Duration catalogPoll;
+    private final String zone;
+    private final Duration replicaInterval;
 
     /**
      * @param downBackoff   how long a node whose connections failed is skipped before it is tried again
@@ -56,6 +58,22 @@ public final class RouterSettings {
         this.fanOutThreads = fanOutThreads;
         this.cutoverWait = cutoverWait;
         this.catalogPoll = catalogPoll;
+        this.zone = null;
+        this.replicaInterval = Duration.ofMillis(100);
+    }
+
+    private RouterSettings(RouterSettings b, String zone, Duration replicaInterval) {
+        if (replicaInterval == null || replicaInterval.toMillis() < 10 || replicaInterval.toMillis() > 10_000) {
+            throw new ConfigurationException("router.replicaInterval " + replicaInterval + " is invalid; use 10ms to"
+                    + " 10s (default 100ms): it bounds how soon a down primary's reads fail over");
+        }
+        this.downBackoff = b.downBackoff;
+        this.drainTimeout = b.drainTimeout;
+        this.fanOutThreads = b.fanOutThreads;
+        this.cutoverWait = b.cutoverWait;
+        this.catalogPoll = b.catalogPoll;
+        this.zone = zone == null || zone.isBlank() ? null : zone;
+        this.replicaInterval = replicaInterval;
     }
 
     public Duration downBackoff() {
@@ -78,29 +96,56 @@ public final class RouterSettings {
         return catalogPoll;
     }
 
+    /** The application's zone, for NEAREST reads; null when not set. */
+    public String zone() {
+        return zone;
+    }
+
+    /**
+     * How often the router writes a heartbeat on each primary and samples each copy's staleness (default 100 ms): a
+     * down primary is noticed within about this time, and a copy's estimated staleness exceeds its true lag by at most
+     * about twice this.
+     */
+    public Duration replicaInterval() {
+        return replicaInterval;
+    }
+
+    public RouterSettings withZone(String zone) {
+        return new RouterSettings(this, zone, replicaInterval);
+    }
+
+    public RouterSettings withReplicaInterval(Duration d) {
+        return new RouterSettings(this, zone, d);
+    }
+
+    private RouterSettings keep(RouterSettings next) {
+        return new RouterSettings(next, zone, replicaInterval);
+    }
+
     public RouterSettings withDownBackoff(Duration d) {
-        return new RouterSettings(d, drainTimeout, fanOutThreads, cutoverWait, catalogPoll);
+        return keep(new RouterSettings(d, drainTimeout, fanOutThreads, cutoverWait, catalogPoll));
     }
 
     public RouterSettings withDrainTimeout(Duration d) {
-        return new RouterSettings(downBackoff, d, fanOutThreads, cutoverWait, catalogPoll);
+        return keep(new RouterSettings(downBackoff, d, fanOutThreads, cutoverWait, catalogPoll));
     }
 
     public RouterSettings withFanOutThreads(int n) {
-        return new RouterSettings(downBackoff, drainTimeout, n, cutoverWait, catalogPoll);
+        return keep(new RouterSettings(downBackoff, drainTimeout, n, cutoverWait, catalogPoll));
     }
 
     public RouterSettings withCutoverWait(Duration d) {
-        return new RouterSettings(downBackoff, drainTimeout, fanOutThreads, d, catalogPoll);
+        return keep(new RouterSettings(downBackoff, drainTimeout, fanOutThreads, d, catalogPoll));
     }
 
     public RouterSettings withCatalogPoll(Duration d) {
-        return new RouterSettings(downBackoff, drainTimeout, fanOutThreads, cutoverWait, d);
+        return keep(new RouterSettings(downBackoff, drainTimeout, fanOutThreads, cutoverWait, d));
     }
 
     @Override
     public String toString() {
         return "router(downBackoff=" + downBackoff + ", drainTimeout=" + drainTimeout + ", fanOutThreads="
-                + fanOutThreads + ", cutoverWait=" + cutoverWait + ", catalogPoll=" + catalogPoll + ")";
+                + fanOutThreads + ", cutoverWait=" + cutoverWait + ", catalogPoll=" + catalogPoll + ", zone=" + zone
+                + ", replicaInterval=" + replicaInterval + ")";
     }
 }

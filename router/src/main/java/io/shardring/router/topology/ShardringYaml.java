@@ -58,7 +58,7 @@ public final class ShardringYaml {
     static final List<String> RING_FIELDS = List.of("keyType", "vnodes", "placement", "replicationFactor");
     static final List<String> TABLE_FIELDS = List.of("name", "keyColumn");
     static final List<String> ROUTER_FIELDS = List.of("downBackoff", "drainTimeout", "fanOutThreads", "cutoverWait",
-            "catalogPoll");
+            "catalogPoll", "zone", "replicaInterval");
     static final List<String> NODE_FIELDS =
             List.of("id", "jdbcUrl", "user", "password", "weight", "zone", "pool", "standbys", "tokens");
     static final List<String> POOL_FIELDS = List.of("maximumPoolSize", "minimumIdle", "connectionTimeout",
@@ -471,13 +471,16 @@ public final class ShardringYaml {
             Integer threads = intValue(f, "fanOutThreads", "router.fanOutThreads");
             Duration cutoverWait = duration(f, "cutoverWait", "router.cutoverWait");
             Duration catalogPoll = duration(f, "catalogPoll", "router.catalogPoll");
+            String zone = f.containsKey("zone") ? string(f, "zone", "router.zone") : null;
+            Duration replicaInterval = duration(f, "replicaInterval", "router.replicaInterval");
             Y at = threads != null && threads < 1 ? f.get("fanOutThreads")
                     : cutoverWait != null && (cutoverWait.isZero() || cutoverWait.isNegative()) ? f.get("cutoverWait")
                     : catalogPoll != null && catalogPoll.toMillis() < 10 ? f.get("catalogPoll") : y;
             return call("router", at, () -> new RouterSettings(downBackoff == null ? d.downBackoff() : downBackoff,
                     drainTimeout == null ? d.drainTimeout() : drainTimeout,
                     threads == null ? d.fanOutThreads() : threads, cutoverWait == null ? d.cutoverWait() : cutoverWait,
-                    catalogPoll == null ? d.catalogPoll() : catalogPoll));
+                    catalogPoll == null ? d.catalogPoll() : catalogPoll)).withZone(zone)
+                    .withReplicaInterval(replicaInterval == null ? d.replicaInterval() : replicaInterval);
         }
 
         private NodeConfig node(String path, Y y) {
@@ -864,6 +867,10 @@ public final class ShardringYaml {
             out.append("  fanOutThreads: ").append(router.fanOutThreads()).append('\n');
             out.append("  cutoverWait: ").append(formatDuration(router.cutoverWait())).append('\n');
             out.append("  catalogPoll: ").append(formatDuration(router.catalogPoll())).append('\n');
+            if (router.zone() != null) {
+                out.append("  zone: ").append(scalar(router.zone())).append('\n');
+            }
+            out.append("  replicaInterval: ").append(formatDuration(router.replicaInterval())).append('\n');
         }
 
         out.append("nodes:\n");

@@ -1,0 +1,164 @@
+package io.shardring.migration.replica;
+
+import io.shardring.migration.move.NodePools;
+import io.shardring.router.ring.HashIntervals;
+import io.shardring.router.ring.ReplicaLayout;
+import io.shardring.router.topology.Catalog;
+import io.shardring.router.topology.NodeConfig;
+import io.shardring.router.topology.Topology;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * What an operator sees of the replicas in {@code status}: every piece's link, state and lag (in milliseconds from the
+ * heartbeats the store applied, in bytes from the primary's slot), every store's problems, and the placement's
+ * warnings. Reads only.
+ */
+public final class ReplicaStatus {
+    /** One piece: a publication on its primary and a subscription in its secondary's store. */
+    public static final class Piece {
+        public final String name;
+        public final String primary;
+        public final String secondary;
+        public final String state;
+        public final double share;
+        /** Milliseconds since the last heartbeat the store applied from this piece; -1 when unknown. */
+        public long lagMillis = -1;
+        /** WAL bytes the slot has not confirmed; -1 when unknown. */
+        public long lagBytes = -1;
+        public String problem;
+
+        Piece(String name, String primary, String secondary, String state, double share) {
+            this.name = name;
+            this.primary = primary;
+            this.secondary = secondary;
+            this.state = state;
+            this.share = share;
+        }
+    }
+
+    /** One node's secondary store. */
+    public static final class Store {
+        public final String node;
+        /** The topology version it holds, or null while a sync changes it or before the first one. */
+        public Long version;
+        public String problem;
+
+        Store(String node) {
+            this.node = node;
+        }
+    }
+
+    public final int replicationFactor;
+    public final List<Piece> pieces = new ArrayList<>();
+    public final Map<String, Store> stores = new LinkedHashMap<>();
+    public final List<String> warnings = new ArrayList<>();
+
+    private ReplicaStatus(int replicationFactor) {
+        this.replicationFactor = replicationFactor;
+    }
+
+    /** Inspects every piece and store of {@code t}; unreachable servers become problems, never exceptions. */
+    public static ReplicaStatus inspect(Catalog catalog, Topology t, NodePools nodes) {
+        ReplicaStatus s = new ReplicaStatus(t.ringSettings().replicationFactor());
+        if (s.replicationFactor >= 2) {
+            s.warnings.addAll(ReplicaLayout.of(t.ring(), s.replicationFactor).warnings());
+        }
+        try (Connection c = catalog.dataSource().getConnection(); Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SELECT id, primary_node, secondary_node, state, intervals FROM"
+                        + " shardring.replica_pieces ORDER BY primary_node, secondary_node, id")) {
+            while (rs.next()) {
+                s.pieces.add(new Piece(ReplicaSync.PREFIX + rs.getLong(1), rs.getString(2), rs.getString(3),
+                        rs.getString(4), HashIntervals.share(ReplicaSync.parse(rs.getString(5)))));
+            }
+        } catch (SQLException e) {
+            s.warnings.add("cannot read the replica pieces from the catalog: " + e.getMessage());
+            return s;
+        }
+        if (s.replicationFactor < 2 && s.pieces.isEmpty()) {
+            return s;
+        }
+        try (NodePools stores = new NodePools(System::getenv)) {
+            for (NodeConfig n : t.nodes().values()) {
+                stores.add(n.toBuilder().jdbcUrl(n.secondaryStoreUrl()).build());
+                Store store = new Store(n.id());
+                s.stores.put(n.id(), store);
+                inspectStore(stores, n, store, t.version(), s.replicationFactor >= 2);
+            }
+            for (Piece p : s.pieces) {
+                inspectPiece(nodes, stores, p, s.stores.get(p.secondary));
+            }
+        }
+        return s;
+    }
+
+    private static void inspectStore(NodePools stores, NodeConfig n, Store store, long version, boolean wanted) {
+        try (Connection c = stores.apply(n.id()).getConnection(); Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SELECT topology_version FROM shardring.secondary_store")) {
+            if (rs.next()) {
+                long v = rs.getLong(1);
+                store.version = rs.wasNull() ? null : v;
+            }
+            if (store.version == null) {
+                store.problem = "holds no topology version (a sync is changing it, or none finished): run `shardring"
+                        + " replicas sync`";
+            } else if (store.version != version) {
+                store.problem = "holds topology version " + store.version + ", not " + version + ": run `shardring"
+                        + " replicas sync`";
+            }
+        } catch (SQLException | RuntimeException e) {
+            String m = e.getMessage() == null ? e.toString() : e.getMessage();
+            store.problem = m.contains("does not exist") ? "the store " + n.secondaryStoreDatabase() + " is missing"
+                    + " or not migrated: run `shardring replicas sync`" : "unreachable: " + m.lines().findFirst()
+                            .orElse(m);
+            if (!wanted) {
+                store.problem = null;
+            }
+        }
+    }
+
+    private static void inspectPiece(NodePools nodes, NodePools stores, Piece p, Store store) {
+        if (store != null && store.problem == null) {
+            try (Connection c = stores.apply(p.secondary).getConnection(); PreparedStatement ps = c.prepareStatement(
+                    "SELECT (extract(epoch FROM clock_timestamp() - at) * 1000)::bigint FROM shardring.heartbeat"
+                            + " WHERE pub = ?")) {
+                ps.setString(1, p.name);
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (rs.next()) {
+                        p.lagMillis = rs.getLong(1);
+                    } else {
+                        p.problem = "no heartbeat applied yet";
+                    }
+                }
+            } catch (SQLException | RuntimeException e) {
+                p.problem = "store unreachable: " + e.getMessage();
+            }
+        }
+        try (Connection c = nodes.apply(p.primary).getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::bigint, active FROM"
+                        + " pg_replication_slots WHERE slot_name = ?")) {
+            ps.setString(1, p.name);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    p.lagBytes = rs.getLong(1);
+                    if (!rs.getBoolean(2) && p.problem == null) {
+                        p.problem = "slot inactive: the store's subscription is not streaming";
+                    }
+                } else if (p.problem == null) {
+                    p.problem = "slot missing on " + p.primary + ": run `shardring replicas sync`";
+                }
+            }
+        } catch (SQLException | RuntimeException e) {
+            if (p.problem == null) {
+                p.problem = "primary unreachable: " + e.getMessage();
+            }
+        }
+    }
+}

@@ -1,0 +1,232 @@
+package io.shardring.migration.move;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.shardring.migration.plan.TopologyChange;
+import io.shardring.migration.replica.ReplicaSync;
+import io.shardring.router.ShardUnavailableException;
+import io.shardring.router.jdbc.ReadPreference;
+import io.shardring.router.ring.HashIntervals;
+import io.shardring.router.ring.ReplicaLayout;
+import io.shardring.router.schema.OwnershipGuard;
+import io.shardring.router.topology.NodeConfig;
+import io.shardring.router.topology.Topology;
+import io.shardring.testkit.PgCluster;
+import io.shardring.testkit.PgShard;
+import io.shardring.testkit.PgShards;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Secondary copies kept by logical replication (ring.replicationFactor 2, 4 nodes in 3 zones): each arc's copy is in
+ * another zone than its primary, writes reach the copies within the read bound, reads of a dead primary's keys go to
+ * its copies within a second while its writes fail fast, and after add-node and remove-node under writers every
+ * secondary store holds exactly the arcs the ring assigns it, with the primaries' rows.
+ */
+@PgShards(5)
+class ReplicaTest {
+    private static final ReadPreference BOUNDED = ReadPreference.secondary().maxStaleness(Duration.ofMillis(500));
+
+    private static NodeConfig zoned(PgShard s) {
+        int i = Integer.parseInt(s.name().replaceAll("\\D", ""));
+        return MoveFixture.node(s, "zone-" + (i % 3));
+    }
+
+    private static ReplicaSync sync(MoveFixture f) {
+        return new ReplicaSync(f.catalog, f.pools, new ReplicaSync.Options().appLocations(MoveFixture.LOCATION)
+                .routerPause(Duration.ofMillis(200)), null);
+    }
+
+    @Test
+    void copiesFollowWritesAndServeReadsWhileTheirPrimaryIsDown(PgCluster cluster) throws Exception {
+        Assumptions.assumeTrue(cluster.canCrashShards(), "the backend cannot kill a shard's server");
+        try (MoveFixture f = new MoveFixture(cluster, 4, 2, ReplicaTest::zoned)) {
+            Topology t = f.catalog.load();
+            ReplicaLayout layout = ReplicaLayout.of(t.ring(), 2);
+            assertThat(layout.arcs()).allSatisfy(a -> assertThat(t.node(a.secondaries().get(0).id()).zone())
+                    .as("zone of %s's copy", a).isNotEqualTo(t.node(a.primary().id()).zone()));
+            ReplicaSync.Report report = sync(f).sync();
+            assertThat(report.created).isEqualTo(layout.links().size());
+            assertStoresExact(f, t);
+
+            // a write appears on the copy within the bound
+            long tenant = tenantOwnedBy(t, "shard2");
+            f.router.inTransaction(tenant, c -> insert(c, tenant, 77_000_001L));
+            long t0 = System.nanoTime();
+            while (readVal(f, tenant, 77_000_001L, BOUNDED) == null) {
+                assertThat(Duration.ofNanos(System.nanoTime() - t0)).as("wait for the copy").isLessThan(
+                        Duration.ofMillis(500));
+                Thread.sleep(5);
+            }
+            DataSource copy = f.router.forKey(tenant, BOUNDED);
+            assertThat(copy).isNotSameAs(f.router.node("shard2"));
+
+            // the primary dies: its keys' reads go to the copy within a second, its writes fail fast
+            cluster.kill(2);
+            long killed = System.nanoTime();
+            Long seen = null;
+            while (seen == null) {
+                try {
+                    seen = f.router.read(tenant, ReadPreference.primaryPreferred().maxStaleness(Duration.ofMillis(500)),
+                            c -> val(c, tenant, 77_000_001L));
+                } catch (RuntimeException e) {
+                    assertThat(Duration.ofNanos(System.nanoTime() - killed)).as("failover of reads, last error: %s",
+                            e.getMessage()).isLessThan(Duration.ofSeconds(1));
+                }
+            }
+            assertThat(Duration.ofNanos(System.nanoTime() - killed)).isLessThan(Duration.ofSeconds(1));
+            assertThat(seen).isEqualTo(0L);
+            assertThat(readVal(f, tenant, 77_000_001L, BOUNDED)).as("a bounded SECONDARY read").isEqualTo(0L);
+            Thread.sleep(200); // the monitor has marked the primary down by now
+            long w0 = System.nanoTime();
+            assertThatThrownBy(() -> f.router.inTransaction(tenant, c -> insert(c, tenant, 77_000_002L)))
+                    .isInstanceOf(ShardUnavailableException.class).hasMessageContaining("shard2");
+            assertThat(Duration.ofNanos(System.nanoTime() - w0)).as("a write to a down primary").isLessThan(
+                    Duration.ofMillis(200));
+
+            cluster.restart(2);
+            long back = System.nanoTime();
+            while (f.router.forKey(tenant, ReadPreference.primaryPreferred()) != f.router.node("shard2")) {
+                assertThat(Duration.ofNanos(System.nanoTime() - back)).as("reads back on the primary").isLessThan(
+                        Duration.ofSeconds(5));
+                Thread.sleep(10);
+            }
+            f.router.inTransaction(tenant, c -> insert(c, tenant, 77_000_003L));
+        }
+    }
+
+    @Test
+    void everyStoreHoldsExactlyItsArcsAfterAddAndRemoveUnderWriters(PgCluster cluster) throws Exception {
+        try (MoveFixture f = new MoveFixture(cluster, 4, 2, ReplicaTest::zoned)) {
+            sync(f).sync();
+            f.workload.start(4);
+            f.workload.awaitOps(300);
+            f.mover(MoveListener.NONE).execute(f.plan(TopologyChange.addNode(zoned(cluster.shard(4)))));
+            ReplicaSync.Report added = sync(f).sync();
+            assertThat(added.created).as("links that gained arcs").isPositive();
+            assertThat(added.seededShare).as("share of the keyspace copied").isLessThan(0.5);
+            f.workload.awaitOps(f.workload.ops() + 300);
+            f.mover(MoveListener.NONE).execute(f.plan(TopologyChange.removeNode("shard1")));
+            sync(f).sync();
+            f.workload.awaitOps(f.workload.ops() + 300);
+            f.workload.stop();
+            f.checkEverything();
+            assertStoresExact(f, f.catalog.load());
+        }
+    }
+
+    /**
+     * Each store holds exactly the rows of its arcs, as their primaries hold them (after the copies caught up): no row
+     * outside its arcs, none missing, the same val.
+     */
+    private static void assertStoresExact(MoveFixture f, Topology t) throws Exception {
+        ReplicaLayout layout = ReplicaLayout.of(t.ring(), t.ringSettings().replicationFactor());
+        awaitCaughtUp(f, t);
+        for (String node : t.nodes().keySet()) {
+            List<long[]> kept = layout.secondaryIntervalsOf(node);
+            Map<String, Long> expected = new TreeMap<>();
+            for (String primary : t.nodes().keySet()) {
+                List<long[]> fromIt = HashIntervals.intersect(kept, HashIntervals.of(t.ownedRanges(primary)));
+                try (Connection c = f.pools.apply(primary).getConnection()) {
+                    expected.putAll(rows(c, fromIt));
+                }
+            }
+            try (Connection c = store(f, node)) {
+                Map<String, Long> actual = rows(c, null);
+                assertThat(actual.size()).as("rows in the store of %s", node).isEqualTo(expected.size());
+                assertThat(actual).as("the store of %s", node).isEqualTo(expected);
+            }
+        }
+    }
+
+    /** Waits until every store applied a heartbeat written after this call on every primary. */
+    private static void awaitCaughtUp(MoveFixture f, Topology t) throws Exception {
+        Thread.sleep(300); // heartbeats written from now on follow every acknowledged write
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        for (String node : t.nodes().keySet()) {
+            try (Connection c = store(f, node); Statement s = c.createStatement()) {
+                while (true) {
+                    try (ResultSet rs = s.executeQuery("SELECT coalesce(max(clock_timestamp() - at) < interval"
+                            + " '250 milliseconds', true) FROM shardring.heartbeat WHERE pub <> ''")) {
+                        rs.next();
+                        if (rs.getBoolean(1)) {
+                            break;
+                        }
+                    }
+                    assertThat(System.nanoTime()).as("store of %s catching up", node).isLessThan(deadline);
+                    Thread.sleep(20);
+                }
+            }
+        }
+    }
+
+    private static Map<String, Long> rows(Connection c, List<long[]> intervals) throws SQLException {
+        Map<String, Long> out = new TreeMap<>();
+        for (String table : List.of("events", "notes")) {
+            String where = intervals == null ? "true" : OwnershipGuard.inIntervalsSql(
+                    io.shardring.router.ring.KeyType.BIGINT, "tenant_id", intervals);
+            String val = table.equals("events") ? "val" : "0";
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT tenant_id, id, " + val
+                    + " FROM " + table + " WHERE " + where)) {
+                while (rs.next()) {
+                    out.put(table + ":" + rs.getLong(1) + ":" + rs.getLong(2), rs.getLong(3));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static Connection store(MoveFixture f, String node) throws SQLException {
+        NodeConfig n = f.pools.config(node);
+        Properties p = new Properties();
+        p.setProperty("user", n.user());
+        PgShard shard = f.cluster.shards().stream().filter(s -> s.name().equals(node)).findFirst().orElseThrow();
+        if (shard.password() != null && !shard.password().isEmpty()) {
+            p.setProperty("password", shard.password());
+        }
+        return DriverManager.getConnection(n.secondaryStoreUrl(), p);
+    }
+
+    private static long tenantOwnedBy(Topology t, String node) {
+        for (long k = 1; ; k++) {
+            if (t.ring().route(k).id().equals(node)) {
+                return k;
+            }
+        }
+    }
+
+    private static int insert(Connection c, long tenant, long id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("INSERT INTO events (tenant_id, id, val) VALUES (?, ?, 0)")) {
+            ps.setLong(1, tenant);
+            ps.setLong(2, id);
+            return ps.executeUpdate();
+        }
+    }
+
+    private static Long readVal(MoveFixture f, long tenant, long id, ReadPreference p) {
+        return f.router.read(tenant, p, c -> val(c, tenant, id));
+    }
+
+    private static Long val(Connection c, long tenant, long id) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT val FROM events WHERE tenant_id = ? AND id = ?")) {
+            ps.setLong(1, tenant);
+            ps.setLong(2, id);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next() ? rs.getLong(1) : null;
+            }
+        }
+    }
+}
