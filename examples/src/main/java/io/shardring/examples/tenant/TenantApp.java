@@ -46,7 +46,18 @@ public final class TenantApp implements AutoCloseable {
      * {@code tenant_id}, which makes ShardedFlyway put the ownership guard on them.
      */
     public static Topology topology(Collection<NodeConfig> nodes) {
-        Topology.Builder b = Topology.builder().version(1).ring(RingSettings.of(KeyType.BIGINT))
+        return topology(nodes, 1);
+    }
+
+    /**
+     * The same with {@code replicationFactor} copies of every tenant: each arc's secondaries keep a copy in their
+     * secondary store, which {@code shardring replicas sync} creates and fills, for reports ({@link
+     * TenantDao#orderReport}) and for reads while a primary is down.
+     */
+    public static Topology topology(Collection<NodeConfig> nodes, int replicationFactor) {
+        Topology.Builder b = Topology.builder().version(1).ring(new RingSettings(KeyType.BIGINT,
+                io.shardring.router.ring.HashRing.DEFAULT_VNODES, io.shardring.router.ring.TokenPlacement.ALLOCATED,
+                replicationFactor))
                 .table("customers", "tenant_id")
                 .table("orders", "tenant_id");
         nodes.forEach(b::node);
@@ -111,7 +122,12 @@ public final class TenantApp implements AutoCloseable {
      * Stores it as the catalog's first version unless the catalog has one already.
      */
     static ShardringConfig initialized(List<PgShard> shards) {
-        Topology topology = topology(shards.stream().map(TenantApp::node).toList()).withStoredTokens();
+        return initialized(shards, 1);
+    }
+
+    static ShardringConfig initialized(List<PgShard> shards, int replicationFactor) {
+        Topology topology = topology(shards.stream().map(TenantApp::node).toList(), replicationFactor)
+                .withStoredTokens();
         Catalog.open(shards.get(0).dataSource()).initialize(topology);
         return new ShardringConfig(topology, RouterSettings.DEFAULTS, "shard0", List.of(MIGRATIONS));
     }

@@ -15,9 +15,11 @@ import static io.shardring.examples.tenant.Tables.ORDER_STATUS;
 import static io.shardring.examples.tenant.Tables.ORDER_TENANT_ID;
 
 import io.shardring.router.ids.Ids;
+import io.shardring.router.jdbc.ReadPreference;
 import io.shardring.router.jdbc.ShardResult;
 import io.shardring.router.jooq.ShardedDsl;
 import java.math.BigDecimal;
+import java.time.Duration;
 import java.util.List;
 import java.util.UUID;
 import org.jooq.impl.DSL;
@@ -29,7 +31,8 @@ import org.jooq.impl.DSL;
  * also in every {@code WHERE}, so that a wrong id can never reach another tenant's rows on the same
  * shard. Writes go through {@link ShardedDsl#inTransaction}, even single statements, because only there
  * does the router retry on the new owner when a shard rejects a key it no longer owns (after a
- * rebalance); reads use {@link ShardedDsl#forKey}, one pooled connection per statement.
+ * rebalance); reads of the tenant's own writes use {@link ShardedDsl#forKey} (the primary), one pooled connection
+ * per statement, and reports read a secondary copy within a staleness bound ({@link #orderReport}).
  */
 public final class TenantDao {
     /** The status of a newly placed order. */
@@ -98,6 +101,29 @@ public final class TenantDao {
                 .fetchSingle()
                 .value1();
         return sum.longValueExact(); // PostgreSQL sums bigint as numeric; fail rather than wrap around
+    }
+
+    /** What a report may read: a copy at most a second behind, or the primary when no copy is that fresh. */
+    public static final ReadPreference REPORTING = ReadPreference.secondaryPreferred()
+            .maxStaleness(Duration.ofSeconds(1));
+
+    /** A tenant's orders by status: count and sum of cents. */
+    public record StatusTotal(String status, int orders, long cents) {
+    }
+
+    /**
+     * The tenant's orders by status, for a report: read from a secondary copy (ring.replicationFactor >= 2) at most
+     * {@link #REPORTING}'s bound behind, so reports take no load off the primary's writers; a report may miss the
+     * last second of orders. The methods above read the tenant's own writes, so they read the primary.
+     */
+    public List<StatusTotal> orderReport(long tenantId) {
+        return dsl.read(tenantId, REPORTING, ctx -> ctx
+                .select(ORDER_STATUS, DSL.count(), DSL.coalesce(DSL.sum(ORDER_AMOUNT_CENTS), BigDecimal.ZERO))
+                .from(ORDERS)
+                .where(ORDER_TENANT_ID.eq(tenantId))
+                .groupBy(ORDER_STATUS)
+                .orderBy(ORDER_STATUS)
+                .fetch(r -> new StatusTotal(r.value1(), r.value2(), r.value3().longValueExact())));
     }
 
     /** Sets an order's status; false when the tenant has no such order. */

@@ -132,6 +132,15 @@ public final class Planner {
                 warnings.addAll(newNode(id, nodes));
             }
         }
+        int r = after.ringSettings().replicationFactor();
+        if (r >= 2) {
+            io.shardring.router.ring.ReplicaLayout before = io.shardring.router.ring.ReplicaLayout.of(current.ring(), r);
+            io.shardring.router.ring.ReplicaLayout next = io.shardring.router.ring.ReplicaLayout.of(after.ring(), r);
+            warnings.addAll(next.warnings());
+            warnings.add(String.format(java.util.Locale.ROOT, "replicas: after the move, `replicas sync` copies %.1f%%"
+                    + " of the keyspace to secondary stores that gain arcs (it runs at the end of --execute)",
+                    100 * io.shardring.router.ring.ReplicaLayout.changes(before, next).seededShare()));
+        }
         return new Plan(current, after, change.describe(), diff, jobs, warnings, errors);
     }
 

@@ -1,5 +1,6 @@
 package io.shardring.router.jooq;
 
+import io.shardring.router.jdbc.ReadPreference;
 import io.shardring.router.jdbc.ShardResult;
 import io.shardring.router.jdbc.ShardedDataSource;
 import java.util.Map;
@@ -18,6 +19,8 @@ import org.jooq.impl.DSL;
  * <pre>{@code
  * ShardedDsl dsl = ShardedDsl.of(shards);
  * dsl.forKey(tenantId).insertInto(ORDERS).set(...).execute();
+ * long n = dsl.read(tenantId, ReadPreference.secondaryPreferred().maxStaleness(Duration.ofSeconds(1)),
+ *         ctx -> ctx.fetchCount(ORDERS));
  * List<Order> orders = dsl.inTransaction(tenantId, ctx -> ctx.selectFrom(ORDERS).fetchInto(Order.class));
  * }</pre>
  */
@@ -49,6 +52,23 @@ public final class ShardedDsl {
      */
     public DSLContext forKey(Object key) {
         return contextFor(router.forKey(key));
+    }
+
+    /**
+     * A context for reads of the key by {@code preference}: its primary, a secondary store of its arc or a standby,
+     * within the preference's staleness bound (see {@link ReadPreference}). The target is chosen now; for a read
+     * that also fails over when the target dies mid-call, use {@link #read}.
+     */
+    public DSLContext forKey(Object key, ReadPreference preference) {
+        return contextFor(router.forKey(key, preference));
+    }
+
+    /**
+     * Runs a read of the key by {@code preference}; a target that cannot be reached is marked down and the read runs
+     * on the next one the preference allows.
+     */
+    public <T> T read(Object key, ReadPreference preference, Function<DSLContext, T> work) {
+        return router.read(key, preference, c -> work.apply(DSL.using(c, dialect, settings)));
     }
 
     /** A context on one node's primary. */
