@@ -45,10 +45,18 @@ final class DemoCommand extends CliCommand {
     @Option(names = "--keep-running", description = "Keep the servers running at the end until Ctrl-C.")
     boolean keepRunning;
 
+    @Option(names = "--replication-factor", defaultValue = "1", paramLabel = "R",
+            description = "ring.replicationFactor (default ${DEFAULT-VALUE}); 2 or more keeps secondary copies in each"
+                    + " node's <database>_secondary, made by init and kept by every change.")
+    int replicationFactor;
+
     @Override
     int execute() throws Exception {
         if (shards < 1 || shards > 16 || tenants < 1) {
             throw new Refused("use --shards 1..16 and --tenants >= 1");
+        }
+        if (replicationFactor < 1 || replicationFactor > shards) {
+            throw new Refused("--replication-factor " + replicationFactor + " needs 1.." + shards + " (--shards)");
         }
         step("starting " + (shards + 1) + " embedded PostgreSQL servers (wal_level=logical)");
         PgCluster cluster = PgCluster.start(shards + 1);
@@ -124,6 +132,9 @@ final class DemoCommand extends CliCommand {
                 + "    PRIMARY KEY (tenant_id, id)\n);\n", StandardCharsets.UTF_8);
         StringBuilder y = new StringBuilder();
         y.append("# written by `shardring demo`\nversion: 1\nring:\n  keyType: bigint\n  vnodes: 64\n");
+        if (replicationFactor > 1) {
+            y.append("  replicationFactor: ").append(replicationFactor).append('\n');
+        }
         y.append("tables:\n  - name: accounts\n    keyColumn: tenant_id\n");
         y.append("catalog:\n  node: shard0\n");
         y.append("schema:\n  locations:\n    - ").append("\"" + ("filesystem:" + sql).replace("\\", "\\\\").replace("\"", "\\\"") + "\"").append('\n');

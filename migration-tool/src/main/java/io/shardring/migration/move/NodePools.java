@@ -132,6 +132,25 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
         return "'" + v.replace("\\", "\\\\").replace("'", "\\'") + "'";
     }
 
+    /**
+     * A connection of its own to another server of the node (a standby), with the node's user and password and short
+     * timeouts, for inspection.
+     */
+    public Connection connectAs(String nodeId, String jdbcUrl, int timeoutSeconds, String applicationName)
+            throws SQLException {
+        NodeConfig n = config(nodeId);
+        Properties props = new Properties();
+        props.setProperty("user", n.user());
+        String password = password(nodeId);
+        if (password != null) {
+            props.setProperty("password", password);
+        }
+        props.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
+        props.setProperty("socketTimeout", String.valueOf(timeoutSeconds * 2));
+        props.setProperty("ApplicationName", applicationName);
+        return DriverManager.getConnection(jdbcUrl, props);
+    }
+
     /** The node as an operator finds it: host:port of its JDBC URL. */
     static String address(NodeConfig n) {
         try {

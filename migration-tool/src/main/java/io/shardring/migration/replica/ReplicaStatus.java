@@ -82,7 +82,12 @@ public final class ReplicaStatus {
             s.warnings.add("cannot read the replica pieces from the catalog: " + e.getMessage());
             return s;
         }
-        if (s.replicationFactor < 2 && s.pieces.isEmpty()) {
+        for (NodeConfig n : t.nodes().values()) {
+            for (int i = 0; i < n.standbys().size(); i++) {
+                s.pieces.add(inspectStandby(nodes, n, i));
+            }
+        }
+        if (s.replicationFactor < 2 && s.pieces.stream().noneMatch(p -> p.name.startsWith(ReplicaSync.PREFIX))) {
             return s;
         }
         try (NodePools stores = new NodePools(System::getenv)) {
@@ -92,11 +97,80 @@ public final class ReplicaStatus {
                 s.stores.put(n.id(), store);
                 inspectStore(stores, n, store, t.version(), s.replicationFactor >= 2);
             }
+            // a fresh heartbeat on every primary, timed to its arrival in each store: the lag now, whether or not
+            // routers are running (they write heartbeats too)
+            Map<String, Object[]> written = new LinkedHashMap<>();
             for (Piece p : s.pieces) {
-                inspectPiece(nodes, stores, p, s.stores.get(p.secondary));
+                if (p.name.startsWith(ReplicaSync.PREFIX)) {
+                    written.computeIfAbsent(p.primary, id -> writeHeartbeats(nodes, id));
+                }
+            }
+            for (Piece p : s.pieces) {
+                if (p.name.startsWith(ReplicaSync.PREFIX)) {
+                    inspectPiece(nodes, stores, p, s.stores.get(p.secondary), written.get(p.primary));
+                }
             }
         }
         return s;
+    }
+
+    /**
+     * A physical standby of a node, measured as a secondary store is: a heartbeat written on the primary (the node's
+     * own row) timed to its arrival on the standby, and the WAL bytes the standby has not replayed.
+     */
+    private static Piece inspectStandby(NodePools nodes, NodeConfig n, int index) {
+        Piece p = new Piece("standby-" + index, n.id(), NodeConfig.maskUrl(n.standbys().get(index)), "streaming", 1.0);
+        String lsn;
+        java.sql.Timestamp at;
+        long written;
+        try (Connection c = nodes.apply(n.id()).getConnection(); PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO shardring.heartbeat (pub, node, at) VALUES ('', ?, now()) ON CONFLICT (pub) DO UPDATE"
+                        + " SET at = EXCLUDED.at RETURNING at, pg_current_wal_lsn()::text")) {
+            ps.setString(1, n.id());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                at = rs.getTimestamp(1);
+                lsn = rs.getString(2);
+            }
+            written = System.nanoTime();
+        } catch (SQLException | RuntimeException e) {
+            p.problem = "primary unreachable: " + e.getMessage();
+            return p;
+        }
+        try (Connection c = nodes.connectAs(n.id(), n.standbys().get(index), 3, "shardring status");
+                PreparedStatement ps = c.prepareStatement("SELECT pg_is_in_recovery(),"
+                        + " coalesce((SELECT h.at >= ? FROM shardring.heartbeat h WHERE h.pub = ''), false),"
+                        + " pg_wal_lsn_diff(?::pg_lsn, coalesce(pg_last_wal_replay_lsn(), ?::pg_lsn))::bigint")) {
+            ps.setTimestamp(1, at);
+            ps.setString(2, lsn);
+            ps.setString(3, lsn);
+            while (true) {
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    if (!rs.getBoolean(1)) {
+                        p.problem = "not a standby (pg_is_in_recovery() is false): routers do not read there; fix the"
+                                + " standbys of node " + n.id();
+                        return p;
+                    }
+                    p.lagBytes = Math.max(0, rs.getLong(3));
+                    long waited = System.nanoTime() - written;
+                    if (rs.getBoolean(2)) {
+                        p.lagMillis = waited / 1_000_000;
+                        return p;
+                    }
+                    if (waited >= WAIT_NANOS) {
+                        p.problem = "the heartbeat written " + WAIT_NANOS / 1_000_000 + " ms ago has not been replayed";
+                        return p;
+                    }
+                }
+                Thread.sleep(2);
+            }
+        } catch (SQLException | RuntimeException e) {
+            p.problem = "standby unreachable: " + e.getMessage();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return p;
     }
 
     private static void inspectStore(NodePools stores, NodeConfig n, Store store, long version, boolean wanted) {
@@ -124,21 +198,63 @@ public final class ReplicaStatus {
         }
     }
 
-    private static void inspectPiece(NodePools nodes, NodePools stores, Piece p, Store store) {
+    /**
+     * Writes a heartbeat for every piece of the primary; returns the time written (the primary's clock, as the stores
+     * receive it) and the JVM's nanoTime after the commit, or null when the primary cannot be written.
+     */
+    private static Object[] writeHeartbeats(NodePools nodes, String primary) {
+        try (Connection c = nodes.apply(primary).getConnection(); PreparedStatement ps = c.prepareStatement(
+                "UPDATE shardring.heartbeat SET at = now() WHERE node = ? AND pub <> '' RETURNING at")) {
+            ps.setString(1, primary);
+            java.sql.Timestamp at = null;
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    at = rs.getTimestamp(1);
+                }
+            }
+            return at == null ? null : new Object[] {at, System.nanoTime()};
+        } catch (SQLException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private static final long WAIT_NANOS = 3_000_000_000L;
+
+    private static void inspectPiece(NodePools nodes, NodePools stores, Piece p, Store store, Object[] written) {
         if (store != null && store.problem == null) {
             try (Connection c = stores.apply(p.secondary).getConnection(); PreparedStatement ps = c.prepareStatement(
-                    "SELECT (extract(epoch FROM clock_timestamp() - at) * 1000)::bigint FROM shardring.heartbeat"
-                            + " WHERE pub = ?")) {
-                ps.setString(1, p.name);
-                try (ResultSet rs = ps.executeQuery()) {
-                    if (rs.next()) {
-                        p.lagMillis = rs.getLong(1);
-                    } else {
-                        p.problem = "no heartbeat applied yet";
+                    "SELECT (extract(epoch FROM clock_timestamp() - at) * 1000)::bigint, at >= ? FROM"
+                            + " shardring.heartbeat WHERE pub = ?")) {
+                ps.setTimestamp(1, written == null ? new java.sql.Timestamp(Long.MAX_VALUE / 4)
+                        : (java.sql.Timestamp) written[0]);
+                ps.setString(2, p.name);
+                while (true) {
+                    try (ResultSet rs = ps.executeQuery()) {
+                        if (!rs.next()) {
+                            p.problem = "no heartbeat applied yet";
+                            break;
+                        }
+                        long sinceApplied = rs.getLong(1);
+                        long waited = written == null ? Long.MAX_VALUE : System.nanoTime() - (Long) written[1];
+                        if (rs.getBoolean(2)) {
+                            p.lagMillis = waited / 1_000_000; // the fresh heartbeat arrived: this long it took
+                            break;
+                        }
+                        if (waited >= WAIT_NANOS) {
+                            p.lagMillis = sinceApplied;
+                            if (written != null) {
+                                p.problem = "the heartbeat written " + WAIT_NANOS / 1_000_000 + " ms ago has not"
+                                        + " arrived; the copy is " + sinceApplied + " ms behind";
+                            }
+                            break;
+                        }
                     }
+                    Thread.sleep(2);
                 }
             } catch (SQLException | RuntimeException e) {
                 p.problem = "store unreachable: " + e.getMessage();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             }
         }
         try (Connection c = nodes.apply(p.primary).getConnection(); PreparedStatement ps = c.prepareStatement(

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.shardring.migration.plan.TopologyChange;
+import io.shardring.migration.replica.ReplicaStatus;
 import io.shardring.migration.replica.ReplicaSync;
 import io.shardring.router.ShardUnavailableException;
 import io.shardring.router.jdbc.ReadPreference;
@@ -61,6 +62,31 @@ class ReplicaTest {
             ReplicaSync.Report report = sync(f).sync();
             assertThat(report.created).isEqualTo(layout.links().size());
             assertStoresExact(f, t);
+            ReplicaStatus status = ReplicaStatus.inspect(f.catalog, t, f.pools);
+            assertThat(status.pieces).hasSize(layout.links().size()).allSatisfy(p -> {
+                assertThat(p.problem).as("problem of %s", p.name).isNull();
+                assertThat(p.lagMillis).as("lag of %s", p.name).isBetween(0L, 500L);
+                assertThat(p.lagBytes).isNotNegative();
+            });
+            assertThat(status.stores.values()).allSatisfy(st -> assertThat(st.version).isEqualTo(t.version()));
+
+            // a store on another version: status says so, and a SECONDARY read names it instead of reading there
+            long probe = tenantOwnedBy(t, "shard1");
+            String copyNode = layout.nodesFor(probe).get(1).id();
+            try (Connection c = store(f, copyNode); Statement s = c.createStatement()) {
+                s.execute("UPDATE shardring.secondary_store SET topology_version = 0");
+            }
+            assertThat(ReplicaStatus.inspect(f.catalog, t, f.pools).stores.get(copyNode).problem)
+                    .contains("holds topology version 0, not 1").contains("replicas sync");
+            Thread.sleep(200); // the router's next samples
+            assertThatThrownBy(() -> f.router.forKey(probe, BOUNDED)).isInstanceOf(ShardUnavailableException.class)
+                    .hasMessageContaining("secondary store on " + copyNode).hasMessageContaining("holds topology version 0");
+            assertThat(f.router.forKey(probe, ReadPreference.secondaryPreferred())).as("falls back to the primary")
+                    .isSameAs(f.router.node("shard1"));
+            try (Connection c = store(f, copyNode); Statement s = c.createStatement()) {
+                s.execute("UPDATE shardring.secondary_store SET topology_version = 1");
+            }
+            Thread.sleep(200);
 
             // a write appears on the copy within the bound
             long tenant = tenantOwnedBy(t, "shard2");

@@ -306,8 +306,12 @@ public final class ShardedDataSource implements AutoCloseable {
             String zone) {
         for (int i = 1; i < targets.length; i++) {
             ReadTarget t = targets[i];
-            if (t != failed && !t.pool.isDown() && t.staleness(now, version) <= bound
-                    && (zone == null || zone.equals(t.zone))) {
+            if (t == failed || t.pool.isDown() || (zone != null && !zone.equals(t.zone))) {
+                continue;
+            }
+            long staleness = t.staleness(now, version);
+            // Long.MAX_VALUE: never sampled, or a store on another topology version; unusable even without a bound
+            if (staleness != Long.MAX_VALUE && staleness <= bound) {
                 return t;
             }
         }

@@ -89,7 +89,8 @@ public final class ShardedFlyway {
         Map<String, ShardMigrationResult> results = new LinkedHashMap<>();
         if (!stores.isEmpty()) {
             Map<String, ShardMigrationResult> first = migrateAll(stores, false);
-            first.forEach((id, r) -> results.put(storeName(id), r));
+            first.forEach((id, r) -> results.put(storeName(id), new ShardMigrationResult(storeName(id), r.isSuccess(),
+                    r.migrationsExecuted(), r.schemaVersion(), false, r.error(), r.cause())));
             if (first.values().stream().anyMatch(r -> !r.isSuccess())) {
                 for (String id : nodes.keySet()) {
                     results.put(id, new ShardMigrationResult(id, false, 0, null, false, "node '" + id + "': not"

@@ -119,7 +119,7 @@ class ShardringYamlTest {
 
             Topology topology = Topology.builder()
                     .version(1)
-                    .ring(new RingSettings(KeyType.BIGINT, 64, TokenPlacement.ALLOCATED, 1))
+                    .ring(new RingSettings(KeyType.BIGINT, 64, TokenPlacement.ALLOCATED, 2))
                     .table("customers", "tenant_id")
                     .table("billing.orders", "tenant_id")
                     .node(NodeConfig.builder("pg-a")
@@ -145,7 +145,8 @@ class ShardringYamlTest {
                             .build())
                     .build();
             RouterSettings router = new RouterSettings(Duration.ofSeconds(5), Duration.ofSeconds(30), 8,
-                    Duration.ofSeconds(5), Duration.ofSeconds(1));
+                    Duration.ofSeconds(5), Duration.ofSeconds(1)).withZone("eu-west-1a")
+                    .withReplicaInterval(Duration.ofMillis(100));
             ShardringConfig config = new ShardringConfig(topology, router, "pg-a", List.of());
 
             assertSameConfig(loaded, config);
@@ -743,6 +744,8 @@ class ShardringYamlTest {
         assertThat(actual.router().fanOutThreads()).isEqualTo(expected.router().fanOutThreads());
         assertThat(actual.router().cutoverWait()).isEqualTo(expected.router().cutoverWait());
         assertThat(actual.router().catalogPoll()).isEqualTo(expected.router().catalogPoll());
+        assertThat(actual.router().zone()).isEqualTo(expected.router().zone());
+        assertThat(actual.router().replicaInterval()).isEqualTo(expected.router().replicaInterval());
     }
 
     static void assertSameTopology(Topology actual, Topology expected) {
