@@ -10,6 +10,7 @@ import io.shardring.router.topology.NodeConfig;
 import io.shardring.router.topology.Secret;
 import io.shardring.router.topology.Topology;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -99,13 +100,16 @@ final class ChangeCommands {
 
     /** Prints the plan; with {@code execute} runs it with progress. */
     static int printAndMaybeExecute(CliCommand cmd, Plan plan, boolean execute) {
+        List<String> stores = io.shardring.migration.replica.ReplicaStatus.storeProblems(plan.before(), cmd.env());
         if (cmd.json()) {
             ObjectNode o = CliCommand.object("plan");
             o.setAll(plan.toJson());
             o.put("dryRun", !execute);
+            stores.forEach(o.putArray("replicaProblems")::add);
             cmd.emit(o);
         } else {
             cmd.out().print(plan.render());
+            stores.forEach(p -> cmd.say("replicas: " + p));
             cmd.out().flush();
         }
         if (!plan.isExecutable()) {

@@ -42,7 +42,7 @@ final class ReplicasCommand implements Runnable {
     /** Runs a sync and reports it; nothing to do (and nothing said) when the ring keeps one copy and never had more. */
     static ReplicaSync.Report sync(CliCommand cmd, Topology t) {
         ReplicaSync.Report r = new ReplicaSync(cmd.catalog(), cmd.pools(), new ReplicaSync.Options().appLocations(
-                cmd.config().schemaLocations().toArray(new String[0])), line -> {
+                cmd.config().schemaLocations().toArray(new String[0])).environment(cmd.env()), line -> {
                     if (!cmd.json()) {
                         cmd.say(line);
                     }

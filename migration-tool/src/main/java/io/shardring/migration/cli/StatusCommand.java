@@ -45,7 +45,7 @@ final class StatusCommand extends CliCommand {
         List<MoveInfo> moves = moves();
         List<RouterRegistry.Entry> routers = new RouterRegistry(catalog().dataSource()).list();
         io.shardring.migration.replica.ReplicaStatus replicas = io.shardring.migration.replica.ReplicaStatus.inspect(
-                catalog(), t, pools());
+                catalog(), t, pools(), env());
         if (json()) {
             ObjectNode o = object("status");
             o.put("version", t.version());

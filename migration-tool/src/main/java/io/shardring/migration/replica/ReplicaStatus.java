@@ -65,8 +65,31 @@ public final class ReplicaStatus {
         this.replicationFactor = replicationFactor;
     }
 
+    /**
+     * One line per secondary store of {@code t} that is missing, unreachable or not on {@code t}'s version (for
+     * {@code plan}); empty when the ring keeps one copy.
+     */
+    public static List<String> storeProblems(Topology t, java.util.function.Function<String, String> env) {
+        List<String> out = new ArrayList<>();
+        if (t.ringSettings().replicationFactor() < 2) {
+            return out;
+        }
+        try (NodePools stores = new NodePools(env)) {
+            for (NodeConfig n : t.nodes().values()) {
+                stores.add(n.toBuilder().jdbcUrl(n.secondaryStoreUrl()).build());
+                Store store = new Store(n.id());
+                inspectStore(stores, n, store, t.version(), true);
+                if (store.problem != null) {
+                    out.add("secondary store of " + n.id() + ": " + store.problem);
+                }
+            }
+        }
+        return out;
+    }
+
     /** Inspects every piece and store of {@code t}; unreachable servers become problems, never exceptions. */
-    public static ReplicaStatus inspect(Catalog catalog, Topology t, NodePools nodes) {
+    public static ReplicaStatus inspect(Catalog catalog, Topology t, NodePools nodes,
+            java.util.function.Function<String, String> env) {
         ReplicaStatus s = new ReplicaStatus(t.ringSettings().replicationFactor());
         if (s.replicationFactor >= 2) {
             s.warnings.addAll(ReplicaLayout.of(t.ring(), s.replicationFactor).warnings());
@@ -90,7 +113,7 @@ public final class ReplicaStatus {
         if (s.replicationFactor < 2 && s.pieces.stream().noneMatch(p -> p.name.startsWith(ReplicaSync.PREFIX))) {
             return s;
         }
-        try (NodePools stores = new NodePools(System::getenv)) {
+        try (NodePools stores = new NodePools(env)) {
             for (NodeConfig n : t.nodes().values()) {
                 stores.add(n.toBuilder().jdbcUrl(n.secondaryStoreUrl()).build());
                 Store store = new Store(n.id());

@@ -60,6 +60,13 @@ public final class ReplicaSync {
         private String[] appLocations = {};
         private Duration seedTimeout = Duration.ofMinutes(30);
         private Duration routerPause = Duration.ofSeconds(1);
+        private java.util.function.Function<String, String> env = System::getenv;
+
+        /** How {@code ${VAR}} password references resolve for the stores (default: the process environment). */
+        public Options environment(java.util.function.Function<String, String> env) {
+            this.env = env;
+            return this;
+        }
 
         /** The application's Flyway locations, applied to every secondary store (before its primaries). */
         public Options appLocations(String... locations) {
@@ -141,7 +148,7 @@ public final class ReplicaSync {
     public ReplicaSync(Catalog catalog, NodePools nodes, Options options, Consumer<String> progress) {
         this.catalog = catalog;
         this.nodes = nodes;
-        this.stores = new NodePools(System::getenv);
+        this.stores = new NodePools(options.env);
         this.options = options;
         this.progress = progress == null ? m -> { } : progress;
     }

@@ -62,7 +62,7 @@ class ReplicaTest {
             ReplicaSync.Report report = sync(f).sync();
             assertThat(report.created).isEqualTo(layout.links().size());
             assertStoresExact(f, t);
-            ReplicaStatus status = ReplicaStatus.inspect(f.catalog, t, f.pools);
+            ReplicaStatus status = ReplicaStatus.inspect(f.catalog, t, f.pools, System::getenv);
             assertThat(status.pieces).hasSize(layout.links().size()).allSatisfy(p -> {
                 assertThat(p.problem).as("problem of %s", p.name).isNull();
                 assertThat(p.lagMillis).as("lag of %s", p.name).isBetween(0L, 500L);
@@ -76,7 +76,7 @@ class ReplicaTest {
             try (Connection c = store(f, copyNode); Statement s = c.createStatement()) {
                 s.execute("UPDATE shardring.secondary_store SET topology_version = 0");
             }
-            assertThat(ReplicaStatus.inspect(f.catalog, t, f.pools).stores.get(copyNode).problem)
+            assertThat(ReplicaStatus.inspect(f.catalog, t, f.pools, System::getenv).stores.get(copyNode).problem)
                     .contains("holds topology version 0, not 1").contains("replicas sync");
             Thread.sleep(200); // the router's next samples
             assertThatThrownBy(() -> f.router.forKey(probe, BOUNDED)).isInstanceOf(ShardUnavailableException.class)
