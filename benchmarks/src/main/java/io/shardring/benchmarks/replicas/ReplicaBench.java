@@ -46,8 +46,8 @@ import javax.sql.DataSource;
  * become visible on its key's secondary; then one primary (not the catalog's) is SIGKILLed while everything runs.
  *
  * <p>Figures: lag_p99_ms (write acknowledged to visible on the secondary, sampled continuously), read_tps_secondary
- * and read_tps_primary, failover_ms (the kill to the first successful read of an affected key served by a copy, with
- * PRIMARY_PREFERRED and the bound), stale_reads (reads whose value is older than a write acknowledged more than the
+ * and read_tps_primary, failover_ms (from the SIGKILL, before the testkit's wait for the processes to be gone, to the
+ * first successful read of an affected key served by a copy, with PRIMARY_PREFERRED and the bound), stale_reads (reads whose value is older than a write acknowledged more than the
  * bound before the read began, checked against each key's acknowledgement times), spread (ReplicaLayout.spread()).
  *
  * <p>Usage: {@code ReplicaBench OUT_DIR [seconds_per_phase=15] [writes_per_s=400] [bound_ms=500]}
@@ -278,7 +278,8 @@ public final class ReplicaBench {
         ReadPreference failover = ReadPreference.primaryPreferred().maxStaleness(Duration.ofMillis(boundMs));
         log("killing %s (%d of the first keys are its)", victimId, affected.size());
         long killed = System.nanoTime();
-        pg.kill(victim);
+        pg.kill(victim); // SIGKILL to every process of the server, then a wait until they are gone
+        out.put("kill_returned_ms", (System.nanoTime() - killed) / 1e6);
         long firstCopyRead = -1;
         int i = 0;
         while (firstCopyRead < 0 && System.nanoTime() - killed < 30_000_000_000L) {

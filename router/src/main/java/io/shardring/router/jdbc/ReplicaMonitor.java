@@ -32,7 +32,9 @@ final class ReplicaMonitor implements AutoCloseable {
     static final String HEARTBEAT_SQL = "INSERT INTO shardring.heartbeat (pub, node, at)"
             + " SELECT p.pubname, ?, clock_timestamp() FROM pg_publication p WHERE p.pubname LIKE 'shardring\\_r\\_%'"
             + " UNION ALL SELECT '', ?, clock_timestamp()"
-            + " ON CONFLICT (pub) DO UPDATE SET at = EXCLUDED.at, node = EXCLUDED.node";
+            + " ON CONFLICT (pub) DO UPDATE SET at = EXCLUDED.at, node = EXCLUDED.node"
+            // many routers write the same rows: a row another router refreshed within half an interval is left alone
+            + " WHERE shardring.heartbeat.at < EXCLUDED.at - make_interval(secs => ?)";
     private static final String STORE_SQL = "SELECT h.node,"
             + " (extract(epoch FROM clock_timestamp() - min(h.at)) * 1000000)::bigint,"
             + " (SELECT s.topology_version FROM shardring.secondary_store s)"
@@ -141,6 +143,7 @@ final class ReplicaMonitor implements AutoCloseable {
         try (PreparedStatement ps = c.prepareStatement(HEARTBEAT_SQL)) {
             ps.setString(1, primary.nodeId());
             ps.setString(2, primary.nodeId());
+            ps.setDouble(3, intervalNanos / 2e9);
             ps.executeUpdate();
         }
         if (primary.markUp()) {

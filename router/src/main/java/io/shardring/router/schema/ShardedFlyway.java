@@ -166,7 +166,7 @@ public final class ShardedFlyway {
 
     /** Whether connecting fails because the database does not exist (SQLSTATE 3D000). */
     private static boolean missingDatabase(DataSource ds) {
-        try (Connection c = ds.getConnection()) {
+        try (Connection c = directOrPooled(ds)) {
             return false;
         } catch (SQLException | RuntimeException e) {
             for (Throwable t = e; t != null && t.getCause() != t; t = t.getCause()) {
@@ -176,6 +176,27 @@ public final class ShardedFlyway {
             }
             return false;
         }
+    }
+
+    /**
+     * A connection outside the pool where the data source is a HikariCP pool: a pool asked for a database that does
+     * not exist keeps trying for its whole connection timeout, a direct connection is refused at once.
+     */
+    private static Connection directOrPooled(DataSource ds) throws SQLException {
+        if (!ds.isWrapperFor(com.zaxxer.hikari.HikariDataSource.class)) {
+            return ds.getConnection();
+        }
+        com.zaxxer.hikari.HikariDataSource h = ds.unwrap(com.zaxxer.hikari.HikariDataSource.class);
+        java.util.Properties props = new java.util.Properties();
+        if (h.getUsername() != null) {
+            props.setProperty("user", h.getUsername());
+        }
+        if (h.getPassword() != null) {
+            props.setProperty("password", h.getPassword());
+        }
+        props.setProperty("connectTimeout", "5");
+        props.setProperty("ApplicationName", "shardring migrate");
+        return java.sql.DriverManager.getConnection(h.getJdbcUrl(), props);
     }
 
     private void installGuard(String nodeId, DataSource ds) throws SQLException {
