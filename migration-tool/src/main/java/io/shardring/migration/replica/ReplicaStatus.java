@@ -122,16 +122,26 @@ public final class ReplicaStatus {
             }
             // a fresh heartbeat on every primary, timed to its arrival in each store: the lag now, whether or not
             // routers are running (they write heartbeats too)
-            Map<String, Object[]> written = new LinkedHashMap<>();
-            for (Piece p : s.pieces) {
-                if (p.name.startsWith(ReplicaSync.PREFIX)) {
-                    written.computeIfAbsent(p.primary, id -> writeHeartbeats(nodes, id));
+            // each piece in parallel: a fresh heartbeat of its own, timed to its arrival in the store (the lag now,
+            // whether or not routers run; they write heartbeats too)
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+            try {
+                List<java.util.concurrent.Future<?>> done = new ArrayList<>();
+                for (Piece p : s.pieces) {
+                    if (p.name.startsWith(ReplicaSync.PREFIX)) {
+                        done.add(pool.submit(() -> inspectPiece(nodes, stores, p, s.stores.get(p.secondary),
+                                writeHeartbeat(nodes, p))));
+                    }
                 }
-            }
-            for (Piece p : s.pieces) {
-                if (p.name.startsWith(ReplicaSync.PREFIX)) {
-                    inspectPiece(nodes, stores, p, s.stores.get(p.secondary), written.get(p.primary));
+                for (java.util.concurrent.Future<?> f : done) {
+                    f.get();
                 }
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new IllegalStateException(e.getCause());
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                pool.shutdownNow();
             }
         }
         return s;
@@ -222,13 +232,13 @@ public final class ReplicaStatus {
     }
 
     /**
-     * Writes a heartbeat for every piece of the primary; returns the time written (the primary's clock, as the stores
-     * receive it) and the JVM's nanoTime after the commit, or null when the primary cannot be written.
+     * Writes the piece's heartbeat on its primary; returns the time written (the primary's clock, as the store receives
+     * it) and the JVM's nanoTime after the commit, or null when the primary cannot be written.
      */
-    private static Object[] writeHeartbeats(NodePools nodes, String primary) {
-        try (Connection c = nodes.apply(primary).getConnection(); PreparedStatement ps = c.prepareStatement(
-                "UPDATE shardring.heartbeat SET at = now() WHERE node = ? AND pub <> '' RETURNING at")) {
-            ps.setString(1, primary);
+    private static Object[] writeHeartbeat(NodePools nodes, Piece p) {
+        try (Connection c = nodes.apply(p.primary).getConnection(); PreparedStatement ps = c.prepareStatement(
+                "UPDATE shardring.heartbeat SET at = now() WHERE pub = ? RETURNING at")) {
+            ps.setString(1, p.name);
             java.sql.Timestamp at = null;
             try (ResultSet rs = ps.executeQuery()) {
                 if (rs.next()) {
