@@ -228,6 +228,7 @@ public final class ReplicaSync {
         int narrowed = 0;
         int dropped = 0;
         // first every piece loses what it no longer carries: arcs it gives up may be gained by another link
+        Map<Piece, List<long[]>> narrowing = new LinkedHashMap<>();
         for (Piece p : pieces) {
             List<long[]> keep = HashIntervals.intersect(p.intervals, desired.getOrDefault(p.link(), List.of()));
             if (HashIntervals.same(keep, p.intervals)) {
@@ -237,12 +238,26 @@ public final class ReplicaSync {
             if (keep.isEmpty()) {
                 dropPiece(p, version);
                 dropped++;
+                if (topology.nodes().containsKey(p.secondary)) {
+                    deleteRows(p.secondary, HashIntervals.minus(lost, secondaryIntervals(layout, p.secondary)), p,
+                            version);
+                }
             } else {
-                narrowPiece(p, keep, version);
+                narrowFilter(p, keep, version);
+                narrowing.put(p, lost);
                 narrowed++;
             }
-            if (topology.nodes().containsKey(p.secondary)) {
-                deleteRows(p.secondary, HashIntervals.minus(lost, secondaryIntervals(layout, p.secondary)), p, version);
+        }
+        if (!narrowing.isEmpty()) {
+            settleNarrowed(narrowing.keySet());
+            for (Map.Entry<Piece, List<long[]>> e : narrowing.entrySet()) {
+                Piece p = e.getKey();
+                if (topology.nodes().containsKey(p.secondary)) {
+                    deleteRows(p.secondary, HashIntervals.minus(e.getValue(), secondaryIntervals(layout, p.secondary)),
+                            p, version);
+                }
+                // recorded only now: a sync that stops before this narrows the piece (and deletes) again
+                recordIntervals(p, version);
             }
         }
         int created = 0;
@@ -485,27 +500,87 @@ public final class ReplicaSync {
         }
     }
 
-    private void narrowPiece(Piece p, List<long[]> keep, long version) throws SQLException {
+    /** Gives the piece's publication the narrower row filter; {@link #settleNarrowed} makes it take effect. */
+    private void narrowFilter(Piece p, List<long[]> keep, long version) throws SQLException {
         journal(version, p.id, "narrow", p.link() + ": keeps " + keep.size() + " intervals of " + p.intervals.size());
-        Timestamp marker;
         try (Connection c = nodes.apply(p.primary).getConnection(); Statement s = c.createStatement()) {
             s.execute("ALTER PUBLICATION " + Sql.quote(p.name()) + " SET TABLE " + tablesSql(p.name(), keep));
-            // a transaction that began before the new filter may still be decoded with the old one (PostgreSQL 15
-            // did): the mark is written only once every such transaction has ended, so the store has them all
-            awaitOlderTransactions(c);
-            marker = heartbeat(c, p.name(), p.primary);
         }
+        p.intervals = keep;
+    }
+
+    /**
+     * After the filters of {@code narrowed} changed: once this returns, nothing of the arcs they gave up arrives in
+     * their stores any more, so the stores may delete those rows. A running WAL sender may keep deciding with the
+     * filter it cached (PostgreSQL 15 did: a row inserted after the change reached a store that had deleted the arc,
+     * and stayed there), so each piece's subscription is restarted after every transaction older than the change
+     * has ended; a new WAL sender decodes what follows the change with the new filter. Then a heartbeat written after
+     * all that must arrive in the store.
+     */
+    private void settleNarrowed(java.util.Collection<Piece> narrowed) throws SQLException {
+        Set<String> primaries = new LinkedHashSet<>();
+        narrowed.forEach(p -> primaries.add(p.primary));
+        for (String primary : primaries) {
+            try (Connection c = nodes.apply(primary).getConnection()) {
+                awaitOlderTransactions(c);
+            }
+        }
+        for (Piece p : narrowed) {
+            setEnabled(p, false);
+        }
+        for (Piece p : narrowed) {
+            awaitSlotInactive(p);
+        }
+        for (Piece p : narrowed) {
+            setEnabled(p, true);
+        }
+        Map<Piece, Timestamp> markers = new LinkedHashMap<>();
+        for (Piece p : narrowed) {
+            try (Connection c = nodes.apply(p.primary).getConnection()) {
+                markers.put(p, heartbeat(c, p.name(), p.primary));
+            }
+        }
+        for (Map.Entry<Piece, Timestamp> e : markers.entrySet()) {
+            awaitHeartbeat(e.getKey(), e.getValue());
+        }
+    }
+
+    private void setEnabled(Piece p, boolean enabled) throws SQLException {
+        try (Connection t = stores.apply(p.secondary).getConnection(); Statement s = t.createStatement()) {
+            s.execute("ALTER SUBSCRIPTION " + Sql.quote(p.name()) + (enabled ? " ENABLE" : " DISABLE"));
+        }
+    }
+
+    private void awaitSlotInactive(Piece p) throws SQLException {
+        long deadline = System.nanoTime() + options.seedTimeout.toNanos();
+        try (Connection c = nodes.apply(p.primary).getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT 1 FROM pg_replication_slots WHERE slot_name = ? AND active")) {
+            ps.setString(1, p.name());
+            while (true) {
+                try (ResultSet rs = ps.executeQuery()) {
+                    if (!rs.next()) {
+                        return;
+                    }
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new ShardringException(ErrorCode.SHARD_ERROR, "the slot of " + p.name() + " on " + p.primary
+                            + " is still in use after its subscription was disabled; run `shardring replicas sync`"
+                            + " again");
+                }
+                sleep(Duration.ofMillis(10));
+            }
+        }
+    }
+
+    private void recordIntervals(Piece p, long version) throws SQLException {
         try (Connection c = catalog.dataSource().getConnection(); PreparedStatement ps = c.prepareStatement(
                 "UPDATE shardring.replica_pieces SET intervals = ?, topology_version = ?, updated_at = now()"
                         + " WHERE id = ?")) {
-            ps.setString(1, json(keep));
+            ps.setString(1, json(p.intervals));
             ps.setLong(2, version);
             ps.setLong(3, p.id);
             ps.executeUpdate();
         }
-        // changes under the old filter may still be on their way: the store deletes only once they have arrived
-        awaitHeartbeat(p, marker);
-        p.intervals = keep;
     }
 
     private void dropPiece(Piece p, long version) throws SQLException {

@@ -173,7 +173,15 @@ class ReplicaTest {
             }
             try (Connection c = store(f, node)) {
                 Map<String, Long> actual = rows(c, null);
-                assertThat(actual.size()).as("rows in the store of %s", node).isEqualTo(expected.size());
+                java.util.Set<String> extra = new java.util.TreeSet<>(actual.keySet());
+                extra.removeAll(expected.keySet());
+                java.util.Set<String> missing = new java.util.TreeSet<>(expected.keySet());
+                missing.removeAll(actual.keySet());
+                StringBuilder why = new StringBuilder();
+                extra.stream().limit(5).forEach(k -> why.append(" extra ").append(k).append(" (copies on ")
+                        .append(layout.nodesFor(Long.parseLong(k.split(":")[1]))).append(')'));
+                missing.stream().limit(5).forEach(k -> why.append(" missing ").append(k));
+                assertThat(actual.size()).as("rows in the store of %s:%s", node, why).isEqualTo(expected.size());
                 assertThat(actual).as("the store of %s", node).isEqualTo(expected);
             }
         }
