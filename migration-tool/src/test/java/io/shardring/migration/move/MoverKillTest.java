@@ -48,15 +48,15 @@ class MoverKillTest {
      */
     static Stream<Arguments> points() {
         List<String> all = List.of(MID_COPY, FENCED, TARGET_OWNS, MID_CLEANUP);
-        boolean secondMajor = System.getProperty("shardring.test.pgBinaries") != null;
+        if (System.getProperty("shardring.test.pgBinaries") != null) {
+            // on the second major the phases whose PostgreSQL side differs most between majors: the copy with its
+            // slot and subscription, and the fence (the whole suite must stay under 15 minutes)
+            return Stream.of(Arguments.of(MID_COPY, "resume"), Arguments.of(FENCED, "abort"));
+        }
         List<Arguments> out = new ArrayList<>();
-        for (int i = 0; i < all.size(); i++) {
-            if (!secondMajor || i % 2 == 0) {
-                out.add(Arguments.of(all.get(i), "resume"));
-            }
-            if (!secondMajor || i % 2 == 1) {
-                out.add(Arguments.of(all.get(i), "abort"));
-            }
+        for (String point : all) {
+            out.add(Arguments.of(point, "resume"));
+            out.add(Arguments.of(point, "abort"));
         }
         return out.stream();
     }

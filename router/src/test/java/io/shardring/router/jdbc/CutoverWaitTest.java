@@ -215,7 +215,12 @@ class CutoverWaitTest {
         Catalog catalog = Catalog.attach(cluster.shard(0).dataSource());
         cluster.kill(0);
         try {
-            ShardringConfig config = new ShardringConfig(v1, RouterSettings.DEFAULTS
+            // a 1 s connection timeout: start-up waits that long for the dead catalog and node, not the default 5 s
+            Topology.Builder quick = Topology.builder().version(v1.version()).ring(v1.ringSettings());
+            v1.nodes().values().forEach(n -> quick.node(n.toBuilder().pool(p -> p.connectionTimeout(
+                    Duration.ofSeconds(1)).validationTimeout(Duration.ofSeconds(1))).build()));
+            v1.tables().forEach(quick::table);
+            ShardringConfig config = new ShardringConfig(quick.build(), RouterSettings.DEFAULTS
                     .withCatalogPoll(Duration.ofMillis(100)), "shard0", List.of());
             try (ShardedDataSource router = ShardedDataSource.builder(config).meterRegistry(meters).build()) {
                 assertThat(router.topology().version()).isEqualTo(1);
