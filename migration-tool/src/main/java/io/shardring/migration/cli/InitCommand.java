@@ -77,7 +77,7 @@ final class InitCommand extends CliCommand {
         Map<String, DataSource> stores = new LinkedHashMap<>();
         if (t.ringSettings().replicationFactor() >= 2) {
             for (io.shardring.router.topology.NodeConfig n : t.nodes().values()) {
-                cmd.storePools().add(n.toBuilder().jdbcUrl(n.secondaryStoreUrl()).build());
+                cmd.storePools().add(n.secondaryStore());
                 stores.put(n.id(), cmd.storePools().apply(n.id()));
             }
         }

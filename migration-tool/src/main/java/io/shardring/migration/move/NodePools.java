@@ -95,18 +95,8 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
      * keeps trying for its whole connection timeout, which is too long while a fenced range waits (the cutover).
      */
     Connection direct(String nodeId, int timeoutSeconds) throws SQLException {
-        NodeConfig n = config(nodeId);
-        Properties props = new Properties();
-        props.setProperty("user", n.user());
-        if (n.password() != null) {
-            props.setProperty("password", n.password().resolve(env));
-        }
-        props.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
-        props.setProperty("loginTimeout", String.valueOf(timeoutSeconds));
         // a target that hangs (not refuses) must still fail the fenced wait, not hold it forever
-        props.setProperty("socketTimeout", "10");
-        props.setProperty("ApplicationName", "shardring mover");
-        return DriverManager.getConnection(n.jdbcUrl(), props);
+        return connect(nodeId, config(nodeId).jdbcUrl(), timeoutSeconds, 10, "shardring mover");
     }
 
     /**
@@ -138,6 +128,11 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
      */
     public Connection connectAs(String nodeId, String jdbcUrl, int timeoutSeconds, String applicationName)
             throws SQLException {
+        return connect(nodeId, jdbcUrl, timeoutSeconds, timeoutSeconds * 2, applicationName);
+    }
+
+    private Connection connect(String nodeId, String jdbcUrl, int timeoutSeconds, int socketTimeoutSeconds,
+            String applicationName) throws SQLException {
         NodeConfig n = config(nodeId);
         Properties props = new Properties();
         props.setProperty("user", n.user());
@@ -146,7 +141,8 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
             props.setProperty("password", password);
         }
         props.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
-        props.setProperty("socketTimeout", String.valueOf(timeoutSeconds * 2));
+        props.setProperty("loginTimeout", String.valueOf(timeoutSeconds));
+        props.setProperty("socketTimeout", String.valueOf(socketTimeoutSeconds));
         props.setProperty("ApplicationName", applicationName);
         return DriverManager.getConnection(jdbcUrl, props);
     }

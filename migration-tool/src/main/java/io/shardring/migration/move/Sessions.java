@@ -7,7 +7,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 
 /** Session settings and catalog probes the phases share. */
-final class Sessions {
+public final class Sessions {
     private Sessions() {
     }
 
@@ -86,7 +86,8 @@ final class Sessions {
         }
     }
 
-    static boolean exists(Connection c, String sql, String arg) throws SQLException {
+    /** Whether {@code sql}, with {@code arg} as its one parameter, returns a row. */
+    public static boolean exists(Connection c, String sql, String arg) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement(sql)) {
             ps.setString(1, arg);
             try (ResultSet rs = ps.executeQuery()) {

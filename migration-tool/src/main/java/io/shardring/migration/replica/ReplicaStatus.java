@@ -76,7 +76,7 @@ public final class ReplicaStatus {
         }
         try (NodePools stores = new NodePools(env)) {
             for (NodeConfig n : t.nodes().values()) {
-                stores.add(n.toBuilder().jdbcUrl(n.secondaryStoreUrl()).build());
+                stores.add(n.secondaryStore());
                 Store store = new Store(n.id());
                 inspectStore(stores, n, store, t.version(), true);
                 if (store.problem != null) {
@@ -115,7 +115,7 @@ public final class ReplicaStatus {
         }
         try (NodePools stores = new NodePools(env)) {
             for (NodeConfig n : t.nodes().values()) {
-                stores.add(n.toBuilder().jdbcUrl(n.secondaryStoreUrl()).build());
+                stores.add(n.secondaryStore());
                 Store store = new Store(n.id());
                 s.stores.put(n.id(), store);
                 inspectStore(stores, n, store, t.version(), s.replicationFactor >= 2);

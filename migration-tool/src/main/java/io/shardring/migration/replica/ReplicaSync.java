@@ -2,6 +2,7 @@ package io.shardring.migration.replica;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.shardring.migration.move.NodePools;
+import io.shardring.migration.move.Sessions;
 import io.shardring.router.ConfigurationException;
 import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardringException;
@@ -158,7 +159,7 @@ public final class ReplicaSync {
         topology = catalog.load();
         for (NodeConfig n : topology.nodes().values()) {
             nodes.add(n);
-            stores.add(n.toBuilder().jdbcUrl(n.secondaryStoreUrl()).build());
+            stores.add(n.secondaryStore());
         }
         try {
             return run();
@@ -436,7 +437,7 @@ public final class ReplicaSync {
     private void startReplication(Piece p) throws SQLException {
         String name = p.name();
         try (Connection c = nodes.apply(p.primary).getConnection(); Statement s = c.createStatement()) {
-            if (!exists(c, "SELECT 1 FROM pg_publication WHERE pubname = ?", name)) {
+            if (!Sessions.exists(c, "SELECT 1 FROM pg_publication WHERE pubname = ?", name)) {
                 s.execute("CREATE PUBLICATION " + Sql.quote(name) + " FOR TABLE " + tablesSql(name, p.intervals)
                         + " WITH (publish = 'insert, update, delete')");
             }
@@ -449,7 +450,7 @@ public final class ReplicaSync {
             }
         }
         try (Connection t = stores.apply(p.secondary).getConnection(); Statement s = t.createStatement()) {
-            if (exists(t, "SELECT 1 FROM pg_subscription WHERE subname = ?", name)) {
+            if (Sessions.exists(t, "SELECT 1 FROM pg_subscription WHERE subname = ?", name)) {
                 return;
             }
             t.setAutoCommit(false);
@@ -477,27 +478,13 @@ public final class ReplicaSync {
     }
 
     private void awaitCopied(Piece p) throws SQLException {
-        long deadline = System.nanoTime() + options.seedTimeout.toNanos();
         int tables = topology.tables().size() + 1;
-        try (Connection t = stores.apply(p.secondary).getConnection(); PreparedStatement ps = t.prepareStatement(
-                "SELECT count(*) FILTER (WHERE r.srsubstate = 'r'), count(*) FROM pg_subscription_rel r"
-                        + " JOIN pg_subscription s ON s.oid = r.srsubid WHERE s.subname = ?")) {
-            ps.setString(1, p.name());
-            while (true) {
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    if (rs.getInt(1) == tables && rs.getInt(2) == tables) {
-                        return;
-                    }
-                }
-                if (System.nanoTime() > deadline) {
-                    throw new ShardringException(ErrorCode.SHARD_ERROR, "piece " + p.name() + " (" + p.link()
-                            + ") did not finish its initial copy within " + options.seedTimeout + "; see the server"
-                            + " log of " + p.secondary + ", then run `shardring replicas sync` again");
-                }
-                sleep(Duration.ofMillis(50));
-            }
-        }
+        poll(stores.apply(p.secondary), "SELECT count(*) FILTER (WHERE r.srsubstate = 'r'), count(*) FROM"
+                + " pg_subscription_rel r JOIN pg_subscription s ON s.oid = r.srsubid WHERE s.subname = ?",
+                ps -> ps.setString(1, p.name()), rs -> rs.next() && rs.getInt(1) == tables && rs.getInt(2) == tables,
+                50, "piece " + p.name() + " (" + p.link() + ") did not finish its initial copy within "
+                        + options.seedTimeout + "; see the server log of " + p.secondary + ", then run `shardring"
+                        + " replicas sync` again");
     }
 
     /** Gives the piece's publication the narrower row filter; {@link #settleNarrowed} makes it take effect. */
@@ -521,9 +508,7 @@ public final class ReplicaSync {
         Set<String> primaries = new LinkedHashSet<>();
         narrowed.forEach(p -> primaries.add(p.primary));
         for (String primary : primaries) {
-            try (Connection c = nodes.apply(primary).getConnection()) {
-                awaitOlderTransactions(c);
-            }
+            awaitOlderTransactions(nodes.apply(primary));
         }
         for (Piece p : narrowed) {
             setEnabled(p, false);
@@ -552,24 +537,9 @@ public final class ReplicaSync {
     }
 
     private void awaitSlotInactive(Piece p) throws SQLException {
-        long deadline = System.nanoTime() + options.seedTimeout.toNanos();
-        try (Connection c = nodes.apply(p.primary).getConnection(); PreparedStatement ps = c.prepareStatement(
-                "SELECT 1 FROM pg_replication_slots WHERE slot_name = ? AND active")) {
-            ps.setString(1, p.name());
-            while (true) {
-                try (ResultSet rs = ps.executeQuery()) {
-                    if (!rs.next()) {
-                        return;
-                    }
-                }
-                if (System.nanoTime() > deadline) {
-                    throw new ShardringException(ErrorCode.SHARD_ERROR, "the slot of " + p.name() + " on " + p.primary
-                            + " is still in use after its subscription was disabled; run `shardring replicas sync`"
-                            + " again");
-                }
-                sleep(Duration.ofMillis(10));
-            }
-        }
+        poll(nodes.apply(p.primary), "SELECT 1 FROM pg_replication_slots WHERE slot_name = ? AND active",
+                ps -> ps.setString(1, p.name()), rs -> !rs.next(), 10, "the slot of " + p.name() + " on " + p.primary
+                        + " is still in use after its subscription was disabled; run `shardring replicas sync` again");
     }
 
     private void recordIntervals(Piece p, long version) throws SQLException {
@@ -587,7 +557,7 @@ public final class ReplicaSync {
         journal(version, p.id, "drop", p.link().toString());
         if (reachableStore(p.secondary)) {
             try (Connection t = stores.apply(p.secondary).getConnection(); Statement s = t.createStatement()) {
-                if (exists(t, "SELECT 1 FROM pg_subscription WHERE subname = ?", p.name())) {
+                if (Sessions.exists(t, "SELECT 1 FROM pg_subscription WHERE subname = ?", p.name())) {
                     s.execute("DROP SUBSCRIPTION " + Sql.quote(p.name())); // drops the slot on the primary too
                 }
                 try (PreparedStatement ps = t.prepareStatement("DELETE FROM shardring.heartbeat WHERE pub = ?")) {
@@ -600,7 +570,8 @@ public final class ReplicaSync {
                     + " drop subscription " + p.name() + " there by hand");
         }
         try (Connection c = nodes.apply(p.primary).getConnection(); Statement s = c.createStatement()) {
-            if (exists(c, "SELECT 1 FROM pg_replication_slots WHERE slot_name = ? AND NOT active", p.name())) {
+            if (Sessions.exists(c, "SELECT 1 FROM pg_replication_slots WHERE slot_name = ? AND NOT active",
+                    p.name())) {
                 s.execute("SELECT pg_drop_replication_slot(" + Sql.literal(p.name()) + ")");
             }
             s.execute("DROP PUBLICATION IF EXISTS " + Sql.quote(p.name()));
@@ -623,7 +594,10 @@ public final class ReplicaSync {
         p.intervals = List.of();
     }
 
-    /** Whether the store of a node is known: every node of the topology, and a node that left it if the caller knows it. */
+    /**
+     * Whether the store of a node is known: every node of the topology, and a node that left it if the caller knows
+     * it.
+     */
     private boolean reachableStore(String node) {
         try {
             stores.config(node);
@@ -631,7 +605,7 @@ public final class ReplicaSync {
         } catch (ConfigurationException e) {
             try {
                 NodeConfig n = nodes.config(node);
-                stores.add(n.toBuilder().jdbcUrl(n.secondaryStoreUrl()).build());
+                stores.add(n.secondaryStore());
                 return true;
             } catch (ConfigurationException unknown) {
                 return false;
@@ -680,51 +654,55 @@ public final class ReplicaSync {
         }
     }
 
-    private void awaitOlderTransactions(Connection c) throws SQLException {
-        long deadline = System.nanoTime() + options.seedTimeout.toNanos();
+    /** Waits until every transaction that was open on the node when this is called has ended. */
+    private void awaitOlderTransactions(DataSource node) throws SQLException {
         long xmax;
-        try (Statement s = c.createStatement();
+        try (Connection c = node.getConnection(); Statement s = c.createStatement();
                 ResultSet rs = s.executeQuery("SELECT txid_snapshot_xmax(txid_current_snapshot())")) {
             rs.next();
             xmax = rs.getLong(1);
         }
-        try (PreparedStatement ps = c.prepareStatement("SELECT txid_snapshot_xmin(txid_current_snapshot()) >= ?")) {
-            ps.setLong(1, xmax);
-            while (true) {
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    if (rs.getBoolean(1)) {
-                        return;
-                    }
-                }
-                if (System.nanoTime() > deadline) {
-                    throw new ShardringException(ErrorCode.SHARD_ERROR, "transactions older than a replica filter"
-                            + " change are still open after " + options.seedTimeout + "; end them (pg_stat_activity)"
-                            + " and run `shardring replicas sync` again");
-                }
-                sleep(Duration.ofMillis(10));
-            }
-        }
+        poll(node, "SELECT txid_snapshot_xmin(txid_current_snapshot()) >= ?", ps -> ps.setLong(1, xmax),
+                rs -> rs.next() && rs.getBoolean(1), 10, "transactions older than a replica filter change are still"
+                        + " open after " + options.seedTimeout + "; end them (pg_stat_activity) and run `shardring"
+                        + " replicas sync` again");
     }
 
     private void awaitHeartbeat(Piece p, Timestamp marker) throws SQLException {
-        long deadline = System.nanoTime() + options.seedTimeout.toNanos();
-        try (Connection t = stores.apply(p.secondary).getConnection(); PreparedStatement ps = t.prepareStatement(
-                "SELECT 1 FROM shardring.heartbeat WHERE pub = ? AND at >= ?")) {
+        poll(stores.apply(p.secondary), "SELECT 1 FROM shardring.heartbeat WHERE pub = ? AND at >= ?", ps -> {
             ps.setString(1, p.name());
             ps.setTimestamp(2, marker);
+        }, ResultSet::next, 20, "the store of " + p.secondary + " did not apply " + p.name() + "'s changes within "
+                + options.seedTimeout + "; run `shardring replicas sync` again");
+    }
+
+    private interface Binder {
+        void bind(PreparedStatement ps) throws SQLException;
+    }
+
+    private interface Condition {
+        boolean holds(ResultSet rs) throws SQLException;
+    }
+
+    /**
+     * Runs {@code sql} on {@code ds} every {@code pauseMillis} until {@code done} holds for its result; past the
+     * sync's seed timeout it fails with {@code timedOut}.
+     */
+    private void poll(DataSource ds, String sql, Binder bind, Condition done, long pauseMillis, String timedOut)
+            throws SQLException {
+        long deadline = System.nanoTime() + options.seedTimeout.toNanos();
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
+            bind.bind(ps);
             while (true) {
                 try (ResultSet rs = ps.executeQuery()) {
-                    if (rs.next()) {
+                    if (done.holds(rs)) {
                         return;
                     }
                 }
                 if (System.nanoTime() > deadline) {
-                    throw new ShardringException(ErrorCode.SHARD_ERROR, "the store of " + p.secondary + " did not"
-                            + " apply " + p.name() + "'s changes within " + options.seedTimeout + "; run `shardring"
-                            + " replicas sync` again");
+                    throw new ShardringException(ErrorCode.SHARD_ERROR, timedOut);
                 }
-                sleep(Duration.ofMillis(20));
+                sleep(Duration.ofMillis(pauseMillis));
             }
         }
     }
@@ -740,15 +718,6 @@ public final class ReplicaSync {
             ps.executeUpdate();
         } catch (SQLException e) {
             LOG.warn("cannot journal replicas step {}: {}", step, e.getMessage());
-        }
-    }
-
-    private static boolean exists(Connection c, String sql, String arg) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement(sql)) {
-            ps.setString(1, arg);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next();
-            }
         }
     }
 
@@ -775,12 +744,5 @@ public final class ReplicaSync {
             Thread.currentThread().interrupt();
             throw new ShardringException(ErrorCode.SHARD_ERROR, "interrupted", e);
         }
-    }
-
-    /** The stores' data sources by node, for checks and tests. */
-    Map<String, DataSource> storeSources() {
-        Map<String, DataSource> out = new LinkedHashMap<>();
-        topology.nodes().keySet().forEach(id -> out.put(id, stores.apply(id)));
-        return out;
     }
 }

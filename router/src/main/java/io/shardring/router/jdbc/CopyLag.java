@@ -15,8 +15,6 @@ final class CopyLag {
     private volatile long version = -1;
     /** When the monitor found the primary down: the copy then falls behind no further, nothing is written. */
     private volatile long primaryDownAt;
-    /** Bytes of WAL not yet confirmed by the copy, where the monitor can tell; -1 if unknown. */
-    volatile long lagBytes = -1;
 
     CopyLag(String primary, String copy) {
         this.primary = primary;

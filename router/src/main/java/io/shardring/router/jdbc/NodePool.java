@@ -80,17 +80,18 @@ final class NodePool extends ForwardingDataSource implements AutoCloseable {
         if (config.getPassword() != null) {
             direct.setProperty("password", config.getPassword());
         }
-        direct.setProperty("ApplicationName", "shardring monitor");
         this.pool = new HikariDataSource(config);
     }
 
     /**
-     * A connection of its own, outside the pool, for the router's replica monitor: with short timeouts, so that a
-     * server that is gone shows as a failure within {@code timeoutSeconds} instead of the pool's connection timeout.
+     * A connection of its own, outside the pool, for the start-up probe and the replica monitor: with short timeouts,
+     * so that a server that is gone shows as a failure within {@code timeoutSeconds} instead of the pool's connection
+     * timeout.
      */
-    Connection direct(int timeoutSeconds) throws SQLException {
+    Connection direct(int timeoutSeconds, String applicationName) throws SQLException {
         Properties props = new Properties();
         props.putAll(direct);
+        props.setProperty("ApplicationName", applicationName);
         props.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
         props.setProperty("socketTimeout", String.valueOf(timeoutSeconds));
         props.setProperty("loginTimeout", String.valueOf(timeoutSeconds));
@@ -175,15 +176,8 @@ final class NodePool extends ForwardingDataSource implements AutoCloseable {
     }
 
     /** Tries one direct connection (not through the pool) so start-up can mark an unreachable node down quickly. */
-    void probe(NodeConfig node, String jdbcUrl, Function<String, String> env, int timeoutSeconds) {
-        Properties props = new Properties();
-        props.setProperty("user", node.user());
-        if (node.password() != null) {
-            props.setProperty("password", node.password().resolve(env));
-        }
-        props.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
-        props.setProperty("loginTimeout", String.valueOf(timeoutSeconds));
-        try (Connection c = DriverManager.getConnection(jdbcUrl, props)) {
+    void probe(int timeoutSeconds) {
+        try (Connection c = direct(timeoutSeconds, "shardring")) {
             downUntil = 0;
         } catch (SQLException e) {
             markDown();

@@ -66,7 +66,7 @@ public final class ReadPreference {
         return NEAREST;
     }
 
-    /** The preference of a mode's name as configuration writes it: {@code secondary_preferred} or SECONDARY_PREFERRED. */
+    /** The preference of a mode's name as configuration writes it: {@code secondary_preferred}, SECONDARY_PREFERRED. */
     public static ReadPreference of(String mode) {
         try {
             return of(Mode.valueOf(mode.trim().toUpperCase(Locale.ROOT).replace('-', '_')));

@@ -29,7 +29,7 @@ import org.slf4j.LoggerFactory;
 final class ReplicaMonitor implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicaMonitor.class);
 
-    static final String HEARTBEAT_SQL = "INSERT INTO shardring.heartbeat (pub, node, at)"
+    private static final String HEARTBEAT_SQL = "INSERT INTO shardring.heartbeat (pub, node, at)"
             + " SELECT p.pubname, ?, clock_timestamp() FROM pg_publication p WHERE p.pubname LIKE 'shardring\\_r\\_%'"
             + " UNION ALL SELECT '', ?, clock_timestamp()"
             + " ON CONFLICT (pub) DO UPDATE SET at = EXCLUDED.at, node = EXCLUDED.node"
@@ -73,13 +73,13 @@ final class ReplicaMonitor implements AutoCloseable {
             }
             Map<NodePool, Probe> live = new IdentityHashMap<>();
             for (Map.Entry<String, List<CopyLag>> e : t.lagsByPrimary.entrySet()) {
-                NodePool p = primaryPool(t, e.getKey());
+                NodePool p = t.primaries.get(e.getKey());
                 if (p != null) {
                     submit(live, p, c -> heartbeat(c, p, e.getValue()));
                 }
             }
             for (Map.Entry<String, Map<String, CopyLag>> e : t.storeLinks.entrySet()) {
-                NodePool store = storePool(t, e.getKey());
+                NodePool store = t.stores.get(e.getKey());
                 if (store != null) {
                     submit(live, store, c -> sampleStore(c, store, e.getValue()));
                 }
@@ -99,14 +99,6 @@ final class ReplicaMonitor implements AutoCloseable {
         }
     }
 
-    private static NodePool primaryPool(ReplicaTargets t, String nodeId) {
-        return t.primaries.get(nodeId);
-    }
-
-    private static NodePool storePool(ReplicaTargets t, String nodeId) {
-        return t.stores.get(nodeId);
-    }
-
     private interface Step {
         void run(Connection c) throws SQLException;
     }
@@ -123,7 +115,7 @@ final class ReplicaMonitor implements AutoCloseable {
         probes.execute(() -> {
             try {
                 if (probe.connection == null) {
-                    probe.connection = pool.direct(timeoutSeconds());
+                    probe.connection = pool.direct(timeoutSeconds(), "shardring monitor");
                 }
                 step.run(probe.connection);
             } catch (SQLException | RuntimeException e) {

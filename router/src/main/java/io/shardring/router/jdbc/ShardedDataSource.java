@@ -794,7 +794,7 @@ public final class ShardedDataSource implements AutoCloseable {
         State s = state;
         for (NodeConfig n : topology.nodes().values()) {
             int seconds = (int) Math.max(1, Math.min(5, n.pool().connectionTimeout().toSeconds()));
-            probes.add(fanOut.submit(() -> s.primaries.get(n.id()).probe(n, n.jdbcUrl(), env, seconds)));
+            probes.add(fanOut.submit(() -> s.primaries.get(n.id()).probe(seconds)));
         }
         for (Future<?> f : probes) {
             try {

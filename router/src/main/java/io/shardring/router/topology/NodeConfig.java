@@ -86,33 +86,35 @@ public final class NodeConfig {
 
     /**
      * The JDBC URL of this node's secondary store: the database beside the node's own, named after it with
-     * {@value #SECONDARY_SUFFIX}, that holds the rows of the arcs this node keeps as a secondary. A database of its own,
-     * so that nothing that works on primaries (fan-out, the guard, verify, the mover's deletes) ever sees those rows.
+     * {@value #SECONDARY_SUFFIX}, that holds the rows of the arcs this node keeps as a secondary. A database of its
+     * own, so that nothing that works on primaries (fan-out, the guard, verify, the mover's deletes) ever sees those
+     * rows.
      */
     public String secondaryStoreUrl() {
-        return secondaryStoreUrl(jdbcUrl);
+        int end = databaseEnd();
+        return jdbcUrl.substring(0, end) + SECONDARY_SUFFIX + jdbcUrl.substring(end);
     }
 
     /** The name of the secondary store's database on the node's server. */
     public String secondaryStoreDatabase() {
-        return database(jdbcUrl) + SECONDARY_SUFFIX;
+        return jdbcUrl.substring(jdbcUrl.indexOf('/', "jdbc:postgresql://".length()) + 1, databaseEnd())
+                + SECONDARY_SUFFIX;
+    }
+
+    /** This node with its secondary store's URL: the same id, credentials and pool, for tools that open the store. */
+    public NodeConfig secondaryStore() {
+        return toBuilder().jdbcUrl(secondaryStoreUrl()).build();
     }
 
     /** What a node's database name gets to name its secondary store. */
     public static final String SECONDARY_SUFFIX = "_secondary";
 
-    static String secondaryStoreUrl(String jdbcUrl) {
-        int slash = jdbcUrl.indexOf('/', "jdbc:postgresql://".length());
-        int end = jdbcUrl.indexOf('?', slash);
-        end = end < 0 ? jdbcUrl.length() : end;
-        return jdbcUrl.substring(0, end) + SECONDARY_SUFFIX + jdbcUrl.substring(end);
+    /** Where the database name in the JDBC URL ends: at its parameters, or at the end. */
+    private int databaseEnd() {
+        int end = jdbcUrl.indexOf('?', jdbcUrl.indexOf('/', "jdbc:postgresql://".length()));
+        return end < 0 ? jdbcUrl.length() : end;
     }
 
-    static String database(String jdbcUrl) {
-        int slash = jdbcUrl.indexOf('/', "jdbc:postgresql://".length());
-        int end = jdbcUrl.indexOf('?', slash);
-        return jdbcUrl.substring(slash + 1, end < 0 ? jdbcUrl.length() : end);
-    }
 
     /** Stored ring tokens, or null to have them allocated. */
     public long[] tokens() {
