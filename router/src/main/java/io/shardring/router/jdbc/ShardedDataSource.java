@@ -494,7 +494,8 @@ public final class ShardedDataSource implements AutoCloseable {
             return;
         }
         Map<String, NodeConfig> wanted = new LinkedHashMap<>();
-        for (NodeConfig n : upcoming) {
+        for (NodeConfig node : upcoming) {
+            NodeConfig n = settings.connectAs(node);
             NodePool current = state.primaries.get(n.id());
             if (current == null || !current.fingerprint().equals(NodePool.fingerprint(n, n.jdbcUrl()))) {
                 wanted.put(n.id(), n);
@@ -736,8 +737,9 @@ public final class ShardedDataSource implements AutoCloseable {
     }
 
     /** Opens the pools of node {@code n} that {@code old} (null at start) does not have with the same settings. */
-    private List<NodePool> openPools(NodeConfig n, boolean replicated, Map<String, NodePool> primaries,
+    private List<NodePool> openPools(NodeConfig node, boolean replicated, Map<String, NodePool> primaries,
             Map<String, List<NodePool>> standbys, Map<String, NodePool> stores, State old) {
+        NodeConfig n = settings.connectAs(node);
         List<NodePool> opened = new ArrayList<>();
         long backoff = settings.downBackoff().toNanos();
         NodePool existing = old == null ? null : old.primaries.get(n.id());
@@ -928,7 +930,7 @@ public final class ShardedDataSource implements AutoCloseable {
 
         public ShardedDataSource build() {
             if (catalogNode != null) {
-                com.zaxxer.hikari.HikariDataSource pool = NodePool.catalogPool(catalogNode, env);
+                com.zaxxer.hikari.HikariDataSource pool = NodePool.catalogPool(settings.connectAs(catalogNode), env);
                 catalog = pool;
                 ownedCatalogPool = pool;
             }

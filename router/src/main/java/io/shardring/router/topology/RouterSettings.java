@@ -18,6 +18,8 @@ public final class RouterSettings {
     private final Duration catalogPoll;
     private final String zone;
     private final Duration replicaInterval;
+    private final String user;
+    private final Secret password;
 
     /**
      * @param downBackoff   how long a node whose connections failed is skipped before it is tried again
@@ -60,9 +62,11 @@ public final class RouterSettings {
         this.catalogPoll = catalogPoll;
         this.zone = null;
         this.replicaInterval = Duration.ofMillis(100);
+        this.user = null;
+        this.password = null;
     }
 
-    private RouterSettings(RouterSettings b, String zone, Duration replicaInterval) {
+    private RouterSettings(RouterSettings b, String zone, Duration replicaInterval, String user, Secret password) {
         if (replicaInterval == null || replicaInterval.toMillis() < 10 || replicaInterval.toMillis() > 10_000) {
             throw new ConfigurationException("router.replicaInterval " + replicaInterval + " is invalid; use 10ms to"
                     + " 10s (default 100ms): it bounds how soon a down primary's reads fail over");
@@ -72,8 +76,21 @@ public final class RouterSettings {
         this.fanOutThreads = b.fanOutThreads;
         this.cutoverWait = b.cutoverWait;
         this.catalogPoll = b.catalogPoll;
+        if (user != null && user.isBlank()) {
+            throw new ConfigurationException("router.user is blank; name the role the application connects as, or"
+                    + " leave router.user out to connect as each node's user");
+        }
+        if (password != null && user == null) {
+            throw new ConfigurationException("router.password is set without router.user; set both, or neither");
+        }
+        if (password != null && password.isLiteral()) {
+            throw new ConfigurationException("router.password must be a reference, ${ENV_VAR} or file:/path, never"
+                    + " the password itself");
+        }
         this.zone = zone == null || zone.isBlank() ? null : zone;
         this.replicaInterval = replicaInterval;
+        this.user = user;
+        this.password = password;
     }
 
     public Duration downBackoff() {
@@ -110,16 +127,43 @@ public final class RouterSettings {
         return replicaInterval;
     }
 
+    /**
+     * The role the router connects as, instead of each node's {@code user}; null when not set. The nodes' users are
+     * the operator's (the catalog stores the topology the {@code shardring} tool wrote, with the tool's role, which
+     * may write past the ownership guard); an application sets its own role here.
+     */
+    public String user() {
+        return user;
+    }
+
+    /** The password reference of {@link #user()}; null without one. */
+    public Secret password() {
+        return password;
+    }
+
     public RouterSettings withZone(String zone) {
-        return new RouterSettings(this, zone, replicaInterval);
+        return new RouterSettings(this, zone, replicaInterval, user, password);
     }
 
     public RouterSettings withReplicaInterval(Duration d) {
-        return new RouterSettings(this, zone, d);
+        return new RouterSettings(this, zone, d, user, password);
+    }
+
+    /**
+     * Connect to every node (primaries, secondary stores, standbys, the catalog) as {@code user} with {@code
+     * password} (a reference, {@code ${ENV_VAR}} or {@code file:/path}, or null), whatever user the topology names.
+     */
+    public RouterSettings withCredentials(String user, Secret password) {
+        return new RouterSettings(this, zone, replicaInterval, user, password);
+    }
+
+    /** {@code node} as this router connects to it: with {@link #user()} and its password when set. */
+    public NodeConfig connectAs(NodeConfig node) {
+        return user == null || node == null ? node : node.toBuilder().user(user).password(password).build();
     }
 
     private RouterSettings keep(RouterSettings next) {
-        return new RouterSettings(next, zone, replicaInterval);
+        return new RouterSettings(next, zone, replicaInterval, user, password);
     }
 
     public RouterSettings withDownBackoff(Duration d) {
@@ -146,6 +190,7 @@ public final class RouterSettings {
     public String toString() {
         return "router(downBackoff=" + downBackoff + ", drainTimeout=" + drainTimeout + ", fanOutThreads="
                 + fanOutThreads + ", cutoverWait=" + cutoverWait + ", catalogPoll=" + catalogPoll + ", zone=" + zone
-                + ", replicaInterval=" + replicaInterval + ")";
+                + ", replicaInterval=" + replicaInterval + (user == null ? "" : ", user=" + user + ", password="
+                + password) + ")";
     }
 }

@@ -58,7 +58,7 @@ public final class ShardringYaml {
     static final List<String> RING_FIELDS = List.of("keyType", "vnodes", "placement", "replicationFactor");
     static final List<String> TABLE_FIELDS = List.of("name", "keyColumn");
     static final List<String> ROUTER_FIELDS = List.of("downBackoff", "drainTimeout", "fanOutThreads", "cutoverWait",
-            "catalogPoll", "zone", "replicaInterval");
+            "catalogPoll", "zone", "replicaInterval", "user", "password");
     static final List<String> NODE_FIELDS =
             List.of("id", "jdbcUrl", "user", "password", "weight", "zone", "pool", "standbys", "tokens");
     static final List<String> POOL_FIELDS = List.of("maximumPoolSize", "minimumIdle", "connectionTimeout",
@@ -480,7 +480,34 @@ public final class ShardringYaml {
                     drainTimeout == null ? d.drainTimeout() : drainTimeout,
                     threads == null ? d.fanOutThreads() : threads, cutoverWait == null ? d.cutoverWait() : cutoverWait,
                     catalogPoll == null ? d.catalogPoll() : catalogPoll)).withZone(zone)
-                    .withReplicaInterval(replicaInterval == null ? d.replicaInterval() : replicaInterval);
+                    .withReplicaInterval(replicaInterval == null ? d.replicaInterval() : replicaInterval)
+                    .withCredentials(routerUser(f), routerPassword(f));
+        }
+
+        private String routerUser(Map<String, Y> f) {
+            String user = string(f, "user", "router.user");
+            if (user != null && user.isBlank()) {
+                throw error("router.user", f.get("user"), "router.user is blank; name the role the application"
+                        + " connects as, or leave it out to connect as each node's user");
+            }
+            return user;
+        }
+
+        private Secret routerPassword(Map<String, Y> f) {
+            String password = string(f, "password", "router.password");
+            if (password == null) {
+                return null;
+            }
+            if (!f.containsKey("user")) {
+                throw error("router.password", f.get("password"), "router.password needs router.user: name the"
+                        + " role the password belongs to");
+            }
+            Secret secret = call("router.password", f.get("password"), () -> Secret.of(password));
+            if (secret != null && secret.isLiteral()) {
+                throw error("router.password", f.get("password"), "a configuration file must not hold the password"
+                        + " itself; write ${ENV_VAR} or file:/path (a file holding only the password)");
+            }
+            return secret;
         }
 
         private NodeConfig node(String path, Y y) {
@@ -871,6 +898,12 @@ public final class ShardringYaml {
                 out.append("  zone: ").append(scalar(router.zone())).append('\n');
             }
             out.append("  replicaInterval: ").append(formatDuration(router.replicaInterval())).append('\n');
+            if (router.user() != null) {
+                out.append("  user: ").append(scalar(router.user())).append('\n');
+            }
+            if (router.password() != null) {
+                out.append("  password: ").append(scalar(router.password().toString())).append('\n');
+            }
         }
 
         out.append("nodes:\n");

@@ -11,6 +11,7 @@ import io.shardring.router.StaleTopologyException;
 import io.shardring.router.ids.Ids;
 import io.shardring.router.schema.MigrationReport;
 import io.shardring.router.schema.ShardedFlyway;
+import io.shardring.router.topology.RouterSettings;
 import io.shardring.router.topology.Topology;
 import io.shardring.testkit.PgCluster;
 import io.shardring.testkit.PgShard;
@@ -59,6 +60,30 @@ class ShardedDataSourceTest {
 
     private PgShard shard(String id) {
         return cluster.shards().stream().filter(s -> s.name().equals(id)).findFirst().orElseThrow();
+    }
+
+    /** The catalog's topology names the operator's role; an application's router connects as its own. */
+    @Test
+    void routerUserReplacesTheNodesUser() throws SQLException {
+        for (PgShard s : cluster.shards()) {
+            try (Connection c = s.connect(); Statement st = c.createStatement()) {
+                st.execute("DO $$ BEGIN CREATE ROLE router_only LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+            }
+        }
+        RouterSettings settings = RouterSettings.DEFAULTS.withCredentials("router_only", null);
+        try (ShardedDataSource own = ShardedDataSource.builder(Shards.topology(cluster).build()).settings(settings)
+                .meterRegistry(new SimpleMeterRegistry()).build()) {
+            assertThat(own.topology().node("shard0").user()).as("the topology is unchanged").isNotEqualTo("router_only");
+            for (long key = 0; key < 30; key++) {
+                String user = own.withConnection(key, c -> {
+                    try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT current_user")) {
+                        rs.next();
+                        return rs.getString(1);
+                    }
+                });
+                assertThat(user).isEqualTo("router_only");
+            }
+        }
     }
 
     @Test

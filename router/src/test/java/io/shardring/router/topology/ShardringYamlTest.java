@@ -617,6 +617,28 @@ class ShardringYamlTest {
         }
 
         @Test
+        void routerCredentials() {
+            String base = "ring:\n  keyType: bigint\nnodes:\n  - id: a\n" + A_URL_AND_USER;
+            RouterSettings r = ShardringYaml.parse(base + "router:\n  user: app_rw\n  password: ${APP_PW}\n", "x")
+                    .router();
+            assertThat(r.user()).isEqualTo("app_rw");
+            assertThat(r.password()).hasToString("${APP_PW}");
+            NodeConfig a = ShardringYaml.parse(base, "x").topology().node("a");
+            assertThat(r.connectAs(a).user()).isEqualTo("app_rw");
+            assertThat(r.connectAs(a).jdbcUrl()).isEqualTo(a.jdbcUrl());
+            assertThat(RouterSettings.DEFAULTS.connectAs(a)).isSameAs(a);
+            assertThat(ShardringYaml.parse(ShardringYaml.write(ShardringYaml.parse(base + "router:\n  user: app_rw\n"
+                    + "  password: ${APP_PW}\n", "x")), "y").router().password()).hasToString("${APP_PW}");
+            assertThat(error(base + "router:\n  password: ${APP_PW}\n"))
+                    .startsWith("config.yaml: router.password: router.password needs router.user");
+            assertThat(error(base + "router:\n  user: app_rw\n  password: hunter2\n"))
+                    .startsWith("config.yaml: router.password: a configuration file must not hold the password")
+                    .doesNotContain("hunter2");
+            assertThat(error(base + "router:\n  user: \" \"\n")).startsWith("config.yaml: router.user: router.user"
+                    + " is blank");
+        }
+
+        @Test
         void badPool() {
             assertThat(error(oneNode(A_URL_AND_USER + "    pool:\n      maximumPoolSize: 0\n")))
                     .isEqualTo("config.yaml: nodes[0].pool.maximumPoolSize 0 is below 1; use 1 or more (line 8)");
