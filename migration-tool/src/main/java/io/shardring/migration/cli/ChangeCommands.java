@@ -100,6 +100,7 @@ final class ChangeCommands {
 
     /** Prints the plan; with {@code execute} runs it with progress. */
     static int printAndMaybeExecute(CliCommand cmd, Plan plan, boolean execute) {
+        cmd.root().observer().planned(plan);
         List<String> stores = io.shardring.migration.replica.ReplicaStatus.storeProblems(plan.before(), cmd.env());
         if (cmd.json()) {
             ObjectNode o = CliCommand.object("plan");

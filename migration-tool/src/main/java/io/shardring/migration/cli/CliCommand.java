@@ -168,8 +168,13 @@ abstract class CliCommand implements Callable<Integer> {
     }
 
     Mover mover(MoveListener listener) {
+        CliObserver observer = root().observer();
+        MoveListener both = observer == CliObserver.NONE ? listener : (m, j, p, e, d, r, l) -> {
+            listener.on(m, j, p, e, d, r, l);
+            observer.moveEvent(m, j, p, e, d, r, l);
+        };
         return new Mover(catalog(), pools(), new Mover.Options().appLocations(
-                config().schemaLocations().toArray(new String[0])), listener);
+                config().schemaLocations().toArray(new String[0])), both);
     }
 
     Optional<Mover.RunningMove> running() {

@@ -63,6 +63,7 @@ public final class ShardringCli implements Callable<Integer> {
     private static final java.util.logging.Logger FLYWAY_LOG = java.util.logging.Logger.getLogger("org.flywaydb");
 
     private final Function<String, String> env;
+    private CliObserver observer = CliObserver.NONE;
 
     @Spec
     CommandSpec spec;
@@ -84,6 +85,16 @@ public final class ShardringCli implements Callable<Integer> {
 
     Function<String, String> env() {
         return env;
+    }
+
+    /** Reports the plans and move events of the commands this runs to {@code observer}. */
+    public ShardringCli observe(CliObserver observer) {
+        this.observer = observer == null ? CliObserver.NONE : observer;
+        return this;
+    }
+
+    CliObserver observer() {
+        return observer;
     }
 
     @Override

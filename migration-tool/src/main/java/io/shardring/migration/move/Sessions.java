@@ -71,7 +71,7 @@ public final class Sessions {
      * role may skip them ({@code session_replication_role} needs superuser). For the caller's transaction only.
      * Returns false when the application's triggers will fire (the planner warns of it; the caller journals it).
      */
-    static boolean skipTriggers(Connection c) throws SQLException {
+    public static boolean skipTriggers(Connection c) throws SQLException {
         try (Statement s = c.createStatement()) {
             s.execute("SET LOCAL shardring.bypass_guard = on"); // this transaction only: the connection is pooled
             s.execute("SAVEPOINT role");

@@ -613,17 +613,34 @@ public final class ReplicaSync {
         }
     }
 
-    /** Deletes a store's rows in {@code intervals}, table by table, in batches. */
+    /**
+     * Deletes a store's rows in {@code intervals}, all tables in one transaction. Foreign keys between sharded tables
+     * (orders referencing customers) hold in a store as on its primary, so the tables go in reverse configuration
+     * order (referencing tables are usually listed after the ones they reference) and, where the role may, with
+     * {@code session_replication_role = replica}, which skips the checks: both sides of a reference are deleted.
+     */
     private void deleteRows(String store, List<long[]> intervals, Piece p, long version) throws SQLException {
         if (intervals.isEmpty()) {
             return;
         }
         KeyType keyType = topology.ring().keyType();
         long deleted = 0;
-        try (Connection c = stores.apply(store).getConnection(); Statement s = c.createStatement()) {
-            for (ShardedTable t : topology.tables()) {
-                deleted += s.executeUpdate("DELETE FROM " + t.quotedName() + " WHERE "
-                        + OwnershipGuard.inIntervalsSql(keyType, t.quotedKeyColumn(), intervals));
+        List<ShardedTable> tables = new ArrayList<>(topology.tables());
+        java.util.Collections.reverse(tables);
+        try (Connection c = stores.apply(store).getConnection()) {
+            c.setAutoCommit(false);
+            try (Statement s = c.createStatement()) {
+                Sessions.skipTriggers(c);
+                for (ShardedTable t : tables) {
+                    deleted += s.executeUpdate("DELETE FROM " + t.quotedName() + " WHERE "
+                            + OwnershipGuard.inIntervalsSql(keyType, t.quotedKeyColumn(), intervals));
+                }
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            } finally {
+                c.setAutoCommit(true);
             }
         }
         journal(version, p == null ? null : p.id, "delete", "store of " + store + ": " + deleted + " rows in "
