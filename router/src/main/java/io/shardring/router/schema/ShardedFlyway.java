@@ -146,6 +146,9 @@ public final class ShardedFlyway {
                 FluentConfiguration cfg = Flyway.configure(getClass().getClassLoader()).dataSource(ds)
                         .locations(locations);
                 customizer.accept(cfg);
+                if (cfg.getSchemas().length == 0 && cfg.getDefaultSchema() == null) {
+                    refuseShardringAsDefaultSchema(ds);
+                }
                 Flyway app = cfg.load();
                 MigrateResult r = app.migrate();
                 executed = r.migrationsExecuted;
@@ -161,6 +164,25 @@ public final class ShardedFlyway {
             String msg = "node '" + nodeId + "': " + step + " failed: " + e.getMessage();
             LOG.error(msg);
             return new ShardMigrationResult(nodeId, false, executed, version, false, msg, e);
+        }
+    }
+
+    /**
+     * The application's migrations go to the connection's current schema. For a role named like the shardring
+     * schema that is the shardring schema itself ({@code "$user"} leads the default search_path), where they
+     * would mix with shardring's own history and tables: refused, with the ways out.
+     */
+    private static void refuseShardringAsDefaultSchema(DataSource ds) throws SQLException {
+        try (Connection c = ds.getConnection(); java.sql.Statement s = c.createStatement();
+                java.sql.ResultSet rs = s.executeQuery("SELECT current_schema(), current_user")) {
+            rs.next();
+            if (SHARDRING_SCHEMA.equals(rs.getString(1))) {
+                throw new ConfigurationException("the application's migrations would go into the " + SHARDRING_SCHEMA
+                        + " schema, which is the current schema of role '" + rs.getString(2) + "' (\"$user\" in its"
+                        + " search_path names it): connect as a role named otherwise, or set the role's search_path"
+                        + " (ALTER ROLE " + io.shardring.router.Sql.quote(rs.getString(2)) + " SET search_path = public), or name"
+                        + " the schemas with ShardedFlyway.configure(...).customize(c -> c.schemas(\"public\"))");
+            }
         }
     }
 

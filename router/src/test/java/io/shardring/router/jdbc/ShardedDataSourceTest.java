@@ -86,6 +86,27 @@ class ShardedDataSourceTest {
         }
     }
 
+    /** A tool role named shardring would put the application's tables into the shardring schema ("$user"). */
+    @Test
+    void migrationsAsARoleNamedShardringAreRefused() throws SQLException {
+        PgShard s = shard("shard0");
+        try (Connection c = s.connect(); Statement st = c.createStatement()) {
+            st.execute("DO $$ BEGIN CREATE ROLE shardring LOGIN SUPERUSER; EXCEPTION WHEN duplicate_object THEN NULL;"
+                    + " END $$");
+        }
+        Topology one = Topology.builder().version(1).ring(io.shardring.router.topology.RingSettings.of(
+                io.shardring.router.ring.KeyType.BIGINT)).table("customers", "tenant_id")
+                .node(Shards.node(s).user("shardring").build()).build();
+        try (ShardedDataSource ds = ShardedDataSource.builder(one).meterRegistry(new SimpleMeterRegistry()).build()) {
+            MigrationReport report = ShardedFlyway.configure(ds).load().migrate();
+            assertThat(report.results().get("shard0").error()).contains("the application's migrations would go into"
+                    + " the shardring schema, which is the current schema of role 'shardring'")
+                    .contains("ALTER ROLE \"shardring\" SET search_path = public");
+            assertThat(Shards.count(s, "SELECT count(*) FROM information_schema.tables WHERE table_schema ="
+                    + " 'shardring' AND table_name = 'customers'")).as("nothing created there").isZero();
+        }
+    }
+
     @Test
     void everyTenantsRowsLandOnItsOwnerOnly() throws SQLException {
         for (long tenant = 1000; tenant < 1300; tenant++) {
