@@ -117,7 +117,15 @@ public final class TenantDao {
      * last second of orders. The methods above read the tenant's own writes, so they read the primary.
      */
     public List<StatusTotal> orderReport(long tenantId) {
-        return dsl.read(tenantId, REPORTING, ctx -> ctx
+        return orderReport(tenantId, REPORTING);
+    }
+
+    /**
+     * The same report read where {@code preference} allows: e.g. a tighter or looser staleness bound than
+     * {@link #REPORTING}'s, or {@link ReadPreference#secondary()} to fail rather than load the primary.
+     */
+    public List<StatusTotal> orderReport(long tenantId, ReadPreference preference) {
+        return dsl.read(tenantId, preference, ctx -> ctx
                 .select(ORDER_STATUS, DSL.count(), DSL.coalesce(DSL.sum(ORDER_AMOUNT_CENTS), BigDecimal.ZERO))
                 .from(ORDERS)
                 .where(ORDER_TENANT_ID.eq(tenantId))

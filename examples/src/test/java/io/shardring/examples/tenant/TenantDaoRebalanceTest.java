@@ -2,89 +2,83 @@ package io.shardring.examples.tenant;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.shardring.migration.move.Mover;
-import io.shardring.migration.move.MoveListener;
-import io.shardring.migration.move.NodePools;
-import io.shardring.migration.plan.Planner;
-import io.shardring.migration.plan.TopologyChange;
+import io.shardring.examples.operator.RebalanceExample;
+import io.shardring.migration.plan.MoveJob;
 import io.shardring.router.topology.Catalog;
-import io.shardring.router.topology.ShardringConfig;
+import io.shardring.router.topology.Topology;
 import io.shardring.testkit.PgCluster;
+import io.shardring.testkit.PgShard;
 import io.shardring.testkit.PgShards;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
-import java.util.UUID;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /**
- * The tenant DAO keeps working while an operator adds a shard: the application's router follows the catalog, so
- * the move is a pause inside its transactions. No DAO call fails, and every order placed is read back after the
- * move, from the tenant's new shard.
+ * The tenant DAO keeps working while an operator adds a shard, as {@link RebalanceExample} shows it: the application's
+ * router follows the catalog, so the move is a pause inside its transactions. No DAO call fails, and after the move
+ * every row is on its tenant's owner in the new ring, and only there, with every order that was acknowledged.
  */
 @PgShards(4)
 class TenantDaoRebalanceTest {
-    private static final int TENANTS = 200;
 
     @Test
-    void theDaoNoticesNothingWhileAShardIsAdded(PgCluster cluster) throws Exception {
-        ShardringConfig config = TenantApp.initialized(cluster.shards().subList(0, 3));
-        try (TenantApp app = TenantApp.start(config, new SimpleMeterRegistry());
-                NodePools pools = new NodePools(System::getenv)) {
-            TenantDao dao = app.dao();
-            Map<Long, UUID> customer = new ConcurrentHashMap<>();
-            for (long t = 0; t < TENANTS; t++) {
-                customer.put(t, dao.createCustomer(t, "customer " + t, t + "@example.com"));
+    void theDaoNoticesNothingWhileTheExampleAddsAShard(PgCluster cluster) throws Exception {
+        Printed printed = new Printed();
+        RebalanceExample.Result r = RebalanceExample.run(cluster, printed.out);
+        String out = printed.toString();
+
+        assertThat(r.failedCalls()).as("DAO calls that failed during the move; printed:%n%s", out).isZero();
+        assertThat(r.orders()).as("orders placed").isPositive();
+        assertThat(r.added()).isEqualTo("shard3");
+        assertThat(r.plan().jobs()).extracting(MoveJob::target).containsOnly("shard3");
+        assertThat(r.plan().jobs()).extracting(MoveJob::source).isSubsetOf("shard0", "shard1", "shard2");
+        int jobs = r.plan().jobs().size();
+        assertThat(out)
+                .contains("operator: plan add-node shard3 ")
+                .contains(String.format(Locale.ROOT, "moves %.2f%% of the keyspace in %d jobs",
+                        100 * r.plan().movedShare(), jobs))
+                .contains("operator: move " + r.moveId() + " done, topology version " + r.fromVersion() + " -> "
+                        + r.toVersion())
+                .contains(r.orders() + " orders placed, 0 DAO calls failed")
+                .contains("equals its acknowledged orders: yes");
+        for (int job = 1; job <= jobs; job++) {
+            for (String phase : new String[] {"prepare", "copy", "cutover", "verify", "cleanup"}) {
+                assertThat(out).contains("move " + r.moveId() + " job " + job + " " + phase + " finished");
             }
-            Map<Long, AtomicLong> placedCents = new ConcurrentHashMap<>();
-            AtomicBoolean stop = new AtomicBoolean();
-            AtomicLong failures = new AtomicLong();
-            Thread[] clerks = new Thread[4];
-            for (int i = 0; i < clerks.length; i++) {
-                int me = i;
-                clerks[i] = new Thread(() -> {
-                    long n = 0;
-                    while (!stop.get()) {
-                        long tenant = (me + 4 * n++) % TENANTS;
-                        try {
-                            dao.placeOrder(tenant, customer.get(tenant), 100);
-                            placedCents.computeIfAbsent(tenant, k -> new AtomicLong()).addAndGet(100);
-                        } catch (RuntimeException e) {
-                            failures.incrementAndGet();
-                        }
+        }
+        assertThat(out.lines().filter(l -> l.contains(" rows outside its ranges")))
+                .as("node lines before (3) and after (4) the move").hasSize(7)
+                .allSatisfy(l -> assertThat(l).endsWith(" 0 rows outside its ranges"));
+
+        // by plain SQL on every shard: each tenant's rows are on its owner in the catalog's newest ring, all of them
+        Topology after = Catalog.open(cluster.shard(0).dataSource()).load();
+        assertThat(after.version()).isEqualTo(r.toVersion());
+        Map<Long, Long> cents = new HashMap<>();
+        long customers = 0;
+        long onAdded = 0;
+        for (PgShard s : cluster.shards()) {
+            try (Connection c = s.connect(); Statement st = c.createStatement();
+                    ResultSet rs = st.executeQuery("SELECT tenant_id, 'customer', 1 FROM customers"
+                            + " UNION ALL SELECT tenant_id, 'order', amount_cents FROM orders")) {
+                while (rs.next()) {
+                    long tenant = rs.getLong(1);
+                    assertThat(after.ring().route(tenant).id()).as("owner of a %s row of tenant %s found on %s",
+                            rs.getString(2), tenant, s.name()).isEqualTo(s.name());
+                    if (rs.getString(2).equals("customer")) {
+                        customers++;
+                        onAdded += s.name().equals("shard3") ? 1 : 0;
+                    } else {
+                        cents.merge(tenant, rs.getLong(3), Long::sum);
                     }
-                });
-                clerks[i].start();
-            }
-            Thread.sleep(500);
-
-            Catalog catalog = Catalog.open(cluster.shard(0).dataSource());
-            TopologyChange add = TopologyChange.addNode(TenantApp.node(cluster.shard(3)));
-            new Mover(catalog, pools, new Mover.Options().appLocations(TenantApp.MIGRATIONS), MoveListener.NONE)
-                    .execute(Planner.plan(catalog.load(), add, id -> pools.add(nodeOf(cluster, id)).apply(id)));
-            Thread.sleep(500);
-            stop.set(true);
-            for (Thread c : clerks) {
-                c.join(30_000);
-            }
-
-            assertThat(failures.get()).as("DAO calls that failed during the move").isZero();
-            assertThat(app.shards().topology().nodes()).containsKey("shard3");
-            long moved = 0;
-            for (long t = 0; t < TENANTS; t++) {
-                long expected = placedCents.getOrDefault(t, new AtomicLong()).get();
-                assertThat(dao.totalCents(t)).as("orders of tenant %s", t).isEqualTo(expected);
-                if (app.shards().nodeFor(t).equals("shard3")) {
-                    moved++;
                 }
             }
-            assertThat(moved).as("tenants now on the added shard").isPositive();
         }
-    }
-
-    private static io.shardring.router.topology.NodeConfig nodeOf(PgCluster cluster, String id) {
-        return TenantApp.node(cluster.shard(Integer.parseInt(id.substring("shard".length()))));
+        assertThat(customers).as("customers on all shards").isEqualTo(RebalanceExample.TENANTS);
+        assertThat(onAdded).as("tenants now on the added shard").isPositive();
+        assertThat(cents).as("cents of each tenant's orders on all shards").isEqualTo(r.placedCents());
     }
 }

@@ -31,6 +31,8 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.assertj.core.groups.Tuple;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -279,6 +281,31 @@ class TenantDaoTest {
             assertThat(insertOrder(c, tenant, UUID.randomUUID(), customer)).isEqualTo(1);
         }
         assertThat(rowsOn(owner, tenant)).containsExactly(1, 1);
+    }
+
+    @Test
+    void theExampleMainPutsEachTenantOnTheShardItPrints() throws SQLException {
+        Printed printed = new Printed();
+        TenantApp.run(cluster, printed.out);
+        String out = printed.toString();
+
+        assertThat(out).contains("3 shards [shard0, shard1, shard2], topology version 1, catalog on shard0");
+        for (long tenant : TenantApp.EXAMPLE_TENANTS) {
+            Matcher m = Pattern.compile("tenant " + tenant + " on (\\w+): customers 1, orders 2, total 1649 cents")
+                    .matcher(out);
+            assertThat(m.find()).as("line of tenant %s in:%n%s", tenant, out).isTrue();
+            assertThat(m.group(1)).as("shard printed for tenant %s", tenant).isEqualTo(app.shards().nodeFor(tenant));
+            // by plain SQL: the tenant's rows are on that shard, and on no other
+            for (PgShard s : cluster.shards()) {
+                assertThat(rowsOn(s, tenant)).as("{customers, orders} of tenant %s on %s", tenant, s.name())
+                        .containsExactly(s.name().equals(m.group(1)) ? new long[] {1, 2} : new long[] {0, 0});
+            }
+        }
+        for (PgShard s : cluster.shards()) {
+            long customers = TenantApp.EXAMPLE_TENANTS.stream().filter(t -> owner(t) == s).count();
+            assertThat(out).contains("customers on " + s.name() + ": " + customers + System.lineSeparator());
+        }
+        assertThat(out).endsWith("customers on all shards: 3" + System.lineSeparator());
     }
 
     // ---- helpers ----
