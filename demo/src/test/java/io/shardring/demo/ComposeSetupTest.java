@@ -103,7 +103,13 @@ class ComposeSetupTest {
         // bad input first: a password variable that is not set is named, and nothing is touched
         Run missing = cli(Map.of(), "init");
         assertThat(missing.code).isEqualTo(ShardringCli.USAGE);
-        assertThat(missing.err).contains("SHARDRING_PASSWORD").doesNotContain("unused-with-trust-auth");
+        assertThat(missing.err).contains("environment variable SHARDRING_PASSWORD is not set; set it to the password")
+                .doesNotContain("unused-with-trust-auth");
+        try (Connection c = superuser(0); Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SELECT to_regnamespace('shardring') IS NULL")) {
+            rs.next();
+            assertThat(rs.getBoolean(1)).as("nothing was created before the password was missed").isTrue();
+        }
 
         Run init = cli(ENV, "init");
         assertThat(init.code).as(init.out + init.err).isZero();
