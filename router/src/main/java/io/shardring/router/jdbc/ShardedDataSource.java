@@ -42,7 +42,7 @@ import org.slf4j.LoggerFactory;
  * <pre>{@code
  * ShardedDataSource shards = ShardedDataSource.builder(topology).meterRegistry(registry).build();
  * DataSource ds = shards.forKey(tenantId);                       // the key's primary shard
- * long n = shards.inTransaction(tenantId, c -> insertOrder(c));   // commit, rollback, one retry if stale
+ * long n = shards.inTransaction(tenantId, c -> insertOrder(c));   // commit, rollback, retried if stale
  * Map<String, ShardResult<Long>> counts = shards.onAllShards(c -> count(c));
  * }</pre>
  *

@@ -92,8 +92,8 @@ public final class ShardedDsl {
     }
 
     /**
-     * Runs {@code work} in one transaction on the key's shard, with the router's rollback and its one retry
-     * after a stale-topology rejection.
+     * Runs {@code work} in one transaction on the key's shard, with the router's rollback and its retries after a
+     * stale-topology rejection (on the new owner, until {@code router.cutoverWait} runs out).
      */
     public <T> T inTransaction(Object key, Function<DSLContext, T> work) {
         return router.inTransaction(key, c -> work.apply(DSL.using(c, dialect, settings)));

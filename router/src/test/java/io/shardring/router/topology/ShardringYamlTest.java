@@ -146,7 +146,7 @@ class ShardringYamlTest {
                     .build();
             RouterSettings router = new RouterSettings(Duration.ofSeconds(5), Duration.ofSeconds(30), 8,
                     Duration.ofSeconds(5), Duration.ofSeconds(1)).withZone("eu-west-1a")
-                    .withReplicaInterval(Duration.ofMillis(100));
+                    .withReplicaInterval(Duration.ofMillis(100)).withCredentials("app", Secret.of("${APP_PASSWORD}"));
             ShardringConfig config = new ShardringConfig(topology, router, "pg-a", List.of());
 
             assertSameConfig(loaded, config);
@@ -768,6 +768,8 @@ class ShardringYamlTest {
         assertThat(actual.router().catalogPoll()).isEqualTo(expected.router().catalogPoll());
         assertThat(actual.router().zone()).isEqualTo(expected.router().zone());
         assertThat(actual.router().replicaInterval()).isEqualTo(expected.router().replicaInterval());
+        assertThat(actual.router().user()).isEqualTo(expected.router().user());
+        assertThat(String.valueOf(actual.router().password())).isEqualTo(String.valueOf(expected.router().password()));
     }
 
     static void assertSameTopology(Topology actual, Topology expected) {
