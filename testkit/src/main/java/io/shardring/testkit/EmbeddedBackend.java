@@ -153,6 +153,20 @@ final class EmbeddedBackend implements ShardBackend {
             Path dataDirectory = root.resolve(name);
             Path log = root.resolve(name + ".log");
             EmbeddedPostgres postgres = launch(name, dataDirectory, log, settings, binaries, 0);
+            for (int attempt = 1; !answersFrom(postgres, dataDirectory); attempt++) {
+                // zonky picks a free port, then starts the server on it: another server started in between took
+                // it, ours could not bind, and zonky took the other's answer for ours
+                LOG.warn("{}: another server answers on port {} (taken between zonky's port choice and the start);"
+                        + " starting again on another port", name, postgres.getPort());
+                closeQuietly(postgres);
+                stopOrphanedPostmaster(dataDirectory);
+                if (attempt == 3) {
+                    throw new ServerStartException("could not start embedded PostgreSQL " + name + ": three ports in"
+                            + " a row were taken by other servers before it could bind them; last lines of its log:\n"
+                            + tail(log), null);
+                }
+                postgres = launch(name, dataDirectory, log, settings, binaries, 0);
+            }
             try {
                 createDatabase(postgres, settings.database());
             } catch (SQLException | RuntimeException e) {
@@ -196,6 +210,24 @@ final class EmbeddedBackend implements ShardBackend {
                 throw new ServerStartException("could not start embedded PostgreSQL " + name + " in " + dataDirectory
                         + (binaries == null ? "" : " with binaries from " + binaries.jar())
                         + "; last lines of its log:\n" + tail(log), e);
+            }
+        }
+
+        /** Whether the server on the instance's port is the one on {@code dataDirectory}. */
+        private static boolean answersFrom(EmbeddedPostgres postgres, Path dataDirectory) throws SQLException,
+                IOException {
+            try (Connection c = postgres.getPostgresDatabase().getConnection(); Statement s = c.createStatement();
+                    java.sql.ResultSet rs = s.executeQuery("SHOW data_directory")) {
+                rs.next();
+                return Path.of(rs.getString(1)).toRealPath().equals(dataDirectory.toRealPath());
+            }
+        }
+
+        private static void closeQuietly(EmbeddedPostgres postgres) {
+            try {
+                postgres.close();
+            } catch (IOException | RuntimeException e) {
+                LOG.debug("closing an instance that never served: {}", e.toString());
             }
         }
 
