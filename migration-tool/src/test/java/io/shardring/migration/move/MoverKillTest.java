@@ -43,8 +43,9 @@ class MoverKillTest {
     private static final String MID_CLEANUP = "cleanup/progress/0";
 
     /**
-     * Every point with resume and with abort; on the second PostgreSQL major (the pg15 run) every point once,
-     * alternating resume and abort, to keep the build within its time.
+     * Every point with resume and with abort but two whose in-process twins CrashResumeTest runs (abort after the
+     * fence, which the pg15 run also SIGKILLs, and resume in the cleanup); on the second PostgreSQL major (the pg15
+     * run) two points. The whole suite must stay under 15 minutes.
      */
     static Stream<Arguments> points() {
         List<String> all = List.of(MID_COPY, FENCED, TARGET_OWNS, MID_CLEANUP);
@@ -55,8 +56,12 @@ class MoverKillTest {
         }
         List<Arguments> out = new ArrayList<>();
         for (String point : all) {
-            out.add(Arguments.of(point, "resume"));
-            out.add(Arguments.of(point, "abort"));
+            if (!point.equals(MID_CLEANUP)) {
+                out.add(Arguments.of(point, "resume"));
+            }
+            if (!point.equals(FENCED)) {
+                out.add(Arguments.of(point, "abort"));
+            }
         }
         return out.stream();
     }
