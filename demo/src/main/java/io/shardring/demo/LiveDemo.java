@@ -51,11 +51,21 @@ public final class LiveDemo implements DemoRunner {
         demo.step("starting " + servers + " embedded PostgreSQL servers (wal_level=logical) in 3 zones");
         PgCluster cluster = start(demo, servers);
         Path dir = Files.createTempDirectory("shardring-demo-");
-        Thread cleanup = new Thread(() -> {
+        Runnable removeAll = () -> {
             cluster.close();
             deleteQuietly(dir);
+        };
+        java.util.concurrent.atomic.AtomicBoolean kept = new java.util.concurrent.atomic.AtomicBoolean();
+        // Ctrl-C (or SIGTERM): servers stopped, directories removed, and the JVM halted here, so that the tour's
+        // thread does not go on against servers that are gone and print errors about them
+        Thread interrupted = new Thread(() -> {
+            removeAll.run();
+            System.err.println(kept.get() ? "shardring demo: stopped; the servers are stopped and their data removed"
+                    : "shardring demo: interrupted; the servers are stopped and their data removed");
+            System.err.flush();
+            Runtime.getRuntime().halt(kept.get() ? 0 : 130);
         }, "shardring-demo-cleanup");
-        Runtime.getRuntime().addShutdownHook(cleanup); // Ctrl-C: servers stopped, directories removed
+        Runtime.getRuntime().addShutdownHook(interrupted);
         boolean keep = false;
         try {
             Path config = writeConfig(demo, dir, cluster);
@@ -73,6 +83,7 @@ public final class LiveDemo implements DemoRunner {
                 return code;
             }
             keep = true;
+            kept.set(true);
             demo.step("the cluster keeps running; from another shell try:");
             demo.say("  ./shardring status --config " + config);
             demo.say("  ./shardring plan remove-node " + cluster.shard(1).name() + " --config " + config);
@@ -82,8 +93,8 @@ public final class LiveDemo implements DemoRunner {
             return 0;
         } finally {
             if (!keep) {
-                Runtime.getRuntime().removeShutdownHook(cleanup);
-                cleanup.run();
+                Runtime.getRuntime().removeShutdownHook(interrupted);
+                removeAll.run();
                 if (!demo.json()) {
                     demo.say(String.format("(servers stopped and data removed; %.0f s in all)",
                             (System.nanoTime() - began) / 1e9));

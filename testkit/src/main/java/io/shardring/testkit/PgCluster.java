@@ -198,10 +198,12 @@ public final class PgCluster implements AutoCloseable {
 
     /**
      * Stops the servers this cluster started and deletes their data directories; external servers are left alone.
-     * Idempotent.
+     * Idempotent, and a second caller returns only once the first is done: two shutdown hooks (the testkit's and an
+     * application's, such as the demo's, which halts the JVM after it) must not see the servers as stopped while
+     * they are still being stopped.
      */
     @Override
-    public void close() {
+    public synchronized void close() {
         if (closed.getAndSet(true)) {
             return;
         }
