@@ -284,7 +284,7 @@ class ComposeSetupTest {
         return yaml.replace("filesystem:examples/", "filesystem:" + ROOT.resolve("examples") + "/");
     }
 
-    private static Path repositoryRoot() {
+    static Path repositoryRoot() {
         Path p = Path.of("").toAbsolutePath();
         while (p != null && !Files.exists(p.resolve("docker-compose.yml"))) {
             p = p.getParent();
