@@ -152,8 +152,6 @@ final class EmbeddedBackend implements ShardBackend {
             String name = "shard" + index;
             Path dataDirectory = root.resolve(name);
             Path log = root.resolve(name + ".log");
-            DataDirectoryTemplate.seed(dataDirectory, binaries,
-                    dir -> launch("template", dir, dir.resolveSibling("template.log"), settings, binaries, 0));
             EmbeddedPostgres postgres = launch(name, dataDirectory, log, settings, binaries, 0);
             for (int attempt = 1; !answersFrom(postgres, dataDirectory); attempt++) {
                 // zonky picks a free port, then starts the server on it: another server started in between took
