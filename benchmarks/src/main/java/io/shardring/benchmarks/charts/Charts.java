@@ -236,13 +236,7 @@ public final class Charts {
             data.addValue(run.path("tps_direct").asDouble(), "hand-routed HikariCP pools", column);
             data.addValue(run.path("tps_router_noguard").asDouble(), "router, ownership guard dropped", column);
         }
-        BarRenderer renderer = new BarRenderer();
-        styleBars(renderer);
-        renderer.setSeriesPaint(0, SHARDRING);
-        renderer.setSeriesPaint(1, CONTENDER);
-        renderer.setSeriesPaint(2, THIRD);
-        renderer.setItemMargin(0.05);
-        valueLabels(renderer, "#,##0", false);
+        BarRenderer renderer = runBars(SHARDRING, CONTENDER, THIRD);
         CategoryAxis runs = categoryAxis("run (UTC)");
         NumberAxis tps = numberAxis("transactions per second (median of rounds)", "#,##0");
         CategoryPlot plot = plot(data, runs, tps, renderer);
@@ -354,12 +348,7 @@ public final class Charts {
             reads.addValue(run.path("read_tps_primary").asDouble(), "reads/s at PRIMARY", column);
             lag.addValue(run.path("lag_p99_ms").asDouble(), "replication lag p99, ms (right axis)", column);
         }
-        BarRenderer bars = new BarRenderer();
-        styleBars(bars);
-        bars.setSeriesPaint(0, SHARDRING);
-        bars.setSeriesPaint(1, CONTENDER);
-        bars.setItemMargin(0.05);
-        valueLabels(bars, "#,##0", false);
+        BarRenderer bars = runBars(SHARDRING, CONTENDER);
         CategoryAxis runs = categoryAxis("run (UTC)");
         NumberAxis tps = numberAxis("reads per second (higher is better)", "#,##0");
         CategoryPlot plot = plot(reads, runs, tps, bars);
@@ -531,6 +520,18 @@ public final class Charts {
         axis.setNumberFormatOverride(format(pattern));
         axis.setAutoRangeIncludesZero(true);
         return axis;
+    }
+
+    /** Grouped bars per run: one paint per series, thin gaps, whole-number value labels. */
+    private static BarRenderer runBars(Paint... series) {
+        BarRenderer renderer = new BarRenderer();
+        styleBars(renderer);
+        for (int i = 0; i < series.length; i++) {
+            renderer.setSeriesPaint(i, series[i]);
+        }
+        renderer.setItemMargin(0.05);
+        valueLabels(renderer, "#,##0", false);
+        return renderer;
     }
 
     private static void styleBars(BarRenderer renderer) {
