@@ -21,6 +21,8 @@ public enum ErrorCode {
     SCHEMA_MIGRATION_FAILED,
     /** A context-bound data source was used with no shard key bound to the thread. */
     NO_KEY_BOUND,
+    /** A different shard key was bound while a transaction on another key ran: a transaction stays on one shard. */
+    KEY_SWITCH_IN_TRANSACTION,
     /** The router is closed. */
     CLOSED
 }

@@ -24,11 +24,26 @@ final class ContextBoundDataSource implements DataSource {
         Object key = ShardContext.currentKey();
         if (key == null) {
             router.noKeyBound();
-            throw new ShardringException(ErrorCode.NO_KEY_BOUND, "no shard key is bound to this thread, so the"
-                    + " router cannot choose a shard; wrap the call in ShardContext.runWithKey(tenantId, () -> ...)"
-                    + " or use shardedDataSource.forKey(tenantId)");
+            throw new ShardringException(ErrorCode.NO_KEY_BOUND, "no shard key is bound to this thread"
+                    + caller().map(c -> " for " + c).orElse("") + ", so the router cannot choose a shard; bind the"
+                    + " tenant: a @ShardKey parameter or @ShardedBy(\"#tenantId\") on the method (Spring Boot"
+                    + " starter), ShardContext.runWithKey(tenantId, () -> ...), or shardedDataSource.forKey(tenantId)");
         }
         return router.forKey(key).getConnection();
+    }
+
+    private static final java.util.List<String> FRAMEWORK = java.util.List.of("io.shardring.router.", "io.shardring.spring.", "java.",
+            "javax.", "jdk.", "sun.", "org.springframework.", "org.jooq.", "com.zaxxer.", "org.postgresql.",
+            "org.flywaydb.", "io.micrometer.", "org.hibernate.", "jakarta.", "org.apache.");
+
+    /** The application's method that asked for the connection: the first frame outside frameworks and proxies. */
+    static java.util.Optional<String> caller() {
+        return StackWalker.getInstance().walk(frames -> frames
+                .filter(f -> FRAMEWORK.stream().noneMatch(f.getClassName()::startsWith)
+                        && !f.getClassName().contains("$$"))
+                .findFirst()
+                .map(f -> f.getClassName() + "." + f.getMethodName() + "(" + f.getFileName() + ":" + f.getLineNumber()
+                        + ")"));
     }
 
     @Override

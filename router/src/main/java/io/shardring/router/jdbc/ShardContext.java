@@ -1,15 +1,23 @@
 package io.shardring.router.jdbc;
 
+import io.shardring.router.ErrorCode;
 import io.shardring.router.InvalidKeyException;
+import io.shardring.router.ShardringException;
+import java.util.ArrayDeque;
 import java.util.concurrent.Callable;
 
 /**
  * Binds a shard key to the current thread for frameworks that call {@code DataSource.getConnection()}
  * without arguments (JPA, Spring's JdbcTemplate, jOOQ configured once): see
  * {@link ShardedDataSource#contextBound()}. Bindings nest and are always undone.
+ *
+ * <p>A transaction that began on a key's shard holds that key ({@link #holdForTransaction}): binding another key
+ * while it runs is an error, since its connection stays on the first shard and the work would silently go there.
  */
 public final class ShardContext {
     private static final ThreadLocal<Object> KEY = new ThreadLocal<>();
+    /** The keys of the running transactions of this thread, innermost first; empty outside transactions. */
+    private static final ThreadLocal<ArrayDeque<Object>> HELD = ThreadLocal.withInitial(ArrayDeque::new);
 
     private ShardContext() {
     }
@@ -32,14 +40,81 @@ public final class ShardContext {
         }
     }
 
+    /**
+     * Binds {@code key} until the returned scope is closed, for code whose start and end are separate callbacks
+     * (a web interceptor's before and after). Close it on the same thread; try-with-resources where possible.
+     */
+    public static Scope open(Object key) {
+        return new Scope(bind(key));
+    }
+
+    /** A binding made by {@link #open}; closing it restores the binding before it. */
+    public static final class Scope implements AutoCloseable {
+        private final Object previous;
+        private boolean closed;
+
+        private Scope(Object previous) {
+            this.previous = previous;
+        }
+
+        @Override
+        public void close() {
+            if (!closed) {
+                closed = true;
+                restore(previous);
+            }
+        }
+    }
+
     /** The key bound to this thread, or null. */
     public static Object currentKey() {
         return KEY.get();
     }
 
+    /**
+     * Marks the bound key as held by a transaction that just began on its shard, until {@link #releaseTransaction()}:
+     * for transaction managers. Nested transactions hold it again.
+     *
+     * @throws ShardringException {@link ErrorCode#NO_KEY_BOUND} if no key is bound
+     */
+    public static void holdForTransaction() {
+        Object key = KEY.get();
+        if (key == null) {
+            throw new ShardringException(ErrorCode.NO_KEY_BOUND, "no shard key is bound to this thread, so a"
+                    + " transaction cannot begin on a shard");
+        }
+        HELD.get().push(key);
+    }
+
+    /** Ends the innermost {@link #holdForTransaction()}. */
+    public static void releaseTransaction() {
+        ArrayDeque<Object> held = HELD.get();
+        held.poll();
+        if (held.isEmpty()) {
+            HELD.remove();
+        }
+    }
+
+    /** The key the innermost running transaction of this thread holds, or null outside transactions. */
+    public static Object transactionKey() {
+        ArrayDeque<Object> held = HELD.get();
+        Object key = held.peek();
+        if (held.isEmpty()) {
+            HELD.remove();
+        }
+        return key;
+    }
+
     private static Object bind(Object key) {
         if (key == null) {
             throw new InvalidKeyException("cannot bind a null shard key; pass the tenant id of the work");
+        }
+        Object held = transactionKey();
+        if (held != null && !held.equals(key)) {
+            throw new ShardringException(ErrorCode.KEY_SWITCH_IN_TRANSACTION, "cannot bind shard key " + key
+                    + " while a transaction on key " + held + " runs: its connection stays on that key's shard, so"
+                    + " a transaction cannot switch shards midway; finish it first, or run the other key's work in"
+                    + " its own transaction outside this one");
         }
         Object previous = KEY.get();
         KEY.set(key);

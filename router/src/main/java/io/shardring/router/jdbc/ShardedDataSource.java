@@ -115,7 +115,7 @@ public final class ShardedDataSource implements AutoCloseable {
         this.source = b.catalog != null ? Catalog.attach(b.catalog)
                 : b.source != null ? b.source : TopologySource.of(b.topology);
         if (b.catalog != null) {
-            b.topology = newestOf(b.topology, (Catalog) source);
+            b.topology = newestOf(b.topology, (Catalog) source, b.requireCatalog ? b.catalogNode : null);
         }
         this.fanOut = Executors.newFixedThreadPool(settings.fanOutThreads(), daemon("shardring-fanout"));
         this.drainer = Executors.newCachedThreadPool(daemon("shardring-drain"));
@@ -152,7 +152,7 @@ public final class ShardedDataSource implements AutoCloseable {
      * The catalog's newest topology if it can be read and is newer than the configured one; otherwise the configured
      * one, and the catalog is reported unreachable (the watcher keeps trying): a router never routes by nothing.
      */
-    private Topology newestOf(Topology configured, Catalog c) {
+    private Topology newestOf(Topology configured, Catalog c, NodeConfig required) {
         try {
             Topology newest = c.load();
             metrics.catalogReachable.set(1);
@@ -161,6 +161,12 @@ public final class ShardedDataSource implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             metrics.catalogReachable.set(0);
+            if (required != null) {
+                throw new ShardUnavailableException(required.id(), "the catalog on node " + required.id() + " ("
+                        + NodeConfig.maskUrl(required.jdbcUrl()) + ") cannot be read at start-up: " + e.getMessage()
+                        + "; start that server (or fix catalog.node), or allow starting on the configured topology"
+                        + " version " + configured.version() + " until the catalog answers", e);
+            }
             LOG.warn("catalog unreachable at start ({}); routing by the configured topology version {} until it"
                     + " answers", e.getMessage(), configured.version());
         }
@@ -186,6 +192,64 @@ public final class ShardedDataSource implements AutoCloseable {
     }
 
     // ---- routing ----
+
+    /**
+     * Checks every primary of the current topology with one direct connection and {@code SELECT 1} (outside its pool,
+     * so that a busy pool is not taken for a dead node), all at once, each within {@code timeout}: for health checks.
+     * With replicas or standbys, each entry also carries its copies' lag as the router last sampled it.
+     */
+    public Map<String, NodeHealth> checkNodes(java.time.Duration timeout) {
+        State s = state;
+        int seconds = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toSeconds()));
+        Map<String, Future<NodeHealth>> running = new LinkedHashMap<>();
+        for (NodePool p : s.primaries.values()) {
+            running.put(p.nodeId(), fanOut.submit(() -> check(p, seconds, s)));
+        }
+        Map<String, NodeHealth> result = new LinkedHashMap<>();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds) + TimeUnit.MILLISECONDS.toNanos(500);
+        for (Map.Entry<String, Future<NodeHealth>> e : running.entrySet()) {
+            NodeHealth h;
+            try {
+                h = e.getValue().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.TimeoutException te) {
+                e.getValue().cancel(true);
+                h = new NodeHealth(e.getKey(), false, "no answer within " + seconds + " s", -1, copyLags(s,
+                        e.getKey()));
+            } catch (InterruptedException ie) {
+                Thread.currentThread().interrupt();
+                throw new ShardringException(ErrorCode.SHARD_ERROR, "interrupted while checking the shards", ie);
+            } catch (ExecutionException ee) {
+                h = new NodeHealth(e.getKey(), false, String.valueOf(ee.getCause()), -1, copyLags(s, e.getKey()));
+            }
+            result.put(e.getKey(), h);
+        }
+        return result;
+    }
+
+    private NodeHealth check(NodePool p, int seconds, State s) {
+        long start = System.nanoTime();
+        try (Connection c = p.direct(seconds, "shardring health"); java.sql.Statement st = c.createStatement()) {
+            st.execute("SELECT 1");
+            return new NodeHealth(p.nodeId(), true, null, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start),
+                    copyLags(s, p.nodeId()));
+        } catch (SQLException | RuntimeException e) {
+            return new NodeHealth(p.nodeId(), false, NodePool.safeMessage(e), -1, copyLags(s, p.nodeId()));
+        }
+    }
+
+    private static Map<String, Long> copyLags(State s, String nodeId) {
+        List<CopyLag> copies = s.targets.lagsByPrimary.get(nodeId);
+        if (copies == null) {
+            return Map.of();
+        }
+        long now = System.nanoTime();
+        Map<String, Long> lags = new LinkedHashMap<>();
+        for (CopyLag l : copies) {
+            long st = l.staleness(now, -2); // the lag itself, whatever layout a store holds
+            lags.put(l.copy, st == Long.MAX_VALUE ? -1L : TimeUnit.NANOSECONDS.toMillis(st));
+        }
+        return lags;
+    }
 
     /** The data source of the key's primary shard. */
     public DataSource forKey(Object key) {
@@ -376,17 +440,60 @@ public final class ShardedDataSource implements AutoCloseable {
     }
 
     private <T> T withRetry(Object key, SqlWork<T> work, boolean transaction) {
+        try {
+            return retrying(key, pool -> transaction ? runInTransaction(pool, work) : runAutoCommit(pool, work),
+                    (pool, e) -> {
+                        if (e instanceof ShardringException) {
+                            return (ShardringException) e;
+                        }
+                        if (e instanceof RuntimeException && !hasSqlCause(e)) {
+                            return (RuntimeException) e; // the application's own exception, as it threw it
+                        }
+                        // SQL errors, also when a framework such as jOOQ wrapped them: one type, naming the shard
+                        metrics.sqlErrors.increment();
+                        return new ShardringException(ErrorCode.SHARD_ERROR, (transaction ? "transaction" : "work")
+                                + " on shard " + pool.nodeId() + " failed: " + e.getMessage(), e);
+                    });
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) { // not reached: the translation above returns unchecked exceptions only
+            throw new ShardringException(ErrorCode.SHARD_ERROR, e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Runs {@code work} with {@code key} bound (see {@link ShardContext}) and runs it again after a move's cutover
+     * exactly as {@link #inTransaction} does: for work that takes its own connections through
+     * {@link #contextBound()}, such as a Spring {@code @Transactional} method, which commits or rolls back by itself.
+     * Each run must be a whole transaction (a rejected write rolled it back), so that running it again is safe.
+     * Exceptions other than the guard's rejection come back unchanged, checked ones too.
+     *
+     * @throws StaleTopologyException only past {@code router.cutoverWait}, naming the move that holds the key
+     */
+    public <T> T awaitingCutover(Object key, java.util.concurrent.Callable<T> work) throws Exception {
+        return retrying(key, pool -> ShardContext.callWithKey(key, work), (pool, e) -> e);
+    }
+
+    private interface Attempt<T> {
+        T run(NodePool pool) throws Exception;
+    }
+
+    private interface Failure {
+        Exception translate(NodePool pool, Exception e);
+    }
+
+    private <T> T retrying(Object key, Attempt<T> attemptWork, Failure failure) throws Exception {
         long waitStart = 0;
         for (int attempt = 0; ; attempt++) {
             State s = state;
             NodePool pool = s.byRingNode.get(s.topology.ring().route(key));
             try {
-                T result = transaction ? runInTransaction(pool, work) : runAutoCommit(pool, work);
+                T result = attemptWork.run(pool);
                 if (waitStart != 0) {
                     metrics.cutoverWait.record(System.nanoTime() - waitStart, TimeUnit.NANOSECONDS);
                 }
                 return result;
-            } catch (SQLException | RuntimeException e) {
+            } catch (Exception e) {
                 if (StaleTopologyException.isCause(e) && !closed) {
                     metrics.stale.increment();
                     if (waitStart == 0) {
@@ -407,16 +514,7 @@ public final class ShardedDataSource implements AutoCloseable {
                     awaitRoutingChange(seen, Math.min(settings.cutoverWait().toNanos() - waited, RETRY_NANOS));
                     continue;
                 }
-                if (e instanceof ShardringException) {
-                    throw (ShardringException) e;
-                }
-                if (e instanceof RuntimeException && !hasSqlCause(e)) {
-                    throw (RuntimeException) e; // the application's own exception, as it threw it
-                }
-                // SQL errors, also when a framework such as jOOQ wrapped them: one type, naming the shard
-                metrics.sqlErrors.increment();
-                throw new ShardringException(ErrorCode.SHARD_ERROR, (transaction ? "transaction" : "work")
-                        + " on shard " + pool.nodeId() + " failed: " + e.getMessage(), e);
+                throw failure.translate(pool, e);
             }
         }
     }
@@ -650,6 +748,19 @@ public final class ShardedDataSource implements AutoCloseable {
 
     // ---- topology ----
 
+    /**
+     * The routers the catalog's registry knows (this one included), most recently seen first; empty for a router that
+     * follows no catalog. One catalog query: for operators' endpoints, not for request paths.
+     */
+    public List<io.shardring.router.topology.RouterRegistry.Entry> routers() {
+        return catalog == null ? List.of() : new io.shardring.router.topology.RouterRegistry(catalog).list();
+    }
+
+    /** Whether this router follows a catalog (a {@code catalog:} section, or {@code followCatalog}). */
+    public boolean followsCatalog() {
+        return catalog != null;
+    }
+
     public Topology topology() {
         return state.topology;
     }
@@ -868,6 +979,7 @@ public final class ShardedDataSource implements AutoCloseable {
         private MeterRegistry registry = Metrics.globalRegistry;
         private Function<String, String> env = System::getenv;
         private boolean probe = true;
+        private boolean requireCatalog;
 
         private Builder(Topology topology) {
             if (topology == null) {
@@ -919,6 +1031,17 @@ public final class ShardedDataSource implements AutoCloseable {
         /** How {@code ${VAR}} password references are resolved; defaults to the process environment. */
         public Builder environment(Function<String, String> env) {
             this.env = env;
+            return this;
+        }
+
+        /**
+         * Whether a router that follows the catalog on a configured node ({@link #builder(ShardringConfig)} with a
+         * {@code catalog:} section) must read it at start-up: when true, {@link #build()} fails with a
+         * {@link ShardUnavailableException} naming the node and the reason; when false (the default) the router starts
+         * on the configured topology and follows the catalog once it answers.
+         */
+        public Builder requireCatalog(boolean require) {
+            this.requireCatalog = require;
             return this;
         }
 
