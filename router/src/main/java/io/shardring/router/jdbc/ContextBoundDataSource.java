@@ -32,7 +32,8 @@ final class ContextBoundDataSource implements DataSource {
         return router.forKey(key).getConnection();
     }
 
-    private static final java.util.List<String> FRAMEWORK = java.util.List.of("io.shardring.router.", "io.shardring.spring.", "java.",
+    private static final java.util.List<String> FRAMEWORK = java.util.List.of("io.shardring.router.", "io.shardring.spring.ShardKeyAdvisor", "io.shardring.spring.ShardedTransactionManager",
+            "java.",
             "javax.", "jdk.", "sun.", "org.springframework.", "org.jooq.", "com.zaxxer.", "org.postgresql.",
             "org.flywaydb.", "io.micrometer.", "org.hibernate.", "jakarta.", "org.apache.");
 

@@ -1,0 +1,4 @@
+CREATE TABLE accounts (
+    tenant_id bigint NOT NULL,
+    cents     bigint NOT NULL
+);
