@@ -17,7 +17,7 @@ import java.util.concurrent.Callable;
 public final class ShardContext {
     private static final ThreadLocal<Object> KEY = new ThreadLocal<>();
     /** The keys of the running transactions of this thread, innermost first; empty outside transactions. */
-    private static final ThreadLocal<ArrayDeque<Object>> HELD = ThreadLocal.withInitial(ArrayDeque::new);
+    private static final ThreadLocal<ArrayDeque<Object>> HELD = new ThreadLocal<>();
 
     private ShardContext() {
     }
@@ -83,26 +83,29 @@ public final class ShardContext {
             throw new ShardringException(ErrorCode.NO_KEY_BOUND, "no shard key is bound to this thread, so a"
                     + " transaction cannot begin on a shard");
         }
-        HELD.get().push(key);
+        ArrayDeque<Object> held = HELD.get();
+        if (held == null) {
+            held = new ArrayDeque<>(4);
+            HELD.set(held);
+        }
+        held.push(key);
     }
 
     /** Ends the innermost {@link #holdForTransaction()}. */
     public static void releaseTransaction() {
         ArrayDeque<Object> held = HELD.get();
-        held.poll();
-        if (held.isEmpty()) {
-            HELD.remove();
+        if (held != null) {
+            held.poll();
+            if (held.isEmpty()) {
+                HELD.remove();
+            }
         }
     }
 
     /** The key the innermost running transaction of this thread holds, or null outside transactions. */
     public static Object transactionKey() {
         ArrayDeque<Object> held = HELD.get();
-        Object key = held.peek();
-        if (held.isEmpty()) {
-            HELD.remove();
-        }
-        return key;
+        return held == null ? null : held.peek();
     }
 
     private static Object bind(Object key) {
