@@ -81,7 +81,8 @@ final class ShardKeyAdvisor extends AbstractPointcutAdvisor {
         Object key = source.key(inv.getArguments());
         if (key == null && source.annotated()) {
             throw new InvalidKeyException("the shard key of " + source.method + " (" + source.describe() + ") is"
-                    + " null; pass the tenant id of the call");
+                    + " null; pass the tenant id of the call" + (source.expression != null ? " (a #name in @ShardedBy"
+                    + " needs the compiler's -parameters flag; #p0 works without)" : ""));
         }
         if (key == null) {
             key = ShardContext.currentKey();

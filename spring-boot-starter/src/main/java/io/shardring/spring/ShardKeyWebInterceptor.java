@@ -7,16 +7,18 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.util.Map;
 import java.util.UUID;
-import org.springframework.web.servlet.HandlerInterceptor;
+import org.springframework.web.servlet.AsyncHandlerInterceptor;
 import org.springframework.web.servlet.HandlerMapping;
 
 /**
  * Binds a web request's tenant for its handler (Spring MVC): from the path variable {@code shardring.web.path-variable}
  * if the request's mapping has it, else from the header {@code shardring.web.header}; converted to the ring's key
  * type. A value that does not convert is answered with 400 naming it. A request with neither binds nothing: its
- * handler binds by {@code @ShardKey}, or a transaction refuses to begin. The binding ends with the request.
+ * handler binds by {@code @ShardKey}, or a transaction refuses to begin. The binding ends with the request, or,
+ * for an asynchronous handler ({@code Callable}, {@code DeferredResult}), when the request thread lets go of it:
+ * work on other threads binds by {@code @ShardKey} or {@code ShardContext}.
  */
-public final class ShardKeyWebInterceptor implements HandlerInterceptor {
+public final class ShardKeyWebInterceptor implements AsyncHandlerInterceptor {
     private static final String SCOPE = ShardKeyWebInterceptor.class.getName() + ".scope";
 
     private final ShardedDataSource router;
@@ -63,8 +65,18 @@ public final class ShardKeyWebInterceptor implements HandlerInterceptor {
     }
 
     @Override
+    public void afterConcurrentHandlingStarted(HttpServletRequest request, HttpServletResponse response,
+            Object handler) {
+        unbind(request);
+    }
+
+    @Override
     public void afterCompletion(HttpServletRequest request, HttpServletResponse response, Object handler,
             Exception ex) {
+        unbind(request);
+    }
+
+    private static void unbind(HttpServletRequest request) {
         Object scope = request.getAttribute(SCOPE);
         if (scope instanceof ShardContext.Scope s) {
             request.removeAttribute(SCOPE);

@@ -2,6 +2,7 @@ package io.shardring.spring;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
+import io.shardring.router.ShardUnavailableException;
 import io.shardring.router.jdbc.ShardedDataSource;
 import java.util.List;
 import javax.sql.DataSource;
@@ -47,7 +48,7 @@ import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
 public class ShardringAutoConfiguration {
 
     @Bean
-    @ConditionalOnMissingBean
+    @ConditionalOnMissingBean(ShardedDataSource.class)
     ShardringConfigLoader.Loaded shardringConfiguration(ShardringProperties properties, Environment environment,
             ResourceLoader resources) {
         return ShardringConfigLoader.load(properties, environment, resources);
@@ -57,11 +58,16 @@ public class ShardringAutoConfiguration {
     @ConditionalOnMissingBean
     public ShardedDataSource shardedDataSource(ShardringConfigLoader.Loaded loaded, ShardringProperties properties,
             ObjectProvider<MeterRegistry> registry) {
-        return ShardedDataSource.builder(loaded.config())
-                .environment(loaded.environment())
-                .meterRegistry(registry.getIfAvailable(() -> Metrics.globalRegistry))
-                .requireCatalog(!properties.isStartWithoutCatalog())
-                .build();
+        try {
+            return ShardedDataSource.builder(loaded.config())
+                    .environment(loaded.environment())
+                    .meterRegistry(registry.getIfAvailable(() -> Metrics.globalRegistry))
+                    .requireCatalog(!properties.isStartWithoutCatalog())
+                    .build();
+        } catch (ShardUnavailableException e) {
+            throw new ShardUnavailableException(e.nodeId(), e.getMessage() + " (in Spring: set"
+                    + " shardring.start-without-catalog=true)", e.getCause());
+        }
     }
 
     @Bean

@@ -32,6 +32,8 @@ final class ShardringConfigLoader {
     }
 
     private static final String SECRET_PREFIX = "SHARDRING_SPRING_SECRET_";
+    private static final java.util.regex.Pattern ENV_REFERENCE =
+            java.util.regex.Pattern.compile("\\$\\{[A-Za-z_][A-Za-z0-9_]*}");
 
     private ShardringConfigLoader() {
     }
@@ -171,7 +173,8 @@ final class ShardringConfigLoader {
         if (value == null) {
             return null;
         }
-        if (value.startsWith("file:")) {
+        if (value.startsWith("file:") || ENV_REFERENCE.matcher(value).matches()) {
+            // file:, or a ${VAR} Spring could not resolve: a reference the router resolves (and names if unset)
             return value;
         }
         String name = SECRET_PREFIX + secrets.size();

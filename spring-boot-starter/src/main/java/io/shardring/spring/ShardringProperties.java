@@ -11,7 +11,7 @@ import org.springframework.boot.context.properties.ConfigurationProperties;
  * go through the same validation as the file (docs/configuration.md); the starter's own settings are
  * {@code enabled}, {@code config}, {@code start-without-catalog}, {@code flyway}, {@code web} and {@code health}.
  */
-@ConfigurationProperties(prefix = "shardring")
+@ConfigurationProperties(prefix = "shardring", ignoreUnknownFields = false)
 public class ShardringProperties {
     /** Whether the starter configures shardring at all. */
     private boolean enabled = true;

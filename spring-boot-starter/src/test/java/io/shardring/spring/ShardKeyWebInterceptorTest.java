@@ -56,6 +56,13 @@ class ShardKeyWebInterceptorTest {
 
         assertThat(web.preHandle(new MockHttpServletRequest(), response, new Object())).isTrue();
         assertThat(ShardContext.currentKey()).isNull();
+
+        // an asynchronous handler: the request thread lets go of the binding when it lets go of the request
+        MockHttpServletRequest async = new MockHttpServletRequest();
+        async.addHeader("X-Tenant-Id", fromHeader.toString());
+        assertThat(web.preHandle(async, response, new Object())).isTrue();
+        web.afterConcurrentHandlingStarted(async, response, new Object());
+        assertThat(ShardContext.currentKey()).isNull();
     }
 
     @Test

@@ -240,6 +240,8 @@ class ShardringAutoConfigurationTest {
                 .withPropertyValues("shardring.config=classpath:missing.yaml")
                 .run(ctx -> assertThat(ctx).getFailure().rootCause()
                         .hasMessageContaining("shardring.config: classpath:missing.yaml does not exist"));
+        runner().withPropertyValues("shardring.nodes[0].wieght=2").run(ctx -> assertThat(ctx).getFailure()
+                .hasStackTraceContaining("shardring.nodes[0].wieght"));
         runner().withPropertyValues("shardring.ring.key-type=bignum").run(ctx -> assertThat(ctx).getFailure()
                 .hasStackTraceContaining("ring.keyType").hasStackTraceContaining("bignum"));
     }
@@ -273,6 +275,19 @@ class ShardringAutoConfigurationTest {
                     assertThat(ctx.getBean(PlatformTransactionManager.class))
                             .isNotInstanceOf(ShardedTransactionManager.class);
                     assertThat(ctx).hasSingleBean(ShardedDataSource.class);
+                });
+        // the application's own router: no shardring.* configuration needed, the rest is built on it
+        new ApplicationContextRunner().withConfiguration(AutoConfigurations.of(ShardringAutoConfiguration.class))
+                .withPropertyValues("shardring.flyway.enabled=false")
+                .withBean(ShardedDataSource.class, () -> ShardedDataSource.builder(io.shardring.router.topology
+                        .Topology.builder().ring(io.shardring.router.topology.RingSettings.of(
+                                io.shardring.router.ring.KeyType.BIGINT))
+                        .node(io.shardring.router.topology.NodeConfig.builder("own").jdbcUrl(s.jdbcUrl())
+                                .user(s.user()).build()).build()).probeOnStart(false).build())
+                .run(ctx -> {
+                    assertThat(ctx).hasNotFailed();
+                    assertThat(ctx.getBean(DataSource.class))
+                            .isSameAs(ctx.getBean(ShardedDataSource.class).contextBound());
                 });
     }
 

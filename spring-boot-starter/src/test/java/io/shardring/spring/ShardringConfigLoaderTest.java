@@ -83,6 +83,16 @@ class ShardringConfigLoaderTest {
     }
 
     @Test
+    void aPlaceholderSpringCouldNotResolveStaysAReferenceThatNamesItsVariable() {
+        ShardringProperties p = inline();
+        p.getNodes().get(0).setPassword("${NOPE_PW}");
+        ShardringConfigLoader.Loaded loaded = ShardringConfigLoader.load(p, new MockEnvironment(),
+                new DefaultResourceLoader());
+        assertThatThrownBy(() -> loaded.config().topology().node("pg-a").password().resolve(loaded.environment()))
+                .isInstanceOf(ConfigurationException.class).hasMessageContaining("NOPE_PW");
+    }
+
+    @Test
     void badInlineValuesAreNamedByTheirField() {
         ShardringProperties p = inline();
         p.getNodes().get(1).setWeight(0.0);

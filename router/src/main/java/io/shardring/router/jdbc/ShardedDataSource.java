@@ -203,7 +203,8 @@ public final class ShardedDataSource implements AutoCloseable {
         int seconds = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toSeconds()));
         Map<String, Future<NodeHealth>> running = new LinkedHashMap<>();
         for (NodePool p : s.primaries.values()) {
-            running.put(p.nodeId(), fanOut.submit(() -> check(p, seconds, s)));
+            // the cached pool, not fanOut's fixed threads: every node's check starts at once, however many nodes
+            running.put(p.nodeId(), drainer.submit(() -> check(p, seconds, s)));
         }
         Map<String, NodeHealth> result = new LinkedHashMap<>();
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds) + TimeUnit.MILLISECONDS.toNanos(500);
