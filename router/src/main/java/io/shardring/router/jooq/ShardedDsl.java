@@ -1,13 +1,20 @@
 package io.shardring.router.jooq;
 
+import io.shardring.router.jdbc.CrossShard;
+import io.shardring.router.jdbc.Merged;
 import io.shardring.router.jdbc.ReadPreference;
 import io.shardring.router.jdbc.ShardResult;
 import io.shardring.router.jdbc.ShardedDataSource;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import javax.sql.DataSource;
 import org.jooq.DSLContext;
+import org.jooq.Record;
+import org.jooq.ResultQuery;
 import org.jooq.SQLDialect;
 import org.jooq.conf.Settings;
 import org.jooq.impl.DSL;
@@ -102,6 +109,24 @@ public final class ShardedDsl {
     /** Runs {@code work} on every shard in parallel; one result or error per node. */
     public <T> Map<String, ShardResult<T>> onAllShards(Function<DSLContext, T> work) {
         return router.onAllShards(c -> work.apply(DSL.using(c, dialect, settings)));
+    }
+
+    /**
+     * A top-k over all shards ({@link CrossShard#sorted}): {@code query} gets each shard's context and the number of
+     * rows that shard must return at most, for its {@code limit(n)}, and must sort as {@code order} does.
+     */
+    public <R extends Record> Merged<List<R>> sorted(Comparator<? super R> order, int offset, int limit,
+            BiFunction<DSLContext, Integer, ? extends ResultQuery<R>> query) {
+        return CrossShard.on(router).sorted(order, offset, limit,
+                (c, n) -> query.apply(DSL.using(c, dialect, settings), n).fetch());
+    }
+
+    /** Aggregates over all shards ({@link CrossShard#aggregate}), one {@code Agg} per selected field. */
+    public Merged<List<CrossShard.AggregateRow>> aggregate(Function<DSLContext, ? extends ResultQuery<?>> query,
+            CrossShard.Agg... columns) {
+        return CrossShard.on(router).aggregateRows(
+                c -> query.apply(DSL.using(c, dialect, settings)).fetch().stream().map(Record::intoArray).toList(),
+                columns);
     }
 
     public ShardedDataSource router() {

@@ -1,0 +1,238 @@
+package io.shardring.router.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.shardring.router.ShardringException;
+import io.shardring.router.jdbc.CrossShard.Agg;
+import io.shardring.router.jdbc.CrossShard.AggregateRow;
+import io.shardring.router.jooq.ShardedDsl;
+import io.shardring.router.topology.NodeConfig;
+import io.shardring.testkit.PgCluster;
+import io.shardring.testkit.PgShard;
+import io.shardring.testkit.PgShards;
+import java.math.BigDecimal;
+import java.math.RoundingMode;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.jooq.impl.DSL;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Cross-shard queries merge to exactly what the same query returns on one database holding every row: the same
+ * orders are written to three shards (each tenant on its owner) and to a database of their own.
+ */
+@PgShards(3)
+class CrossShardTest {
+    /** A row of the test's orders. */
+    record Order(long tenant, long id, long cents) {
+    }
+
+    private static final Comparator<Order> BY_CENTS_DESC_THEN_ID =
+            Comparator.comparingLong(Order::cents).reversed().thenComparingLong(Order::id);
+    private static final String DDL = "CREATE TABLE orders_x (tenant_id bigint NOT NULL, id bigint PRIMARY KEY,"
+            + " cents bigint NOT NULL, status text NOT NULL)";
+
+    private static PgCluster cluster;
+    private static ShardedDataSource shards;
+    private static String everythingUrl;
+
+    @BeforeAll
+    static void start(PgCluster c) throws SQLException {
+        cluster = c;
+        shards = ShardedDataSource.builder(Shards.topology(c).build()).meterRegistry(new SimpleMeterRegistry())
+                .build();
+        PgShard first = c.shard(0);
+        try (Connection conn = first.connect(); Statement st = conn.createStatement()) {
+            st.execute("DROP DATABASE IF EXISTS everything");
+            st.execute("CREATE DATABASE everything");
+        }
+        everythingUrl = first.jdbcUrl().replaceFirst("/[^/?]+(\\?|$)", "/everything$1");
+        try (Connection all = everything(); Statement st = all.createStatement()) {
+            st.execute(DDL);
+        }
+        shards.onAllShards(conn -> {
+            try (Statement st = conn.createStatement()) {
+                st.execute("DROP TABLE IF EXISTS orders_x");
+                st.execute(DDL);
+            }
+            return null;
+        }).values().forEach(ShardResult::get);
+        Random random = new Random(42);
+        String[] statuses = {"paid", "open", "void"};
+        try (Connection all = everything(); PreparedStatement ps = all.prepareStatement(
+                "INSERT INTO orders_x VALUES (?, ?, ?, ?)")) {
+            for (long id = 1; id <= 900; id++) {
+                long tenant = random.nextInt(150);
+                long cents = 1 + random.nextInt(50); // many ties: the id breaks them
+                String status = statuses[random.nextInt(3)];
+                ps.setLong(1, tenant);
+                ps.setLong(2, id);
+                ps.setLong(3, cents);
+                ps.setString(4, status);
+                ps.executeUpdate();
+                long row = id;
+                shards.inTransaction(tenant, conn -> {
+                    try (PreparedStatement p = conn.prepareStatement("INSERT INTO orders_x VALUES (?, ?, ?, ?)")) {
+                        p.setLong(1, tenant);
+                        p.setLong(2, row);
+                        p.setLong(3, cents);
+                        p.setString(4, status);
+                        return p.executeUpdate();
+                    }
+                });
+            }
+        }
+        for (PgShard s : c.shards()) {
+            assertThat(Shards.count(s, "SELECT count(*) FROM orders_x")).as(s.name()).isBetween(150L, 450L);
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        shards.close();
+    }
+
+    private static Connection everything() throws SQLException {
+        PgShard first = cluster.shard(0);
+        return DriverManager.getConnection(everythingUrl, first.user(), first.password());
+    }
+
+    private static List<Order> topOrders(Connection c, String status, int limit, int offset) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT tenant_id, id, cents FROM orders_x WHERE status <> ?"
+                + " ORDER BY cents DESC, id LIMIT ? OFFSET ?")) {
+            ps.setString(1, status);
+            ps.setInt(2, limit);
+            ps.setInt(3, offset);
+            List<Order> rows = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    rows.add(new Order(rs.getLong(1), rs.getLong(2), rs.getLong(3)));
+                }
+            }
+            return rows;
+        }
+    }
+
+    @Test
+    void orderByWithLimitAndOffsetMergesToTheOneDatabaseAnswer() throws SQLException {
+        for (int[] window : new int[][] {{0, 10}, {5, 10}, {0, 1}, {37, 25}, {880, 50}, {0, 0}}) {
+            int offset = window[0];
+            int limit = window[1];
+            List<Order> expected;
+            try (Connection all = everything()) {
+                expected = topOrders(all, "void", limit, offset);
+            }
+            Merged<List<Order>> merged = CrossShard.on(shards).sorted(BY_CENTS_DESC_THEN_ID, offset, limit,
+                    (c, n) -> topOrders(c, "void", n, 0));
+            assertThat(merged.isComplete()).isTrue();
+            assertThat(merged.valueOrThrow()).as("offset %d limit %d", offset, limit).isEqualTo(expected);
+        }
+
+        // the same through jOOQ
+        ShardedDsl dsl = ShardedDsl.of(shards);
+        List<Order> expected;
+        try (Connection all = everything()) {
+            expected = topOrders(all, "void", 12, 3);
+        }
+        List<Order> viaJooq = dsl.sorted(
+                Comparator.<org.jooq.Record3<Long, Long, Long>>comparingLong(r -> r.value3()).reversed()
+                        .thenComparingLong(r -> r.value2()), 3, 12,
+                (ctx, n) -> ctx.select(DSL.field("tenant_id", Long.class), DSL.field("id", Long.class),
+                                DSL.field("cents", Long.class))
+                        .from("orders_x").where(DSL.field("status").ne("void"))
+                        .orderBy(DSL.field("cents").desc(), DSL.field("id")).limit(n))
+                .valueOrThrow().stream().map(r -> new Order(r.value1(), r.value2(), r.value3())).toList();
+        assertThat(viaJooq).isEqualTo(expected);
+    }
+
+    @Test
+    void countSumMinMaxAndAvgMergeToTheOneDatabaseAnswer() throws SQLException {
+        String sql = "SELECT count(*), sum(cents), min(cents), max(cents) FROM orders_x WHERE status = ?";
+        AggregateRow merged = CrossShard.on(shards).aggregate(sql, List.of("paid"), Agg.COUNT, Agg.SUM, Agg.MIN,
+                Agg.MAX).valueOrThrow().get(0);
+        try (Connection all = everything(); PreparedStatement ps = all.prepareStatement(
+                "SELECT count(*), sum(cents), min(cents), max(cents), avg(cents) FROM orders_x WHERE status = ?")) {
+            ps.setString(1, "paid");
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                assertThat(merged.getLong(0)).isEqualTo(rs.getLong(1));
+                assertThat(merged.getDecimal(1)).isEqualByComparingTo(rs.getBigDecimal(2));
+                assertThat(merged.getLong(2)).isEqualTo(rs.getLong(3));
+                assertThat(merged.getLong(3)).isEqualTo(rs.getLong(4));
+                assertThat(merged.avg(1, 0).setScale(12, RoundingMode.HALF_EVEN))
+                        .isEqualByComparingTo(rs.getBigDecimal(5).setScale(12, RoundingMode.HALF_EVEN));
+            }
+        }
+
+        // nothing to aggregate anywhere: one row, count 0 and the rest null, as SQL answers
+        AggregateRow none = CrossShard.on(shards).aggregate(sql, List.of("refunded"), Agg.COUNT, Agg.SUM, Agg.MIN,
+                Agg.MAX).valueOrThrow().get(0);
+        assertThat(none.getLong(0)).isZero();
+        assertThat(none.get(1)).isNull();
+        assertThat(none.avg(1, 0)).isNull();
+    }
+
+    @Test
+    void groupByMergesEachGroupsPartials() throws SQLException {
+        List<AggregateRow> merged = ShardedDsl.of(shards).aggregate(ctx -> ctx.select(DSL.field("status"),
+                        DSL.count(), DSL.sum(DSL.field("cents", Long.class)), DSL.max(DSL.field("cents", Long.class)))
+                .from("orders_x").groupBy(DSL.field("status")), Agg.GROUP, Agg.COUNT, Agg.SUM, Agg.MAX)
+                .valueOrThrow();
+        Map<String, List<BigDecimal>> byStatus = new HashMap<>();
+        for (AggregateRow r : merged) {
+            byStatus.put((String) r.get(0), List.of(BigDecimal.valueOf(r.getLong(1)), r.getDecimal(2),
+                    r.getDecimal(3)));
+        }
+        Map<String, List<BigDecimal>> expected = new HashMap<>();
+        try (Connection all = everything(); Statement st = all.createStatement(); ResultSet rs = st.executeQuery(
+                "SELECT status, count(*), sum(cents), max(cents) FROM orders_x GROUP BY status")) {
+            while (rs.next()) {
+                expected.put(rs.getString(1), List.of(BigDecimal.valueOf(rs.getLong(2)), rs.getBigDecimal(3),
+                        BigDecimal.valueOf(rs.getLong(4))));
+            }
+        }
+        assertThat(byStatus).hasSize(3).isEqualTo(expected);
+    }
+
+    @Test
+    void aShardThatFailsIsReportedNotLeftOutSilently() {
+        NodeConfig dead = NodeConfig.builder("dead").jdbcUrl("jdbc:postgresql://127.0.0.1:1/shardring").user("app")
+                .pool(p -> p.connectionTimeout(java.time.Duration.ofMillis(500))).build();
+        try (ShardedDataSource withDead = ShardedDataSource.builder(Shards.topology(cluster).node(dead).build())
+                .meterRegistry(new SimpleMeterRegistry()).probeOnStart(false).build()) {
+            Merged<List<AggregateRow>> counted = CrossShard.on(withDead).aggregate("SELECT count(*) FROM orders_x",
+                    List.of(), Agg.COUNT);
+            assertThat(counted.isComplete()).isFalse();
+            assertThat(counted.failures()).containsOnlyKeys("dead");
+            assertThat(counted.value().get(0).getLong(0)).isEqualTo(900);
+            assertThatThrownBy(counted::valueOrThrow).isInstanceOf(ShardringException.class)
+                    .hasMessageContaining("1 of 4 shards failed").hasMessageContaining("dead (");
+        }
+    }
+
+    @Test
+    void aShardQueryThatDoesNotSortAsTheComparatorIsRefused() {
+        assertThatThrownBy(() -> CrossShard.on(shards).sorted(BY_CENTS_DESC_THEN_ID, 0, 10,
+                (c, n) -> {
+                    List<Order> rows = new ArrayList<>(topOrders(c, "void", n, 0));
+                    java.util.Collections.reverse(rows);
+                    return rows;
+                })).isInstanceOf(ShardringException.class).hasMessageContaining("out of the merge's order");
+        assertThatThrownBy(() -> CrossShard.on(shards).sorted(BY_CENTS_DESC_THEN_ID, 0, 3,
+                (c, n) -> topOrders(c, "void", n + 5, 0))).hasMessageContaining("put the limit the query gets");
+    }
+}
