@@ -12,13 +12,13 @@ import java.lang.reflect.UndeclaredThrowableException;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 import org.aopalliance.aop.Advice;
 import org.aopalliance.intercept.MethodInterceptor;
 import org.aopalliance.intercept.MethodInvocation;
 import org.springframework.aop.Pointcut;
+import org.springframework.aop.ProxyMethodInvocation;
 import org.springframework.aop.support.AbstractPointcutAdvisor;
 import org.springframework.aop.support.AopUtils;
 import org.springframework.aop.support.StaticMethodMatcherPointcut;
@@ -29,7 +29,10 @@ import org.springframework.core.annotation.AnnotatedElementUtils;
 import org.springframework.expression.Expression;
 import org.springframework.expression.ExpressionException;
 import org.springframework.expression.spel.standard.SpelExpressionParser;
+import org.springframework.core.MethodClassKey;
+import org.springframework.transaction.TransactionDefinition;
 import org.springframework.transaction.annotation.AnnotationTransactionAttributeSource;
+import org.springframework.transaction.interceptor.TransactionAttribute;
 import org.springframework.transaction.interceptor.TransactionAttributeSource;
 import org.springframework.util.ClassUtils;
 
@@ -49,8 +52,8 @@ final class ShardKeyAdvisor extends AbstractPointcutAdvisor {
 
     private final transient Supplier<ShardedDataSource> router;
     /** Spring's own reading of @Transactional (and jakarta.transaction.Transactional), as its advisor does. */
-    private final transient TransactionAttributeSource transactions = new AnnotationTransactionAttributeSource();
-    private final transient Map<Method, KeySource> sources = new ConcurrentHashMap<>();
+    private final transient TransactionAttributeSource transactions = new AnnotationTransactionAttributeSource(false);
+    private final transient Map<MethodClassKey, KeySource> sources = new ConcurrentHashMap<>();
     private final transient Pointcut pointcut = new StaticMethodMatcherPointcut() {
         @Override
         public boolean matches(Method method, Class<?> targetClass) {
@@ -92,19 +95,26 @@ final class ShardKeyAdvisor extends AbstractPointcutAdvisor {
         } else {
             checkType(source, key);
         }
-        Callable<Object> call = () -> {
-            try {
-                return inv.proceed();
-            } catch (Exception | Error e) {
-                throw e;
-            } catch (Throwable t) {
-                throw new UndeclaredThrowableException(t);
-            }
-        };
-        if (!source.transactional || ShardContext.transactionKey() != null) {
-            return ShardContext.callWithKey(key, call);
+        if (!source.runsAgain || ShardContext.transactionKey() != null) {
+            return ShardContext.callWithKey(key, () -> proceed(inv));
         }
-        return router.get().awaitingCutover(key, call);
+        // each run gets a fresh invocation: proceed() on a used one skips the advice after this one, the transaction
+        long[] commitsBefore = new long[1];
+        return router.get().awaitingCutover(key, () -> {
+            commitsBefore[0] = ShardedTransactionManager.commits();
+            return proceed(((ProxyMethodInvocation) inv).invocableClone());
+        }, e -> ShardedTransactionManager.commits() == commitsBefore[0]); // something committed: running it again
+                                                                         // would repeat that
+    }
+
+    private static Object proceed(MethodInvocation inv) throws Exception {
+        try {
+            return inv.proceed();
+        } catch (Exception | Error e) {
+            throw e;
+        } catch (Throwable t) {
+            throw new UndeclaredThrowableException(t);
+        }
     }
 
     private void checkType(KeySource source, Object key) {
@@ -117,8 +127,16 @@ final class ShardKeyAdvisor extends AbstractPointcutAdvisor {
     }
 
     private KeySource source(Method method, Class<?> targetClass) {
-        Method specific = AopUtils.getMostSpecificMethod(method, targetClass);
-        return sources.computeIfAbsent(specific, m -> KeySource.of(m, targetClass, this::keyType, transactions));
+        MethodClassKey key = new MethodClassKey(method, targetClass);
+        KeySource source = sources.get(key);
+        if (source == null) {
+            // not computeIfAbsent: finding the key type may create the router, whose own methods are matched then
+            source = KeySource.of(AopUtils.getMostSpecificMethod(method, targetClass), targetClass, this::keyType,
+                    transactions);
+            KeySource raced = sources.putIfAbsent(key, source);
+            source = raced != null ? raced : source;
+        }
+        return source;
     }
 
     private KeyType keyType() {
@@ -135,14 +153,22 @@ final class ShardKeyAdvisor extends AbstractPointcutAdvisor {
         final int parameter;
         final Expression expression;
         final String expressionText;
+        /**
+         * Whether an outermost call is a whole transaction of its own, so that a run the guard rejected rolled back
+         * and may run again: REQUIRED, REQUIRES_NEW and NESTED begin one; SUPPORTS, NOT_SUPPORTED and NEVER run in
+         * auto-commit, MANDATORY never runs outermost.
+         */
+        final boolean runsAgain;
         final boolean transactional;
 
-        private KeySource(Method reflected, int parameter, String expressionText, boolean transactional) {
+        private KeySource(Method reflected, int parameter, String expressionText, boolean transactional,
+                boolean runsAgain) {
             this.reflected = reflected;
             this.method = ClassUtils.getQualifiedMethodName(reflected);
             this.parameter = parameter;
             this.expressionText = expressionText;
             this.transactional = transactional;
+            this.runsAgain = runsAgain;
             try {
                 this.expression = expressionText == null ? null : PARSER.parseExpression(expressionText);
             } catch (ExpressionException e) {
@@ -153,7 +179,11 @@ final class ShardKeyAdvisor extends AbstractPointcutAdvisor {
 
         static KeySource of(Method m, Class<?> targetClass, Supplier<KeyType> keyType,
                 TransactionAttributeSource transactions) {
-            boolean transactional = transactions != null && transactions.getTransactionAttribute(m, targetClass) != null;
+            TransactionAttribute tx = transactions.getTransactionAttribute(m, targetClass);
+            int propagation = tx == null ? -1 : tx.getPropagationBehavior();
+            boolean runsAgain = propagation == TransactionDefinition.PROPAGATION_REQUIRED
+                    || propagation == TransactionDefinition.PROPAGATION_REQUIRES_NEW
+                    || propagation == TransactionDefinition.PROPAGATION_NESTED;
             ShardedBy by = AnnotatedElementUtils.findMergedAnnotation(m, ShardedBy.class);
             int parameter = -1;
             java.lang.annotation.Annotation[][] annotations = m.getParameterAnnotations();
@@ -176,7 +206,7 @@ final class ShardKeyAdvisor extends AbstractPointcutAdvisor {
             if (parameter >= 0) {
                 checkParameterType(m, parameter, keyType.get());
             }
-            return new KeySource(m, parameter, by == null ? null : by.value(), transactional);
+            return new KeySource(m, parameter, by == null ? null : by.value(), tx != null, runsAgain);
         }
 
         /** At start-up: a parameter whose declared type can never hold a key of the ring's type stops the app. */

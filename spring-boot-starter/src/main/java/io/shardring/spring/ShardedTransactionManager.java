@@ -15,6 +15,8 @@ import org.springframework.transaction.TransactionDefinition;
  */
 public class ShardedTransactionManager extends DataSourceTransactionManager {
     private static final long serialVersionUID = 1L;
+    /** Commits on this thread: a unit of work that committed part of itself must not run again after a rejection. */
+    private static final ThreadLocal<long[]> COMMITS = ThreadLocal.withInitial(() -> new long[1]);
 
     public ShardedTransactionManager(ShardedDataSource router) {
         super(router.contextBound());
@@ -31,6 +33,17 @@ public class ShardedTransactionManager extends DataSourceTransactionManager {
         }
         super.doBegin(transaction, definition);
         ShardContext.holdForTransaction();
+    }
+
+    @Override
+    protected void doCommit(org.springframework.transaction.support.DefaultTransactionStatus status) {
+        COMMITS.get()[0]++; // before the commit: one that fails half-way may have committed too
+        super.doCommit(status);
+    }
+
+    /** How many commits this thread began through a {@code ShardedTransactionManager}. */
+    static long commits() {
+        return COMMITS.get()[0];
     }
 
     @Override

@@ -165,7 +165,7 @@ final class ShardringConfigLoader {
     }
 
     private static String duration(Duration d) {
-        return d == null ? null : d.toMillis() + "ms";
+        return d == null ? null : d.toString(); // ISO-8601, which the file also takes: exact, whatever the unit
     }
 
     /** file:/path stays a reference; any other value (Spring resolved ${...} already) gets a reference name. */

@@ -134,6 +134,66 @@ class ShardringAutoConfigurationTest {
             return jdbc.queryForObject("SELECT count(*) FROM accounts", Long.class);
         }
 
+        final java.util.concurrent.atomic.AtomicInteger attempts = new java.util.concurrent.atomic.AtomicInteger();
+        final List<Boolean> inTransaction = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        /** Two inserts; the guard's rejection (SR001) after the first, on the first run only. */
+        @Transactional
+        public void depositRejectedOnce(@ShardKey long tenant) {
+            inTransaction.add(org.springframework.transaction.support.TransactionSynchronizationManager
+                    .isActualTransactionActive());
+            jdbc.update("INSERT INTO accounts (tenant_id, cents) VALUES (?, 1)", tenant);
+            if (attempts.incrementAndGet() == 1) {
+                rejectAsNotTheOwner();
+            }
+            jdbc.update("INSERT INTO accounts (tenant_id, cents) VALUES (?, 1)", tenant);
+        }
+
+        /** Auto-commit (SUPPORTS with no transaction around it): its insert stays, so it must not run again. */
+        @Transactional(propagation = org.springframework.transaction.annotation.Propagation.SUPPORTS)
+        public void rejectedInAutoCommit(@ShardKey long tenant) {
+            attempts.incrementAndGet();
+            jdbc.update("INSERT INTO accounts (tenant_id, cents) VALUES (?, 1)", tenant);
+            rejectAsNotTheOwner();
+        }
+
+        /** A nested transaction of its own commits, then the outer one is rejected: it must not run again. */
+        @Transactional
+        public void rejectedAfterANestedCommit(@ShardKey long tenant, Accounts self) {
+            attempts.incrementAndGet();
+            self.depositOnItsOwn(tenant);
+            rejectAsNotTheOwner();
+        }
+
+        @Transactional(propagation = org.springframework.transaction.annotation.Propagation.REQUIRES_NEW)
+        public void depositOnItsOwn(@ShardKey long tenant) {
+            jdbc.update("INSERT INTO accounts (tenant_id, cents) VALUES (?, 1)", tenant);
+        }
+
+        /** The same tenant as an int inside a transaction bound with a long. */
+        @Transactional
+        public void depositWithIntKeyInside(@ShardKey long tenant, Accounts self) {
+            self.depositIntKey((int) tenant);
+        }
+
+        @Transactional
+        public void depositIntKey(@ShardKey int tenant) {
+            jdbc.update("INSERT INTO accounts (tenant_id, cents) VALUES (?, 1)", tenant);
+        }
+
+        /** Through methods: the test holds the CGLIB proxy, whose own fields are unset. */
+        public java.util.concurrent.atomic.AtomicInteger attempts() {
+            return attempts;
+        }
+
+        public List<Boolean> inTransaction() {
+            return inTransaction;
+        }
+
+        private void rejectAsNotTheOwner() {
+            jdbc.execute("DO $$ BEGIN RAISE EXCEPTION 'not the owner (test)' USING ERRCODE = 'SR001'; END $$");
+        }
+
         @Transactional
         public void depositNullable(@ShardKey Long tenant) {
             jdbc.update("INSERT INTO accounts (tenant_id, cents) VALUES (?, 1)", tenant);
@@ -182,6 +242,7 @@ class ShardringAutoConfigurationTest {
 
             aCallWithNoTenantBoundNamesTheMethodAndHowToBind(accounts);
             aTransactionCannotSwitchShardsMidway(accounts);
+            onlyAWholeTransactionRunsAgainAfterTheGuardsRejection(accounts);
         });
         assertThat(output).contains("shardring Flyway shard0", "shardring Flyway shard1")
                 .doesNotContain("s3cret-not-to-be-logged");
@@ -202,6 +263,46 @@ class ShardringAutoConfigurationTest {
             assertThatThrownBy(() -> accounts.depositNullable(null)).isInstanceOf(InvalidKeyException.class)
                     .hasMessageContaining("Accounts.depositNullable").hasMessageContaining("null");
         }
+    }
+
+    /** What a move's cutover looks like to a transaction: the guard's SQLSTATE SR001 from its shard. */
+    private static void onlyAWholeTransactionRunsAgainAfterTheGuardsRejection(Accounts accounts) throws Exception {
+        long tenant = 1001;
+        accounts.attempts().set(0);
+        accounts.depositRejectedOnce(tenant);
+        assertThat(accounts.attempts()).hasValue(2);
+        assertThat(accounts.inTransaction()).as("each run in a transaction of its own").containsExactly(true, true);
+        assertThat(rowsOf(tenant)).as("the rejected run's insert rolled back").isEqualTo(2);
+
+        accounts.attempts().set(0);
+        assertThatThrownBy(() -> accounts.rejectedInAutoCommit(1002))
+                .satisfies(e -> assertThat(io.shardring.router.StaleTopologyException.isCause(e)).isTrue());
+        assertThat(accounts.attempts()).as("auto-commit work is not run again").hasValue(1);
+        assertThat(rowsOf(1002)).isEqualTo(1);
+
+        accounts.attempts().set(0);
+        assertThatThrownBy(() -> accounts.rejectedAfterANestedCommit(1003, accounts))
+                .satisfies(e -> assertThat(io.shardring.router.StaleTopologyException.isCause(e)).isTrue());
+        assertThat(accounts.attempts()).as("work that committed a part is not run again").hasValue(1);
+        assertThat(rowsOf(1003)).isEqualTo(1);
+
+        accounts.depositWithIntKeyInside(1004, accounts);
+        assertThat(rowsOf(1004)).as("an int key inside a transaction on the same long key").isEqualTo(1);
+    }
+
+    private static long rowsOf(long tenant) throws Exception {
+        long n = 0;
+        for (PgShard s : cluster.shards()) {
+            try (Connection c = s.connect(); java.sql.PreparedStatement ps = c.prepareStatement(
+                    "SELECT count(*) FROM accounts WHERE tenant_id = ?")) {
+                ps.setLong(1, tenant);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    n += rs.getLong(1);
+                }
+            }
+        }
+        return n;
     }
 
     private static void aTransactionCannotSwitchShardsMidway(Accounts accounts) throws Exception {

@@ -48,7 +48,7 @@ class ShardringConfigLoaderTest {
         Map<String, String> secrets = new HashMap<>();
         String yaml = ShardringConfigLoader.toYaml(inline(), secrets);
         assertThat(yaml).doesNotContain("resolved-by-spring", "router-password")
-                .contains("file:/run/secrets/pg-b", "1500ms", "2000ms");
+                .contains("file:/run/secrets/pg-b", "PT1.5S", "PT2S");
         assertThat(secrets).containsValues("resolved-by-spring", "router-password");
 
         ShardringConfigLoader.Loaded loaded = ShardringConfigLoader.load(inline(), new MockEnvironment()

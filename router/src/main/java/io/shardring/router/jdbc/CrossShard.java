@@ -195,7 +195,7 @@ public final class CrossShard {
                 List<Object> key = new ArrayList<>();
                 for (int i = 0; i < columns.length; i++) {
                     if (columns[i] == Agg.GROUP) {
-                        key.add(row[i]);
+                        key.add(groupKey(row[i]));
                     }
                 }
                 Object[] acc = groups.get(key);
@@ -221,6 +221,18 @@ public final class CrossShard {
         return new Merged<>(rows, failures, results.size());
     }
 
+    /** A group value as one database would compare it: 1, 1L and 1.00 are one group; byte arrays by content. */
+    private static Object groupKey(Object v) {
+        if (v instanceof Long || v instanceof Integer || v instanceof Short || v instanceof java.math.BigInteger
+                || v instanceof BigDecimal) {
+            return decimal(v).stripTrailingZeros();
+        }
+        if (v instanceof byte[]) {
+            return java.nio.ByteBuffer.wrap((byte[]) v);
+        }
+        return v;
+    }
+
     @SuppressWarnings({"unchecked", "rawtypes"})
     private static Object combine(Agg agg, Object a, Object b) {
         if (agg == Agg.GROUP) {
@@ -237,17 +249,50 @@ public final class CrossShard {
                 return ((Number) a).longValue() + ((Number) b).longValue();
             case SUM:
                 if (a instanceof Long && b instanceof Long) {
-                    return Math.addExact((Long) a, (Long) b);
+                    long x = (Long) a;
+                    long y = (Long) b;
+                    long r = x + y;
+                    // on overflow (both operands' sign differs from the sum's) the sum goes on as a decimal
+                    return ((x ^ r) & (y ^ r)) < 0 ? BigDecimal.valueOf(x).add(BigDecimal.valueOf(y)) : r;
                 }
                 if (a instanceof Double || b instanceof Double || a instanceof Float || b instanceof Float) {
                     return ((Number) a).doubleValue() + ((Number) b).doubleValue();
                 }
                 return decimal(a).add(decimal(b));
             case MIN:
-                return ((Comparable) a).compareTo(b) <= 0 ? a : b;
+                return compare(a, b) <= 0 ? a : b;
             default: // MAX
-                return ((Comparable) a).compareTo(b) >= 0 ? a : b;
+                return compare(a, b) >= 0 ? a : b;
         }
+    }
+
+    /**
+     * Numbers by value whatever their Java types (shards may answer int4 here and int8 there); anything else by its
+     * own order. Text compares by Java's order, not the database's collation: for min/max of text under a
+     * non-C collation, compare in SQL (e.g. collate "C") or merge with {@link #sorted}.
+     */
+    @SuppressWarnings({"unchecked", "rawtypes"})
+    private static int compare(Object a, Object b) {
+        if (a instanceof Number && b instanceof Number && a.getClass() != b.getClass()) {
+            return decimal(a).compareTo(decimal(b));
+        }
+        try {
+            return ((Comparable) a).compareTo(b);
+        } catch (ClassCastException e) {
+            throw new ShardringException(ErrorCode.SHARD_ERROR, "cannot compare " + a.getClass().getName() + " with "
+                    + b.getClass().getName() + " across shards; select the column with the same type everywhere", e);
+        }
+    }
+
+    /**
+     * The SQL condition that keeps only the rows of keys the shard owns now, for {@code keyColumn} (a column name,
+     * quoted here): add it to a cross-shard query's WHERE. While a move runs, the rows of the moving ranges exist on
+     * the source and the target until the move's cleanup; without this condition a cross-shard count or sort sees
+     * them twice. Needs the shardring schema on every shard (ShardedFlyway installs it).
+     */
+    public String ownedRows(String keyColumn) {
+        return "(width_bucket(" + shards.topology().ringSettings().keyType().sqlHash(keyColumn)
+                + ", shardring.owned_bounds()) % 2 = 1)";
     }
 
     static BigDecimal decimal(Object n) {
@@ -256,6 +301,9 @@ public final class CrossShard {
         }
         if (n instanceof Long || n instanceof Integer || n instanceof Short) {
             return BigDecimal.valueOf(((Number) n).longValue());
+        }
+        if (n instanceof java.math.BigInteger) {
+            return new BigDecimal((java.math.BigInteger) n);
         }
         return new BigDecimal(n.toString());
     }

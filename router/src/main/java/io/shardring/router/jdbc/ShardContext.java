@@ -113,7 +113,7 @@ public final class ShardContext {
             throw new InvalidKeyException("cannot bind a null shard key; pass the tenant id of the work");
         }
         Object held = transactionKey();
-        if (held != null && !held.equals(key)) {
+        if (held != null && !sameKey(held, key)) {
             throw new ShardringException(ErrorCode.KEY_SWITCH_IN_TRANSACTION, "cannot bind shard key " + key
                     + " while a transaction on key " + held + " runs: its connection stays on that key's shard, so"
                     + " a transaction cannot switch shards midway; finish it first, or run the other key's work in"
@@ -122,6 +122,18 @@ public final class ShardContext {
         Object previous = KEY.get();
         KEY.set(key);
         return previous;
+    }
+
+    /** Equal keys, also when one is a Long and the other an Integer or Short of the same value (a bigint ring). */
+    static boolean sameKey(Object a, Object b) {
+        if (a.equals(b)) {
+            return true;
+        }
+        if ((a instanceof Long || a instanceof Integer || a instanceof Short)
+                && (b instanceof Long || b instanceof Integer || b instanceof Short)) {
+            return ((Number) a).longValue() == ((Number) b).longValue();
+        }
+        return a instanceof CharSequence && b instanceof CharSequence && a.toString().contentEquals((CharSequence) b);
     }
 
     private static void restore(Object previous) {

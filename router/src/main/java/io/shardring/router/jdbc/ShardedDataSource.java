@@ -443,7 +443,7 @@ public final class ShardedDataSource implements AutoCloseable {
     private <T> T withRetry(Object key, SqlWork<T> work, boolean transaction) {
         try {
             return retrying(key, pool -> transaction ? runInTransaction(pool, work) : runAutoCommit(pool, work),
-                    (pool, e) -> {
+                    e -> true, (pool, e) -> {
                         if (e instanceof ShardringException) {
                             return (ShardringException) e;
                         }
@@ -472,7 +472,17 @@ public final class ShardedDataSource implements AutoCloseable {
      * @throws StaleTopologyException only past {@code router.cutoverWait}, naming the move that holds the key
      */
     public <T> T awaitingCutover(Object key, java.util.concurrent.Callable<T> work) throws Exception {
-        return retrying(key, pool -> ShardContext.callWithKey(key, work), (pool, e) -> e);
+        return awaitingCutover(key, work, e -> true);
+    }
+
+    /**
+     * {@link #awaitingCutover(Object, java.util.concurrent.Callable)}, running the work again only when
+     * {@code mayRunAgain} says so for the failed run: false, for instance, when part of the run committed (a nested
+     * transaction of its own), which running again would repeat.
+     */
+    public <T> T awaitingCutover(Object key, java.util.concurrent.Callable<T> work,
+            java.util.function.Predicate<Exception> mayRunAgain) throws Exception {
+        return retrying(key, pool -> ShardContext.callWithKey(key, work), mayRunAgain, (pool, e) -> e);
     }
 
     private interface Attempt<T> {
@@ -483,7 +493,8 @@ public final class ShardedDataSource implements AutoCloseable {
         Exception translate(NodePool pool, Exception e);
     }
 
-    private <T> T retrying(Object key, Attempt<T> attemptWork, Failure failure) throws Exception {
+    private <T> T retrying(Object key, Attempt<T> attemptWork, java.util.function.Predicate<Exception> mayRunAgain,
+            Failure failure) throws Exception {
         long waitStart = 0;
         for (int attempt = 0; ; attempt++) {
             State s = state;
@@ -495,7 +506,7 @@ public final class ShardedDataSource implements AutoCloseable {
                 }
                 return result;
             } catch (Exception e) {
-                if (StaleTopologyException.isCause(e) && !closed) {
+                if (StaleTopologyException.isCause(e) && !closed && mayRunAgain.test(e)) {
                     metrics.stale.increment();
                     if (waitStart == 0) {
                         waitStart = System.nanoTime();

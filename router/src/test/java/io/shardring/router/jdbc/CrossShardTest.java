@@ -55,6 +55,8 @@ class CrossShardTest {
         cluster = c;
         shards = ShardedDataSource.builder(Shards.topology(c).build()).meterRegistry(new SimpleMeterRegistry())
                 .build();
+        // the shardring schema, for the ownership condition (orders_x itself is created below, without Flyway)
+        io.shardring.router.schema.ShardedFlyway.configure(shards).load().migrate().orThrow();
         PgShard first = c.shard(0);
         try (Connection conn = first.connect(); Statement st = conn.createStatement()) {
             st.execute("DROP DATABASE IF EXISTS everything");
@@ -206,6 +208,64 @@ class CrossShardTest {
             }
         }
         assertThat(byStatus).hasSize(3).isEqualTo(expected);
+    }
+
+    @Test
+    void rowsAMoveCopiedButHasNotCleanedUpCountOnceWithTheOwnershipCondition() throws SQLException {
+        // what a move leaves between its copy and its cleanup: the rows of shard0's tenants on shard1 too
+        PgShard source = cluster.shard(0);
+        PgShard target = cluster.shard(1);
+        List<Object[]> copied = new ArrayList<>();
+        try (Connection c = source.connect(); Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SELECT tenant_id, id, cents, status FROM orders_x")) {
+            while (rs.next()) {
+                copied.add(new Object[] {rs.getLong(1), rs.getLong(2), rs.getLong(3), rs.getString(4)});
+            }
+        }
+        try (Connection c = target.connect(); PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO orders_x VALUES (?, ?, ?, ?)")) {
+            for (Object[] row : copied) {
+                for (int i = 0; i < 4; i++) {
+                    ps.setObject(i + 1, row[i]);
+                }
+                ps.executeUpdate();
+            }
+        }
+        try {
+            CrossShard cross = CrossShard.on(shards);
+            assertThat(cross.aggregate("SELECT count(*) FROM orders_x", List.of(), Agg.COUNT).valueOrThrow().get(0)
+                    .getLong(0)).as("without the condition").isEqualTo(900 + copied.size());
+            assertThat(cross.aggregate("SELECT count(*) FROM orders_x WHERE " + cross.ownedRows("tenant_id"),
+                    List.of(), Agg.COUNT).valueOrThrow().get(0).getLong(0)).isEqualTo(900);
+        } finally {
+            try (Connection c = target.connect(); PreparedStatement ps = c.prepareStatement(
+                    "DELETE FROM orders_x WHERE id = ?")) {
+                for (Object[] row : copied) {
+                    ps.setLong(1, (Long) row[1]);
+                    ps.executeUpdate();
+                }
+            }
+        }
+    }
+
+    @Test
+    void groupsAndExtremesMatchAcrossNumericTypesAndSumsDoNotOverflow() {
+        List<List<Object[]>> perShard = List.of(
+                List.<Object[]>of(new Object[] {1, 2L, Long.MAX_VALUE, 5}, new Object[] {new BigDecimal("2.0"), 1L,
+                        1L, 7}),
+                List.<Object[]>of(new Object[] {1L, 3L, Long.MAX_VALUE, 9L}, new Object[] {new BigDecimal("2.00"), 1L,
+                        2L, 3L}));
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        List<AggregateRow> rows = CrossShard.on(shards).aggregateRows(c -> perShard.get(next.getAndIncrement() % 2),
+                Agg.GROUP, Agg.COUNT, Agg.SUM, Agg.MAX).valueOrThrow();
+        // three shards answered: shard 0 and 2 with the first list, shard 1 with the second
+        assertThat(rows).hasSize(2);
+        AggregateRow one = rows.get(0);
+        assertThat(one.getLong(1)).isEqualTo(7);
+        assertThat(one.getDecimal(2)).isEqualByComparingTo(BigDecimal.valueOf(Long.MAX_VALUE)
+                .multiply(BigDecimal.valueOf(3)));
+        assertThat(((Number) one.get(3)).longValue()).isEqualTo(9);
+        assertThat(rows.get(1).getLong(1)).isEqualTo(3);
     }
 
     @Test
