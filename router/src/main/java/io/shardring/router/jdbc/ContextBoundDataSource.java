@@ -6,6 +6,8 @@ import java.io.PrintWriter;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
+import java.util.List;
+import java.util.Optional;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
 
@@ -32,13 +34,14 @@ final class ContextBoundDataSource implements DataSource {
         return router.forKey(key).getConnection();
     }
 
-    private static final java.util.List<String> FRAMEWORK = java.util.List.of("io.shardring.router.", "io.shardring.spring.ShardKeyAdvisor", "io.shardring.spring.ShardedTransactionManager",
-            "java.",
-            "javax.", "jdk.", "sun.", "org.springframework.", "org.jooq.", "com.zaxxer.", "org.postgresql.",
-            "org.flywaydb.", "io.micrometer.", "org.hibernate.", "jakarta.", "org.apache.");
+    /** Frames that are not the application's: ours (the starter's advice only), the JDK's and frameworks'. */
+    private static final List<String> FRAMEWORK = List.of("io.shardring.router.",
+            "io.shardring.spring.ShardKeyAdvisor", "io.shardring.spring.ShardedTransactionManager", "java.", "javax.",
+            "jdk.", "sun.", "org.springframework.", "org.jooq.", "com.zaxxer.", "org.postgresql.", "org.flywaydb.",
+            "io.micrometer.", "org.hibernate.", "jakarta.", "org.apache.");
 
     /** The application's method that asked for the connection: the first frame outside frameworks and proxies. */
-    static java.util.Optional<String> caller() {
+    static Optional<String> caller() {
         return StackWalker.getInstance().walk(frames -> frames
                 .filter(f -> FRAMEWORK.stream().noneMatch(f.getClassName()::startsWith)
                         && !f.getClassName().contains("$$"))

@@ -3,7 +3,6 @@ package io.shardring.router.jdbc;
 import io.shardring.router.ErrorCode;
 import io.shardring.router.InvalidKeyException;
 import io.shardring.router.ShardringException;
-import java.util.ArrayDeque;
 import java.util.concurrent.Callable;
 
 /**
@@ -16,8 +15,11 @@ import java.util.concurrent.Callable;
  */
 public final class ShardContext {
     private static final ThreadLocal<Object> KEY = new ThreadLocal<>();
-    /** The keys of the running transactions of this thread, innermost first; empty outside transactions. */
-    private static final ThreadLocal<ArrayDeque<Object>> HELD = new ThreadLocal<>();
+    /**
+     * The key this thread's running transaction holds, or null. One slot is enough: a transaction manager releases
+     * the hold when it suspends a transaction (before it begins the next) and holds again when it resumes it.
+     */
+    private static final ThreadLocal<Object> HELD = new ThreadLocal<>();
 
     private ShardContext() {
     }
@@ -72,8 +74,8 @@ public final class ShardContext {
     }
 
     /**
-     * Marks the bound key as held by a transaction that just began on its shard, until {@link #releaseTransaction()}:
-     * for transaction managers. Nested transactions hold it again.
+     * Marks the bound key as held by a transaction that just began (or resumed) on its shard, until
+     * {@link #releaseTransaction()}: for transaction managers, which release it when they suspend the transaction.
      *
      * @throws ShardringException {@link ErrorCode#NO_KEY_BOUND} if no key is bound
      */
@@ -83,29 +85,17 @@ public final class ShardContext {
             throw new ShardringException(ErrorCode.NO_KEY_BOUND, "no shard key is bound to this thread, so a"
                     + " transaction cannot begin on a shard");
         }
-        ArrayDeque<Object> held = HELD.get();
-        if (held == null) {
-            held = new ArrayDeque<>(4);
-            HELD.set(held);
-        }
-        held.push(key);
+        HELD.set(key);
     }
 
-    /** Ends the innermost {@link #holdForTransaction()}. */
+    /** Ends {@link #holdForTransaction()}. */
     public static void releaseTransaction() {
-        ArrayDeque<Object> held = HELD.get();
-        if (held != null) {
-            held.poll();
-            if (held.isEmpty()) {
-                HELD.remove();
-            }
-        }
+        HELD.remove();
     }
 
-    /** The key the innermost running transaction of this thread holds, or null outside transactions. */
+    /** The key the running transaction of this thread holds, or null outside transactions. */
     public static Object transactionKey() {
-        ArrayDeque<Object> held = HELD.get();
-        return held == null ? null : held.peek();
+        return HELD.get();
     }
 
     private static Object bind(Object key) {

@@ -10,12 +10,15 @@ import io.shardring.router.ring.RingNode;
 import io.shardring.router.topology.Catalog;
 import io.shardring.router.topology.CatalogWatcher;
 import io.shardring.router.topology.NodeConfig;
+import io.shardring.router.topology.RouterRegistry;
 import io.shardring.router.topology.RouterSettings;
 import io.shardring.router.topology.ShardringConfig;
 import io.shardring.router.topology.Topology;
 import io.shardring.router.topology.TopologySource;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -24,14 +27,17 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
+import java.util.function.Predicate;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -198,7 +204,7 @@ public final class ShardedDataSource implements AutoCloseable {
      * so that a busy pool is not taken for a dead node), all at once, each within {@code timeout}: for health checks.
      * With replicas or standbys, each entry also carries its copies' lag as the router last sampled it.
      */
-    public Map<String, NodeHealth> checkNodes(java.time.Duration timeout) {
+    public Map<String, NodeHealth> checkNodes(Duration timeout) {
         State s = state;
         int seconds = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toSeconds()));
         Map<String, Future<NodeHealth>> running = new LinkedHashMap<>();
@@ -212,7 +218,7 @@ public final class ShardedDataSource implements AutoCloseable {
             NodeHealth h;
             try {
                 h = e.getValue().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            } catch (java.util.concurrent.TimeoutException te) {
+            } catch (TimeoutException te) {
                 e.getValue().cancel(true);
                 h = new NodeHealth(e.getKey(), false, "no answer within " + seconds + " s", -1, copyLags(s,
                         e.getKey()));
@@ -229,7 +235,7 @@ public final class ShardedDataSource implements AutoCloseable {
 
     private NodeHealth check(NodePool p, int seconds, State s) {
         long start = System.nanoTime();
-        try (Connection c = p.direct(seconds, "shardring health"); java.sql.Statement st = c.createStatement()) {
+        try (Connection c = p.direct(seconds, "shardring health"); Statement st = c.createStatement()) {
             st.execute("SELECT 1");
             return new NodeHealth(p.nodeId(), true, null, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start),
                     copyLags(s, p.nodeId()));
@@ -441,25 +447,19 @@ public final class ShardedDataSource implements AutoCloseable {
     }
 
     private <T> T withRetry(Object key, SqlWork<T> work, boolean transaction) {
-        try {
-            return retrying(key, pool -> transaction ? runInTransaction(pool, work) : runAutoCommit(pool, work),
-                    e -> true, (pool, e) -> {
-                        if (e instanceof ShardringException) {
-                            return (ShardringException) e;
-                        }
-                        if (e instanceof RuntimeException && !hasSqlCause(e)) {
-                            return (RuntimeException) e; // the application's own exception, as it threw it
-                        }
-                        // SQL errors, also when a framework such as jOOQ wrapped them: one type, naming the shard
-                        metrics.sqlErrors.increment();
-                        return new ShardringException(ErrorCode.SHARD_ERROR, (transaction ? "transaction" : "work")
-                                + " on shard " + pool.nodeId() + " failed: " + e.getMessage(), e);
-                    });
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Exception e) { // not reached: the translation above returns unchecked exceptions only
-            throw new ShardringException(ErrorCode.SHARD_ERROR, e.getMessage(), e);
-        }
+        return retrying(key, pool -> transaction ? runInTransaction(pool, work) : runAutoCommit(pool, work),
+                e -> true, (pool, e) -> {
+                    if (e instanceof ShardringException) {
+                        return (ShardringException) e;
+                    }
+                    if (e instanceof RuntimeException && !hasSqlCause(e)) {
+                        return (RuntimeException) e; // the application's own exception, as it threw it
+                    }
+                    // SQL errors, also when a framework such as jOOQ wrapped them: one type, naming the shard
+                    metrics.sqlErrors.increment();
+                    return new ShardringException(ErrorCode.SHARD_ERROR, (transaction ? "transaction" : "work")
+                            + " on shard " + pool.nodeId() + " failed: " + e.getMessage(), e);
+                });
     }
 
     /**
@@ -471,17 +471,17 @@ public final class ShardedDataSource implements AutoCloseable {
      *
      * @throws StaleTopologyException only past {@code router.cutoverWait}, naming the move that holds the key
      */
-    public <T> T awaitingCutover(Object key, java.util.concurrent.Callable<T> work) throws Exception {
+    public <T> T awaitingCutover(Object key, Callable<T> work) throws Exception {
         return awaitingCutover(key, work, e -> true);
     }
 
     /**
-     * {@link #awaitingCutover(Object, java.util.concurrent.Callable)}, running the work again only when
+     * {@link #awaitingCutover(Object, Callable)}, running the work again only when
      * {@code mayRunAgain} says so for the failed run: false, for instance, when part of the run committed (a nested
      * transaction of its own), which running again would repeat.
      */
-    public <T> T awaitingCutover(Object key, java.util.concurrent.Callable<T> work,
-            java.util.function.Predicate<Exception> mayRunAgain) throws Exception {
+    public <T> T awaitingCutover(Object key, Callable<T> work,
+            Predicate<Exception> mayRunAgain) throws Exception {
         return retrying(key, pool -> ShardContext.callWithKey(key, work), mayRunAgain, (pool, e) -> e);
     }
 
@@ -489,12 +489,13 @@ public final class ShardedDataSource implements AutoCloseable {
         T run(NodePool pool) throws Exception;
     }
 
-    private interface Failure {
-        Exception translate(NodePool pool, Exception e);
+    /** What a run's exception becomes when it is not the guard's rejection (or may not run again). */
+    private interface Failure<X extends Exception> {
+        X translate(NodePool pool, Exception e);
     }
 
-    private <T> T retrying(Object key, Attempt<T> attemptWork, java.util.function.Predicate<Exception> mayRunAgain,
-            Failure failure) throws Exception {
+    private <T, X extends Exception> T retrying(Object key, Attempt<T> attemptWork, Predicate<Exception> mayRunAgain,
+            Failure<X> failure) throws X {
         long waitStart = 0;
         for (int attempt = 0; ; attempt++) {
             State s = state;
@@ -764,8 +765,8 @@ public final class ShardedDataSource implements AutoCloseable {
      * The routers the catalog's registry knows (this one included), most recently seen first; empty for a router that
      * follows no catalog. One catalog query: for operators' endpoints, not for request paths.
      */
-    public List<io.shardring.router.topology.RouterRegistry.Entry> routers() {
-        return catalog == null ? List.of() : new io.shardring.router.topology.RouterRegistry(catalog).list();
+    public List<RouterRegistry.Entry> routers() {
+        return catalog == null ? List.of() : new RouterRegistry(catalog).list();
     }
 
     /** Whether this router follows a catalog (a {@code catalog:} section, or {@code followCatalog}). */
