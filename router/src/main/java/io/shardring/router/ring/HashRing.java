@@ -41,7 +41,14 @@ public final class HashRing {
     private final int vnodes;
     private final List<RingNode> nodes;
     private final Map<String, RingNode> byId;
-    /** Sorted ascending; one extra {@link Long#MAX_VALUE} sentinel at the end that wraps to the first owner. */
+    /** The nodes' own tokens (vnodes), as the topology stores them: what allocation and storage work on. */
+    private final TreeMap<Long, String> vnodeTokens;
+    /** Pins by hash. */
+    private final TreeMap<Long, Pin> pins;
+    /**
+     * The arcs lookups use: the vnode tokens with each pin cut in as a one-hash arc. Sorted ascending; one extra
+     * {@link Long#MAX_VALUE} sentinel at the end that wraps to the first owner.
+     */
     private final long[] tokens;
     private final RingNode[] owners;
     private final int[] index;
@@ -49,7 +56,7 @@ public final class HashRing {
     private final int tokenCount;
 
     private HashRing(KeyType keyType, TokenPlacement placement, int vnodes, List<RingNode> nodes,
-            TreeMap<Long, String> tokenOwners) {
+            TreeMap<Long, String> tokenOwners, TreeMap<Long, Pin> pins) {
         this.keyType = keyType;
         this.placement = placement;
         this.vnodes = vnodes;
@@ -59,12 +66,21 @@ public final class HashRing {
             ids.put(n.id(), n);
         }
         this.byId = Collections.unmodifiableMap(ids);
-        int n = tokenOwners.size();
+        this.vnodeTokens = tokenOwners;
+        this.pins = pins;
+        for (Pin pin : pins.values()) {
+            if (!ids.containsKey(pin.node())) {
+                throw new ShardringException(ErrorCode.RING_CONSTRAINT, "key " + pin.key() + " is pinned to '"
+                        + pin.node() + "', which is not in the ring " + ids.keySet() + "; unpin it first");
+            }
+        }
+        TreeMap<Long, String> arcs = pins.isEmpty() ? tokenOwners : withPins(tokenOwners, pins);
+        int n = arcs.size();
         this.tokenCount = n;
         this.tokens = new long[n + 1];
         this.owners = new RingNode[n + 1];
         int i = 0;
-        for (Map.Entry<Long, String> e : tokenOwners.entrySet()) {
+        for (Map.Entry<Long, String> e : arcs.entrySet()) {
             tokens[i] = e.getKey();
             owners[i] = ids.get(e.getValue());
             i++;
@@ -86,8 +102,105 @@ public final class HashRing {
         }
     }
 
+    /**
+     * Cuts each pin into the vnode arcs as an arc of one hash: the pin's hash becomes a token of its node, and the
+     * hash before it a token of the node that owned that hash, so the arcs on both sides keep their owners. Lookups
+     * then cost what they cost without pins: a pin is two more tokens in the same sorted array.
+     */
+    private static TreeMap<Long, String> withPins(TreeMap<Long, String> vnodes, TreeMap<Long, Pin> pins) {
+        TreeMap<Long, String> arcs = new TreeMap<>(vnodes);
+        for (Pin pin : pins.values()) {
+            long before = pin.hash() - 1; // wraps to Long.MAX_VALUE for a pin at Long.MIN_VALUE, as the ring does
+            if (!pins.containsKey(before)) {
+                arcs.put(before, ownerOf(vnodes, before));
+            }
+        }
+        for (Pin pin : pins.values()) {
+            arcs.put(pin.hash(), pin.node());
+        }
+        return arcs;
+    }
+
+    private static String ownerOf(TreeMap<Long, String> vnodes, long hash) {
+        Map.Entry<Long, String> e = vnodes.ceilingEntry(hash);
+        return (e != null ? e : vnodes.firstEntry()).getValue();
+    }
+
     public static Builder builder(KeyType keyType) {
         return new Builder(keyType);
+    }
+
+    /** The pinned keys, in hash order. */
+    public List<Pin> pins() {
+        return List.copyOf(pins.values());
+    }
+
+    /** The pins of one node, in hash order. */
+    public List<Pin> pinsOf(String nodeId) {
+        List<Pin> out = new ArrayList<>();
+        for (Pin p : pins.values()) {
+            if (p.node().equals(nodeId)) {
+                out.add(p);
+            }
+        }
+        return out;
+    }
+
+    /** The pin of a key, or null when the key follows the ring. */
+    public Pin pinOf(Object key) {
+        Pin p = pins.get(keyType.hash(key));
+        return p != null && sameKey(p.key(), key) ? p : null;
+    }
+
+    /**
+     * This ring with {@code key} placed on {@code nodeId}; the vnode tokens are unchanged, so only the key's arc of
+     * one hash changes owner.
+     *
+     * @throws InvalidKeyException  when the key does not fit the key type
+     * @throws ShardringException   when the node is not in the ring, or another key of the same hash is pinned
+     */
+    public HashRing withPin(Object key, String nodeId) {
+        node(nodeId);
+        long hash = keyType.hash(key);
+        Pin existing = pins.get(hash);
+        if (existing != null && !sameKey(existing.key(), key)) {
+            throw new ShardringException(ErrorCode.RING_CONSTRAINT, "key " + key + " has the hash of pinned key "
+                    + existing.key() + " (" + hash + "), so it is already on " + existing.node() + " with it");
+        }
+        TreeMap<Long, Pin> next = new TreeMap<>(pins);
+        next.put(hash, new Pin(normalized(key), hash, nodeId));
+        return new HashRing(keyType, placement, vnodes, nodes, vnodeTokens, next);
+    }
+
+    /** This ring without the key's pin: the key goes back to its arc's owner. */
+    public HashRing withoutPin(Object key) {
+        Pin p = pinOf(key);
+        if (p == null) {
+            throw new ShardringException(ErrorCode.RING_CONSTRAINT, "key " + key + " is not pinned; pinned keys: "
+                    + (pins.size() <= 10 ? pins.values().toString() : pins.size() + " keys"));
+        }
+        TreeMap<Long, Pin> next = new TreeMap<>(pins);
+        next.remove(p.hash());
+        return new HashRing(keyType, placement, vnodes, nodes, vnodeTokens, next);
+    }
+
+    /** This ring without any pin: every key on its arc's owner. */
+    public HashRing unpinned() {
+        return pins.isEmpty() ? this : new HashRing(keyType, placement, vnodes, nodes, vnodeTokens, new TreeMap<>());
+    }
+
+    private Object normalized(Object key) {
+        if (keyType == KeyType.BIGINT && (key instanceof Integer || key instanceof Short)) {
+            return Long.valueOf(((Number) key).longValue());
+        }
+        return key instanceof CharSequence ? key.toString() : key;
+    }
+
+    private static boolean sameKey(Object a, Object b) {
+        if (a instanceof Number && b instanceof Number) {
+            return ((Number) a).longValue() == ((Number) b).longValue();
+        }
+        return a.toString().contentEquals(b.toString());
     }
 
     public KeyType keyType() {
@@ -191,25 +304,21 @@ public final class HashRing {
         return groups;
     }
 
-    /** The sorted tokens of the ring (a copy). */
+    /** The sorted vnode tokens of the ring, as the topology stores them; pins are not tokens (a copy). */
     public long[] tokens() {
-        return Arrays.copyOf(tokens, tokenCount);
-    }
-
-    /** The tokens owned by a node, sorted (a copy). */
-    public long[] tokensOf(String nodeId) {
-        RingNode n = node(nodeId);
-        int count = 0;
-        for (int i = 0; i < tokenCount; i++) {
-            count += owners[i] == n ? 1 : 0;
-        }
-        long[] out = new long[count];
-        for (int i = 0, k = 0; i < tokenCount; i++) {
-            if (owners[i] == n) {
-                out[k++] = tokens[i];
-            }
+        long[] out = new long[vnodeTokens.size()];
+        int i = 0;
+        for (long t : vnodeTokens.keySet()) {
+            out[i++] = t;
         }
         return out;
+    }
+
+    /** The vnode tokens of a node, sorted (a copy). */
+    public long[] tokensOf(String nodeId) {
+        String id = node(nodeId).id();
+        return vnodeTokens.entrySet().stream().filter(e -> e.getValue().equals(id)).mapToLong(Map.Entry::getKey)
+                .toArray();
     }
 
     /**
@@ -221,22 +330,22 @@ public final class HashRing {
         for (RingNode n : nodes) {
             counts.put(n.id(), new int[1]);
         }
-        for (int i = 0; i < tokenCount; i++) {
-            counts.get(owners[i].id())[0]++;
+        for (String owner : vnodeTokens.values()) {
+            counts.get(owner)[0]++;
         }
         Map<String, long[]> out = new LinkedHashMap<>();
         counts.forEach((id, c) -> {
             out.put(id, new long[c[0]]);
             c[0] = 0; // from here on, where the node's next token goes
         });
-        for (int i = 0; i < tokenCount; i++) {
-            String id = owners[i].id();
-            out.get(id)[counts.get(id)[0]++] = tokens[i];
+        for (Map.Entry<Long, String> e : vnodeTokens.entrySet()) {
+            String id = e.getValue();
+            out.get(id)[counts.get(id)[0]++] = e.getKey();
         }
         return out;
     }
 
-    /** The arcs a node owns, adjacent arcs merged, in token order. */
+    /** The arcs a node owns, its pins included, adjacent arcs merged, in token order. */
     public List<TokenRange> rangesOf(String nodeId) {
         RingNode n = node(nodeId);
         List<TokenRange> out = new ArrayList<>();
@@ -300,15 +409,21 @@ public final class HashRing {
         } else {
             addDerived(map, node, placement, vnodes);
         }
-        return new HashRing(keyType, placement, vnodes, next, map);
+        return new HashRing(keyType, placement, vnodes, next, map, pins);
     }
 
-    /** A new ring without the node; only its keys move. */
+    /** A new ring without the node; only its keys move. Pinned keys stay where they are pinned. */
     public HashRing withoutNode(String nodeId) {
         RingNode gone = node(nodeId);
         if (nodes.size() == 1) {
             throw new ShardringException(ErrorCode.RING_CONSTRAINT, "cannot remove '" + nodeId
                     + "': it is the last node of the ring; add another node first");
+        }
+        List<Pin> held = pinsOf(nodeId);
+        if (!held.isEmpty()) {
+            throw new ShardringException(ErrorCode.RING_CONSTRAINT, "cannot remove '" + nodeId + "': "
+                    + held.size() + " key(s) are pinned to it (" + (held.size() <= 5 ? held : held.subList(0, 5) + "...")
+                    + "); unpin them (shardring unpin KEY) or pin them to another node first");
         }
         List<RingNode> next = new ArrayList<>(nodes);
         next.remove(gone);
@@ -320,7 +435,7 @@ public final class HashRing {
         } else {
             map.values().removeIf(nodeId::equals);
         }
-        return new HashRing(keyType, placement, vnodes, next, map);
+        return new HashRing(keyType, placement, vnodes, next, map, pins);
     }
 
     /** A new ring with the node's weight changed; keys move only between it and other nodes. */
@@ -338,7 +453,7 @@ public final class HashRing {
             map.values().removeIf(nodeId::equals);
             addDerived(map, updated, placement, vnodes);
         }
-        return new HashRing(keyType, placement, vnodes, next, map);
+        return new HashRing(keyType, placement, vnodes, next, map, pins);
     }
 
     /** The exact arcs whose owner differs between two rings, with their old and new owners. */
@@ -347,11 +462,7 @@ public final class HashRing {
     }
 
     private TreeMap<Long, String> tokenMap() {
-        TreeMap<Long, String> map = new TreeMap<>();
-        for (int i = 0; i < tokenCount; i++) {
-            map.put(tokens[i], owners[i].id());
-        }
-        return map;
+        return new TreeMap<>(vnodeTokens);
     }
 
     private static void addDerived(TreeMap<Long, String> map, RingNode node, TokenPlacement placement, int vnodes) {
@@ -373,7 +484,8 @@ public final class HashRing {
 
     @Override
     public String toString() {
-        return "HashRing(" + keyType + ", " + placement + ", " + nodes.size() + " nodes, " + tokenCount + " tokens)";
+        return "HashRing(" + keyType + ", " + placement + ", " + nodes.size() + " nodes, " + vnodeTokens.size()
+                + " tokens" + (pins.isEmpty() ? "" : ", " + pins.size() + " pins") + ")";
     }
 
     /**
@@ -388,6 +500,7 @@ public final class HashRing {
         private int vnodes = DEFAULT_VNODES;
         private final Map<String, RingNode> nodes = new LinkedHashMap<>();
         private final Map<String, long[]> stored = new LinkedHashMap<>();
+        private final List<Object[]> pins = new ArrayList<>();
 
         private Builder(KeyType keyType) {
             if (keyType == null) {
@@ -440,6 +553,12 @@ public final class HashRing {
             return this;
         }
 
+        /** Places {@code key} on {@code nodeId}, overriding the ring; see {@link HashRing#withPin}. */
+        public Builder pin(Object key, String nodeId) {
+            pins.add(new Object[] {key, nodeId});
+            return this;
+        }
+
         public HashRing build() {
             if (nodes.isEmpty()) {
                 throw new ConfigurationException("the ring has no nodes; add at least one node");
@@ -473,7 +592,27 @@ public final class HashRing {
                 map = alloc.tokens();
             }
             // keep the configured order of nodes, whatever the order of placement
-            return new HashRing(keyType, placement, vnodes, new ArrayList<>(nodes.values()), map);
+            HashRing ring = new HashRing(keyType, placement, vnodes, new ArrayList<>(nodes.values()), map,
+                    new TreeMap<>());
+            if (pins.isEmpty()) {
+                return ring;
+            }
+            TreeMap<Long, Pin> placedPins = new TreeMap<>();
+            for (Object[] p : pins) {
+                String nodeId = (String) p[1];
+                if (!nodes.containsKey(nodeId)) {
+                    throw new ConfigurationException("key " + p[0] + " is pinned to '" + nodeId + "', which is not"
+                            + " in the ring " + nodes.keySet() + "; pin it to one of those or remove the pin");
+                }
+                long hash = keyType.hash(p[0]);
+                Pin existing = placedPins.get(hash);
+                if (existing != null) {
+                    throw new ConfigurationException("keys " + existing.key() + " and " + p[0] + " are both pinned"
+                            + " and have the same hash (" + hash + "); pin one of them only");
+                }
+                placedPins.put(hash, new Pin(ring.normalized(p[0]), hash, nodeId));
+            }
+            return new HashRing(keyType, placement, vnodes, new ArrayList<>(nodes.values()), map, placedPins);
         }
     }
 }

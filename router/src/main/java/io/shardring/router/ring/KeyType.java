@@ -101,6 +101,39 @@ public enum KeyType {
                 + " (" + sqlType + "); pass a " + javaTypes());
     }
 
+    /**
+     * A key of this type from its text, as an operator types it: a whole number for bigint and integer, any text for
+     * text, a UUID in its usual form for uuid.
+     *
+     * @throws InvalidKeyException naming the text and the type it does not fit
+     */
+    public Object parseKey(String text) {
+        if (text == null) {
+            throw new InvalidKeyException("shard key is missing; give a " + sqlType + " value");
+        }
+        try {
+            switch (this) {
+                case BIGINT:
+                    return Long.parseLong(text.trim());
+                case INTEGER:
+                    return Integer.parseInt(text.trim());
+                case UUID:
+                    String t = text.trim();
+                    if (!t.matches("[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")) {
+                        throw new IllegalArgumentException();
+                    }
+                    return java.util.UUID.fromString(t);
+                default:
+                    hashText(text); // refuses text that is not valid Unicode
+                    return text;
+            }
+        } catch (IllegalArgumentException e) {
+            throw new InvalidKeyException("shard key '" + (text.length() > 40 ? text.substring(0, 40) + "..." : text)
+                    + "' is not a " + sqlType + (this == UUID ? " (use the form 123e4567-e89b-12d3-a456-426614174000)"
+                    : this == BIGINT || this == INTEGER ? " (use a whole number in " + sqlType + "'s range)" : ""));
+        }
+    }
+
     static long hashText(CharSequence key) {
         try {
             return PgHash.hashUtf8(key);

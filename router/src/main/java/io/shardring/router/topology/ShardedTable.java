@@ -40,7 +40,7 @@ public final class ShardedTable {
         return new ShardedTable(schema, name, keyColumn);
     }
 
-    private static void check(String what, String id) {
+    static void check(String what, String id) {
         if (id == null || id.isBlank() || id.length() > 63 || id.indexOf('\0') >= 0 || id.indexOf('.') >= 0) {
             throw new ConfigurationException("invalid " + what + " '" + id + "': use 1 to 63 characters without"
                     + " '.' or NUL");

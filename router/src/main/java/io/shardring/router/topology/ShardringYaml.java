@@ -7,7 +7,9 @@ import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import io.shardring.router.ConfigurationException;
+import io.shardring.router.InvalidKeyException;
 import io.shardring.router.ring.HashRing;
+import io.shardring.router.ring.Pin;
 import io.shardring.router.ring.KeyType;
 import io.shardring.router.ring.TokenPlacement;
 import java.io.IOException;
@@ -52,7 +54,10 @@ import org.yaml.snakeyaml.error.MarkedYAMLException;
  */
 public final class ShardringYaml {
 
-    static final List<String> TOP_FIELDS = List.of("version", "ring", "tables", "router", "nodes", "catalog", "schema");
+    static final List<String> TOP_FIELDS =
+            List.of("version", "ring", "tables", "reference", "pins", "router", "nodes", "catalog", "schema");
+    static final List<String> REFERENCE_FIELDS = List.of("node", "tables");
+    static final List<String> PIN_FIELDS = List.of("key", "node");
     static final List<String> CATALOG_FIELDS = List.of("node");
     static final List<String> SCHEMA_FIELDS = List.of("locations");
     static final List<String> RING_FIELDS = List.of("keyType", "vnodes", "placement", "replicationFactor");
@@ -428,7 +433,70 @@ public final class ShardringYaml {
                     locations = l;
                 }
             }
+            built = pinsAndReference(top, built, catalogNode);
             return new ShardringConfig(built, router, catalogNode, locations);
+        }
+
+        /** The {@code reference:} and {@code pins:} sections, which name nodes and so come after them. */
+        private Topology pinsAndReference(Map<String, Y> top, Topology built, String catalogNode) {
+            Y pinsY = present(top, "pins");
+            Y referenceY = present(top, "reference");
+            if (pinsY == null && referenceY == null) {
+                return built;
+            }
+            Topology.Builder b = built.toBuilder();
+            if (referenceY != null) {
+                Map<String, Y> f = fields("reference", referenceY, REFERENCE_FIELDS);
+                String node = string(f, "node", "reference.node");
+                if (node != null && !built.nodes().containsKey(node)) {
+                    throw error("reference.node", f.get("node"), "'" + node + "' is not one of the nodes "
+                            + built.nodes().keySet() + "; name the node that holds the reference tables' writable"
+                            + " copy (the catalog's node when left out)");
+                }
+                b.referenceNode(node != null ? node : catalogNode);
+                Y tablesY = present(f, "tables");
+                if (tablesY == null) {
+                    throw error("reference", referenceY, "tables is missing; list the reference tables as"
+                            + " 'schema.table' under reference.tables");
+                }
+                List<Y> tables = list("reference.tables", tablesY);
+                for (int i = 0; i < tables.size(); i++) {
+                    Y item = tables.get(i);
+                    String path = "reference.tables[" + i + "]";
+                    if (item.kind() != Kind.STRING) {
+                        throw error(path, item, "expected a table name such as public.plans, got "
+                                + describe(path, item));
+                    }
+                    ReferenceTable t = call(path, item, () -> ReferenceTable.of((String) item.value()));
+                    run(path, item, () -> b.referenceTable(t));
+                }
+            }
+            if (pinsY != null) {
+                List<Y> pins = list("pins", pinsY);
+                for (int i = 0; i < pins.size(); i++) {
+                    String path = "pins[" + i + "]";
+                    Map<String, Y> f = fields(path, pins.get(i), PIN_FIELDS);
+                    Y keyY = present(f, "key");
+                    if (keyY == null || keyY.kind() == Kind.MAP || keyY.kind() == Kind.LIST) {
+                        throw error(path, pins.get(i), "key is missing; give the pinned shard key as a "
+                                + built.ringSettings().keyType().sqlType() + " value");
+                    }
+                    Object key;
+                    try {
+                        key = built.ringSettings().keyType().parseKey(keyY.text());
+                    } catch (InvalidKeyException e) {
+                        throw error(path + ".key", keyY, e.getMessage());
+                    }
+                    String node = string(f, "node", path + ".node");
+                    if (node == null || !built.nodes().containsKey(node)) {
+                        throw error(path + ".node", node == null ? pins.get(i) : f.get("node"), (node == null
+                                ? "node is missing" : "'" + node + "' is not one of the nodes")
+                                + "; pin the key to one of " + built.nodes().keySet());
+                    }
+                    b.pin(key, node);
+                }
+            }
+            return call(pinsY != null ? "pins" : "reference", pinsY != null ? pinsY : referenceY, b::build);
         }
 
         private RingSettings ring(Y ringY) {
@@ -884,6 +952,23 @@ public final class ShardringYaml {
                 String name = "public".equals(t.schema()) && !t.name().isBlank() ? t.name() : t.displayName();
                 out.append("  - name: ").append(scalar(name)).append('\n');
                 out.append("    keyColumn: ").append(scalar(t.keyColumn())).append('\n');
+            }
+        }
+
+        if (!topology.referenceTables().isEmpty()) {
+            out.append("reference:\n");
+            out.append("  node: ").append(scalar(topology.referenceNode())).append('\n');
+            out.append("  tables:\n");
+            for (ReferenceTable t : topology.referenceTables()) {
+                out.append("    - ").append(scalar(t.displayName())).append('\n');
+            }
+        }
+        if (!topology.pins().isEmpty()) {
+            out.append("pins:\n");
+            for (Pin p : topology.pins()) {
+                String key = p.key() instanceof Number ? p.key().toString() : scalar(p.key().toString());
+                out.append("  - key: ").append(key).append('\n');
+                out.append("    node: ").append(scalar(p.node())).append('\n');
             }
         }
 

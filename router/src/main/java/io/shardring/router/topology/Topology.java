@@ -4,6 +4,7 @@ import io.shardring.router.ConfigurationException;
 import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardringException;
 import io.shardring.router.ring.HashRing;
+import io.shardring.router.ring.Pin;
 import io.shardring.router.ring.RingNode;
 import io.shardring.router.ring.TokenRange;
 import java.util.ArrayList;
@@ -21,6 +22,8 @@ public final class Topology {
     private final RingSettings ring;
     private final Map<String, NodeConfig> nodes;
     private final List<ShardedTable> tables;
+    private final String referenceNode;
+    private final List<ReferenceTable> referenceTables;
     private final HashRing hashRing;
 
     private Topology(Builder b) {
@@ -28,6 +31,9 @@ public final class Topology {
         this.ring = b.ring;
         this.nodes = Collections.unmodifiableMap(new LinkedHashMap<>(b.nodes));
         this.tables = List.copyOf(b.tables);
+        this.referenceTables = List.copyOf(b.referenceTables);
+        this.referenceNode = referenceTables.isEmpty() ? null
+                : b.referenceNode != null ? b.referenceNode : nodes.keySet().iterator().next();
         HashRing.Builder rb = HashRing.builder(ring.keyType()).vnodes(ring.vnodes()).placement(ring.placement());
         for (NodeConfig n : nodes.values()) {
             RingNode rn = RingNode.of(n.id(), n.weight(), n.zone());
@@ -37,6 +43,9 @@ public final class Topology {
             } else {
                 rb.node(rn);
             }
+        }
+        for (Pin p : b.pins) {
+            rb.pin(p.key(), p.node());
         }
         this.hashRing = rb.build();
     }
@@ -49,6 +58,9 @@ public final class Topology {
         Builder b = new Builder().version(version).ring(ring);
         nodes.values().forEach(b::node);
         tables.forEach(b::table);
+        b.pins.addAll(hashRing.pins());
+        b.referenceNode = referenceNode;
+        b.referenceTables.addAll(referenceTables);
         return b;
     }
 
@@ -81,7 +93,25 @@ public final class Topology {
         return tables;
     }
 
-    /** The arcs a node owns in this version. */
+    /**
+     * The node that holds the writable copy of the {@link #referenceTables()}, or null when there are none. Every
+     * other node holds a read-only copy kept by logical replication.
+     */
+    public String referenceNode() {
+        return referenceNode;
+    }
+
+    /** The tables replicated whole to every node, written only on the {@link #referenceNode()}. */
+    public List<ReferenceTable> referenceTables() {
+        return referenceTables;
+    }
+
+    /** The keys placed on a named node, overriding the ring, in hash order. */
+    public List<Pin> pins() {
+        return hashRing.pins();
+    }
+
+    /** The arcs a node owns in this version, its pinned keys' one-hash arcs included. */
     public List<TokenRange> ownedRanges(String nodeId) {
         return hashRing.rangesOf(node(nodeId).id());
     }
@@ -94,10 +124,13 @@ public final class Topology {
             b.node(n.toBuilder().tokens(tokens.get(n.id())).build());
         }
         tables.forEach(b::table);
+        b.pins.addAll(hashRing.pins());
+        b.referenceNode = referenceNode;
+        b.referenceTables.addAll(referenceTables);
         return b.build();
     }
 
-    /** A new version whose ring is {@code next} (same nodes by id, tokens stored from it). */
+    /** A new version whose ring is {@code next} (same nodes by id, tokens and pins from it). */
     public Topology withRing(HashRing next, long newVersion) {
         Builder b = new Builder().version(newVersion).ring(ring);
         Map<String, long[]> tokens = next.tokensByNode();
@@ -106,12 +139,16 @@ public final class Topology {
             b.node(n.toBuilder().weight(rn.weight()).tokens(tokens.get(rn.id())).build());
         }
         tables.forEach(b::table);
+        b.pins.addAll(next.pins());
+        b.referenceNode = referenceNode;
+        b.referenceTables.addAll(referenceTables);
         return b.build();
     }
 
     @Override
     public String toString() {
-        return "Topology(version " + version + ", " + ring + ", nodes " + nodes.keySet() + ", tables " + tables + ")";
+        return "Topology(version " + version + ", " + ring + ", nodes " + nodes.keySet() + ", tables " + tables
+                + (hashRing.pins().isEmpty() ? "" : ", " + hashRing.pins().size() + " pins") + ")";
     }
 
     public static final class Builder {
@@ -119,6 +156,9 @@ public final class Topology {
         private RingSettings ring;
         private final Map<String, NodeConfig> nodes = new LinkedHashMap<>();
         private final List<ShardedTable> tables = new ArrayList<>();
+        private final List<Pin> pins = new ArrayList<>();
+        private String referenceNode;
+        private final List<ReferenceTable> referenceTables = new ArrayList<>();
 
         private Builder() {
         }
@@ -153,6 +193,34 @@ public final class Topology {
             return this;
         }
 
+        /**
+         * Places {@code key} on the node {@code nodeId}, overriding the ring. The key must fit the ring's key type
+         * and the node must be one of this topology's.
+         */
+        public Builder pin(Object key, String nodeId) {
+            pins.add(new Pin(key, 0, nodeId));
+            return this;
+        }
+
+        /** The node of the reference tables' writable copy; the first node when not given. */
+        public Builder referenceNode(String nodeId) {
+            this.referenceNode = nodeId;
+            return this;
+        }
+
+        /** A table replicated whole to every node; see {@link ReferenceTable}. */
+        public Builder referenceTable(ReferenceTable table) {
+            if (referenceTables.contains(table)) {
+                throw new ConfigurationException("reference table '" + table + "' is listed twice");
+            }
+            referenceTables.add(table);
+            return this;
+        }
+
+        public Builder referenceTable(String qualifiedName) {
+            return referenceTable(ReferenceTable.of(qualifiedName));
+        }
+
         public Builder table(String qualifiedName, String keyColumn) {
             return table(ShardedTable.of(qualifiedName, keyColumn));
         }
@@ -167,6 +235,18 @@ public final class Topology {
             if (ring.replicationFactor() > nodes.size()) {
                 throw new ConfigurationException("ring.replicationFactor " + ring.replicationFactor()
                         + " exceeds the number of nodes (" + nodes.size() + "); add nodes or lower it");
+            }
+            if (referenceNode != null && !referenceTables.isEmpty() && !nodes.containsKey(referenceNode)) {
+                throw new ConfigurationException("reference.node '" + referenceNode + "' is not one of the nodes "
+                        + nodes.keySet() + "; name the node that holds the reference tables' writable copy");
+            }
+            for (ReferenceTable r : referenceTables) {
+                for (ShardedTable t : tables) {
+                    if (t.schema().equals(r.schema()) && t.name().equals(r.name())) {
+                        throw new ConfigurationException("table '" + r + "' is both sharded and a reference table;"
+                                + " a table is either split by key (tables) or copied whole (reference.tables)");
+                    }
+                }
             }
             return new Topology(this);
         }

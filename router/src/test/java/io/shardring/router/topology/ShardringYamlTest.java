@@ -383,7 +383,7 @@ class ShardringYamlTest {
                     .contains("(line 7)");
             assertThat(error("ring:\n  keyType: bigint\nnode:\n  - id: a\n"))
                     .contains("node: unknown field 'node'; did you mean 'nodes'?")
-                    .contains("version, ring, tables, router, nodes");
+                    .contains("version, ring, tables, reference, pins, router, nodes");
             assertThat(error(oneNode(A_URL_AND_USER + "    pool:\n      maxPoolSize: 3\n")))
                     .contains("nodes[0].pool.maxPoolSize: unknown field 'maxPoolSize'")
                     .contains("maximumPoolSize, minimumIdle, connectionTimeout");
@@ -824,6 +824,51 @@ class ShardringYamlTest {
                     break;
             }
             assertThat(actual.ring().route(key).id()).as("key %s", key).isEqualTo(expected.ring().route(key).id());
+        }
+    }
+
+    @Nested
+    class PinsAndReferenceTables {
+        static final String TWO_NODES = "ring:\n  keyType: bigint\nnodes:\n  - id: pg-a\n" + A_URL_AND_USER
+                + "  - id: pg-b\n    jdbcUrl: jdbc:postgresql://b:5432/app\n    user: app\n";
+
+        @Test
+        void pinsAndReferenceTablesReadAndWriteBack() {
+            String yaml = TWO_NODES + "reference:\n  tables: [plans, ref.currencies]\npins:\n  - key: 42\n"
+                    + "    node: pg-b\n  - key: -7\n    node: pg-a\ncatalog:\n  node: pg-b\n";
+            Topology t = ShardringYaml.parse(yaml, "config.yaml").topology();
+            assertThat(t.pins()).extracting(p -> p.key() + "->" + p.node()).containsExactlyInAnyOrder("42->pg-b",
+                    "-7->pg-a");
+            assertThat(t.ring().route(42L).id()).isEqualTo("pg-b");
+            assertThat(t.ring().route(-7L).id()).isEqualTo("pg-a");
+            assertThat(t.referenceNode()).as("the catalog's node by default").isEqualTo("pg-b");
+            assertThat(t.referenceTables()).extracting(ReferenceTable::displayName)
+                    .containsExactly("public.plans", "ref.currencies");
+            Topology again = ShardringYaml.parse(ShardringYaml.write(t.withStoredTokens(), null), "again").topology();
+            assertThat(again.pins()).isEqualTo(t.pins());
+            assertThat(again.referenceTables()).isEqualTo(t.referenceTables());
+            assertThat(again.referenceNode()).isEqualTo("pg-b");
+            assertThat(again.ring().route(42L).id()).isEqualTo("pg-b");
+            Topology text = ShardringYaml.parse(TWO_NODES.replace("bigint", "text")
+                    + "pins:\n  - key: \"123\"\n    node: pg-a\n  - key: 'tenant: \"x\"'\n    node: pg-b\n", "t")
+                    .topology();
+            Topology textAgain = ShardringYaml.parse(ShardringYaml.write(text, null), "t2").topology();
+            assertThat(textAgain.pins()).isEqualTo(text.pins());
+            assertThat(textAgain.ring().route("tenant: \"x\"").id()).isEqualTo("pg-b");
+        }
+
+        @Test
+        void badPinsAndReferenceTablesAreNamed() {
+            assertThat(error(TWO_NODES + "pins:\n  - key: abc\n    node: pg-a\n"))
+                    .contains("pins[0].key: shard key 'abc' is not a bigint").contains("(line 11)");
+            assertThat(error(TWO_NODES + "pins:\n  - key: 1\n    node: pg-x\n"))
+                    .contains("pins[0].node: 'pg-x' is not one of the nodes; pin the key to one of [pg-a, pg-b]");
+            assertThat(error(TWO_NODES + "pins:\n  - node: pg-a\n")).contains("pins[0]: key is missing");
+            assertThat(error(TWO_NODES + "reference:\n  node: pg-q\n  tables: [plans]\n"))
+                    .contains("reference.node: 'pg-q' is not one of the nodes");
+            assertThat(error(TWO_NODES + "reference:\n  node: pg-a\n")).contains("reference: tables is missing");
+            assertThat(error(TWO_NODES + "tables:\n  - name: plans\n    keyColumn: id\nreference:\n"
+                    + "  tables: [plans]\n")).contains("'public.plans' is both sharded and a reference table");
         }
     }
 }
