@@ -117,8 +117,19 @@ final class ChangeCommands {
             throw new Refused("the plan is not executable: " + String.join("; ", plan.errors()));
         }
         if (plan.jobs().isEmpty()) {
-            if (!cmd.json()) {
-                cmd.say("nothing to do: no key would change owner");
+            boolean changes = !plan.after().pins().equals(plan.before().pins());
+            if (changes && execute) {
+                cmd.mover(io.shardring.migration.move.MoveListener.NONE).publishWithoutMoves(plan);
+                if (cmd.json()) {
+                    cmd.emit(CliCommand.object("published").put("version", plan.before().version() + 1)
+                            .put("change", plan.change()));
+                } else {
+                    cmd.say("no key changes owner; topology version " + plan.before().version() + " -> "
+                            + (plan.before().version() + 1) + " published (" + plan.change() + ")");
+                }
+            } else if (!cmd.json()) {
+                cmd.say(changes ? "no key changes owner; run the same command with --execute to record the change"
+                        : "nothing to do: no key would change owner");
             }
             return ShardringCli.OK;
         }
@@ -248,6 +259,89 @@ final class ChangeCommands {
                 refuseWhileRunning("a new move");
             }
             return printAndMaybeExecute(this, plan(this, t, TopologyChange.setWeight(id, weight), null), execute);
+        }
+    }
+
+    /** The running move that removes {@code id}, refused by name: a key pinned there would have to move again. */
+    static void checkNotLeaving(CliCommand cmd, String id) {
+        cmd.running().filter(r -> r.change.equals("remove-node " + id)).ifPresent(r -> {
+            throw new Refused("node '" + id + "' is being removed by move " + r.id + "; pin the key to a node that"
+                    + " stays");
+        });
+    }
+
+    static Object key(Topology t, String text) {
+        try {
+            return t.ringSettings().keyType().parseKey(text);
+        } catch (io.shardring.router.InvalidKeyException e) {
+            throw new Refused(e.getMessage() + "; the ring's key type is " + t.ringSettings().keyType().sqlType());
+        }
+    }
+
+    @Command(name = "pin", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {
+                "Places one shard key on a named node, overriding the ring: for a tenant that outgrew its share."
+                        + " Prints the plan (one job: the key's rows, by the key's hash) and changes nothing unless"
+                        + " --execute is given; then moves the key's rows online like any range (copy, catch-up,"
+                        + " fenced cutover, verify, cleanup).",
+                "Later add-node, remove-node, set-weight and rebalance keep the key where it is pinned; a node with"
+                        + " pinned keys cannot be removed until they are unpinned. More pins than ring.maxPins"
+                        + " (default 100) make plans warn: pins are for a few large tenants."},
+            footerHeading = "%nExample:%n",
+            footer = {"  shardring pin 42 --node pg-e            # the plan", "  shardring pin 42 --node pg-e --execute"})
+    static final class Pin extends CliCommand {
+        @Parameters(index = "0", paramLabel = "KEY", description = "The shard key, as the ring's key type reads it.")
+        String key;
+
+        @Option(names = "--node", required = true, paramLabel = "ID", description = "The node that will own the key.")
+        String node;
+
+        @Option(names = "--execute", description = "Move the key's rows; without it only the plan is printed.")
+        boolean execute;
+
+        @Override
+        int execute() {
+            Topology t = current();
+            Object k = key(t, key);
+            checkKnown(t, node);
+            checkNotLeaving(this, node);
+            io.shardring.router.ring.Pin existing = t.ring().pinOf(k);
+            if (existing != null && existing.node().equals(node)) {
+                say("key " + key + " is already pinned to " + node + "; nothing to do");
+                return ShardringCli.OK;
+            }
+            if (execute) {
+                refuseWhileRunning("a new move");
+            }
+            return printAndMaybeExecute(this, plan(this, t, TopologyChange.pin(k, node), null), execute);
+        }
+    }
+
+    @Command(name = "unpin", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {
+                "Gives a pinned key back to the ring: its rows move online to the owner of its arc. Prints the plan"
+                        + " and changes nothing unless --execute is given."},
+            footerHeading = "%nExample:%n",
+            footer = "  shardring unpin 42 --execute")
+    static final class Unpin extends CliCommand {
+        @Parameters(index = "0", paramLabel = "KEY", description = "The pinned shard key.")
+        String key;
+
+        @Option(names = "--execute", description = "Move the key's rows; without it only the plan is printed.")
+        boolean execute;
+
+        @Override
+        int execute() {
+            Topology t = current();
+            Object k = key(t, key);
+            if (t.ring().pinOf(k) == null) {
+                throw new Refused("key " + key + " is not pinned" + (t.pins().isEmpty() ? ""
+                        : "; pinned keys: " + (t.pins().size() <= 10 ? t.pins() : t.pins().size() + " keys")));
+            }
+            if (execute) {
+                refuseWhileRunning("a new move");
+            }
+            return printAndMaybeExecute(this, plan(this, t, TopologyChange.unpin(k), null), execute);
         }
     }
 }

@@ -29,7 +29,8 @@ import picocli.CommandLine.Spec;
             "Output is text on a terminal and JSON lines otherwise (one object per line); --output chooses."},
         subcommands = {
             InitCommand.class, StatusCommand.class, PlanCommand.class, ChangeCommands.AddNode.class,
-            ChangeCommands.RemoveNode.class, ChangeCommands.SetWeight.class, RebalanceCommand.class,
+            ChangeCommands.RemoveNode.class, ChangeCommands.SetWeight.class, ChangeCommands.Pin.class,
+            ChangeCommands.Unpin.class, RebalanceCommand.class,
             VerifyCommand.class, MoveCommands.Resume.class, MoveCommands.Abort.class, ReplicasCommand.class,
             SchemaCommand.class,
             DemoCommand.class, CommandLine.HelpCommand.class},
@@ -50,7 +51,8 @@ import picocli.CommandLine.Spec;
             "1:failure: a step or move failed (see the message; then `resume` or `abort`)",
             "2:bad usage (unknown option, missing argument) or bad configuration",
             "3:refused: another move is running, the plan is not executable, nothing to resume, unknown node,"
-                    + " node already present, last node, weight <= 0",
+                    + " node already present, last node, weight <= 0, a pin key that does not fit the key type,"
+                    + " a pin to a node being removed, a node with pinned keys removed",
             "4:a node is unreachable: the message names it, its host:port and the driver's reason; start it,"
                     + " then run the command (or `resume`) again"})
 public final class ShardringCli implements Callable<Integer> {

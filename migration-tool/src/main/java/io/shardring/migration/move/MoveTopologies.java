@@ -16,8 +16,9 @@ final class MoveTopologies {
 
     /**
      * The topology to publish as {@code version} when the jobs in {@code moved} have cut over: {@code after} itself
-     * once all have, otherwise the union of both rings' tokens, each arc owned by its new owner if a moved job covers
-     * it, by its old owner otherwise.
+     * once all have, otherwise the union of both rings' vnode tokens, each arc owned by its new owner if a moved job
+     * covers it, by its old owner otherwise, with the pins of {@code after} (a change that moves a pin is one job,
+     * and a rebalance keeps the pins, so they hold in every version between).
      */
     static Topology publishable(Topology before, Topology after, List<JobState> all, List<JobState> moved,
             long version) {
@@ -35,6 +36,8 @@ final class MoveTopologies {
         for (long t : after.ring().tokens()) {
             points.add(t);
         }
+        io.shardring.router.ring.HashRing beforeArcs = before.ring().unpinned();
+        io.shardring.router.ring.HashRing afterArcs = after.ring().unpinned();
         Map<String, List<Long>> tokens = new LinkedHashMap<>();
         for (long p : points) {
             boolean isMoved = false;
@@ -46,7 +49,7 @@ final class MoveTopologies {
                     }
                 }
             }
-            String owner = (isMoved ? after : before).ring().nodeForHash(p).id();
+            String owner = (isMoved ? afterArcs : beforeArcs).nodeForHash(p).id();
             tokens.computeIfAbsent(owner, k -> new ArrayList<>()).add(p);
         }
         Topology.Builder b = Topology.builder().version(version).ring(before.ringSettings());
@@ -59,6 +62,7 @@ final class MoveTopologies {
             }
         }
         after.tables().forEach(b::table);
-        return b.build();
+        after.pins().forEach(p -> b.pin(p.key(), p.node()));
+        return b.referenceOf(after).build();
     }
 }

@@ -210,6 +210,10 @@ public final class Mover {
 
     /** Records and runs a plan; returns the move's id. */
     public long execute(Plan plan) {
+        if (plan.jobs().isEmpty()) {
+            publishWithoutMoves(plan);
+            return 0;
+        }
         long id = start(plan);
         run(id);
         return id;
@@ -281,6 +285,23 @@ public final class Mover {
 
     public Optional<RunningMove> running() {
         return journal.running();
+    }
+
+    /**
+     * Publishes a change under which no key changes owner (a pin to the node that owns the key already, an unpin
+     * back to it), so that later changes keep it: there is nothing to move, so there is no move.
+     */
+    public void publishWithoutMoves(Plan plan) {
+        if (!plan.jobs().isEmpty()) {
+            throw new ShardringException(ErrorCode.RING_CONSTRAINT, "the plan moves keys (" + plan.jobs().size()
+                    + " jobs); start it as a move");
+        }
+        running().ifPresent(r -> {
+            throw new ShardringException(ErrorCode.RING_CONSTRAINT, "move " + r.id + " (" + r.change
+                    + ") is still running; resume or abort it first");
+        });
+        journal.catalog().publish(plan.after().toBuilder().version(plan.before().version() + 1).build(),
+                plan.change());
     }
 
     /** Continues the running move from its journal. */

@@ -148,6 +148,17 @@ public final class Plan {
                 out.append(line).append('\n');
             }
         }
+        if (!after.pins().isEmpty()) {
+            List<String> pins = new ArrayList<>();
+            for (io.shardring.router.ring.Pin p : after.pins()) {
+                pins.add(p.key() + " on " + p.node() + " (hash " + p.hash() + ")");
+                if (pins.size() == 10) {
+                    pins.add("... " + (after.pins().size() - 10) + " more");
+                    break;
+                }
+            }
+            out.append('\n').append("pinned keys after: ").append(String.join(", ", pins)).append('\n');
+        }
         if (!before.tables().isEmpty()) {
             List<String> names = new ArrayList<>();
             for (ShardedTable t : before.tables()) {
@@ -179,6 +190,10 @@ public final class Plan {
         ArrayNode tables = o.putArray("tables");
         for (ShardedTable t : before.tables()) {
             tables.addObject().put("table", t.displayName()).put("keyColumn", t.keyColumn());
+        }
+        ArrayNode pins = o.putArray("pinsAfter");
+        for (io.shardring.router.ring.Pin p : after.pins()) {
+            pins.addObject().put("key", p.key().toString()).put("node", p.node()).put("hash", p.hash());
         }
         o.put("movedShare", movedShare());
         o.put("rowsToMove", rowsToMove());

@@ -132,6 +132,12 @@ public final class Planner {
                 warnings.addAll(newNode(id, nodes));
             }
         }
+        int maxPins = after.ringSettings().maxPins();
+        if (after.pins().size() > maxPins) {
+            warnings.add(after.pins().size() + " keys are pinned, more than ring.maxPins (" + maxPins + "): pins are"
+                    + " for a few large tenants; to place many keys by hand, give those tenants nodes of their own"
+                    + " weight or keep a directory in the application");
+        }
         int r = after.ringSettings().replicationFactor();
         if (r >= 2) {
             io.shardring.router.ring.ReplicaLayout before = io.shardring.router.ring.ReplicaLayout.of(current.ring(), r);

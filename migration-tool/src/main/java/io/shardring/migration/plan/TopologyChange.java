@@ -31,6 +31,7 @@ public interface TopologyChange {
                 current.nodes().values().forEach(b::node);
                 b.node(node);
                 current.tables().forEach(b::table);
+                b.referenceOf(current);
                 return b.build().withRing(ring, current.version() + 1);
             }
 
@@ -51,10 +52,16 @@ public interface TopologyChange {
                     throw new ShardringException(ErrorCode.RING_CONSTRAINT, "cannot remove '" + nodeId
                             + "': it is the last node; add another node first");
                 }
+                if (nodeId.equals(current.referenceNode())) {
+                    throw new ShardringException(ErrorCode.RING_CONSTRAINT, "cannot remove '" + nodeId + "': it holds"
+                            + " the writable copy of the reference tables (reference.node); name another node there"
+                            + " first");
+                }
                 HashRing ring = current.ring().withoutNode(nodeId);
                 Topology.Builder b = Topology.builder().version(current.version() + 1).ring(current.ringSettings());
                 current.nodes().values().stream().filter(n -> !n.id().equals(nodeId)).forEach(b::node);
                 current.tables().forEach(b::table);
+                b.referenceOf(current);
                 return b.build().withRing(ring, current.version() + 1);
             }
 
@@ -81,6 +88,42 @@ public interface TopologyChange {
             @Override
             public String describe() {
                 return "set-weight " + nodeId + " " + weight;
+            }
+        };
+    }
+
+    /**
+     * Places one key on a named node, overriding the ring: only that key's rows move (one job, the key's hash as its
+     * one range). Later rebalances keep it there until {@link #unpin}.
+     *
+     * @param key the key as the ring's key type takes it ({@link io.shardring.router.ring.KeyType#parseKey})
+     */
+    static TopologyChange pin(Object key, String nodeId) {
+        return new TopologyChange() {
+            @Override
+            public Topology apply(Topology current) {
+                current.node(nodeId);
+                return current.withRing(current.ring().withPin(key, nodeId), current.version() + 1);
+            }
+
+            @Override
+            public String describe() {
+                return "pin " + key + " to " + nodeId;
+            }
+        };
+    }
+
+    /** Gives a pinned key back to the ring: its rows move to the owner of its arc. */
+    static TopologyChange unpin(Object key) {
+        return new TopologyChange() {
+            @Override
+            public Topology apply(Topology current) {
+                return current.withRing(current.ring().withoutPin(key), current.version() + 1);
+            }
+
+            @Override
+            public String describe() {
+                return "unpin " + key;
             }
         };
     }

@@ -70,6 +70,8 @@ final class Workload {
     private final AtomicLong exceptions = new AtomicLong();
     private final AtomicLong ambiguous = new AtomicLong();
     private volatile AtomicLongArray opsByWriter = new AtomicLongArray(0);
+    /** A tenant that takes half of the inserts (a whale), or -1. */
+    private volatile long hot = -1;
     /** When set, a write that throws is a test failure instead of being retried. */
     private volatile boolean exceptionsFail;
 
@@ -100,6 +102,16 @@ final class Workload {
                 ps.executeBatch();
             }
         }
+    }
+
+    /** Sends half of the inserts (and so of the increments and deletes) to {@code tenant}. */
+    void focus(long tenant) {
+        this.hot = tenant;
+    }
+
+    /** Acknowledged live rows of one tenant. */
+    long acknowledgedLiveRows(long tenant) {
+        return rows.values().stream().filter(r -> r.tenant == tenant && r.state == State.LIVE).count();
     }
 
     /** With {@code true}, any exception a write sees fails the test: the application must never notice a move. */
@@ -133,7 +145,8 @@ final class Workload {
                 int dice = rnd.nextInt(10);
                 if (mine.isEmpty() || dice < 4) {
                     long id = next++;
-                    Row row = new Row(rnd.nextInt(tenants));
+                    long whale = hot;
+                    Row row = new Row(whale >= 0 && rnd.nextBoolean() ? whale : rnd.nextInt(tenants));
                     rows.put(id, row);
                     untilAcknowledged(row.tenant, c -> {
                         try (PreparedStatement ps = c.prepareStatement("INSERT INTO events (tenant_id, id, val)"

@@ -11,8 +11,19 @@ public final class RingSettings {
     private final int vnodes;
     private final TokenPlacement placement;
     private final int replicationFactor;
+    private final int maxPins;
+
+    /** Pins are for a few large tenants; past this many, plans warn that a directory would serve better. */
+    public static final int DEFAULT_MAX_PINS = 100;
 
     public RingSettings(KeyType keyType, int vnodes, TokenPlacement placement, int replicationFactor) {
+        this(keyType, vnodes, placement, replicationFactor, DEFAULT_MAX_PINS);
+    }
+
+    /**
+     * @param maxPins how many pinned keys the ring holds before plans warn (a warning, not a limit); at least 0
+     */
+    public RingSettings(KeyType keyType, int vnodes, TokenPlacement placement, int replicationFactor, int maxPins) {
         if (keyType == null) {
             throw new ConfigurationException("ring.keyType is missing; use one of bigint, integer, text, uuid");
         }
@@ -28,7 +39,12 @@ public final class RingSettings {
         this.keyType = keyType;
         this.vnodes = vnodes;
         this.placement = placement;
+        if (maxPins < 0) {
+            throw new ConfigurationException("ring.maxPins " + maxPins + " is below 0; use 0 or more (default "
+                    + DEFAULT_MAX_PINS + ")");
+        }
         this.replicationFactor = replicationFactor;
+        this.maxPins = maxPins;
     }
 
     public static RingSettings of(KeyType keyType) {
@@ -51,9 +67,14 @@ public final class RingSettings {
         return replicationFactor;
     }
 
+    /** The number of pinned keys past which plans warn. */
+    public int maxPins() {
+        return maxPins;
+    }
+
     @Override
     public String toString() {
         return "ring(keyType=" + keyType + ", vnodes=" + vnodes + ", placement=" + placement + ", replicationFactor="
-                + replicationFactor + ")";
+                + replicationFactor + (maxPins == DEFAULT_MAX_PINS ? "" : ", maxPins=" + maxPins) + ")";
     }
 }

@@ -60,7 +60,7 @@ public final class ShardringYaml {
     static final List<String> PIN_FIELDS = List.of("key", "node");
     static final List<String> CATALOG_FIELDS = List.of("node");
     static final List<String> SCHEMA_FIELDS = List.of("locations");
-    static final List<String> RING_FIELDS = List.of("keyType", "vnodes", "placement", "replicationFactor");
+    static final List<String> RING_FIELDS = List.of("keyType", "vnodes", "placement", "replicationFactor", "maxPins");
     static final List<String> TABLE_FIELDS = List.of("name", "keyColumn");
     static final List<String> ROUTER_FIELDS = List.of("downBackoff", "drainTimeout", "fanOutThreads", "cutoverWait",
             "catalogPoll", "zone", "replicaInterval", "user", "password");
@@ -509,12 +509,14 @@ public final class ShardringYaml {
             TokenPlacement placement = placementText == null ? TokenPlacement.ALLOCATED
                     : call("ring.placement", f.get("placement"), () -> TokenPlacement.parse(placementText));
             Integer rf = intValue(f, "replicationFactor", "ring.replicationFactor");
+            Integer maxPins = intValue(f, "maxPins", "ring.maxPins");
+            int mp = maxPins == null ? RingSettings.DEFAULT_MAX_PINS : maxPins;
             int v = vnodes == null ? HashRing.DEFAULT_VNODES : vnodes;
             int r = rf == null ? 1 : rf;
             // RingSettings names the field in its message ("ring.vnodes 0 is invalid"); point at its line
             Y at = keyType == null ? ringY : vnodes != null && (v < 1 || v > 65536) ? f.get("vnodes")
-                    : rf != null && r < 1 ? f.get("replicationFactor") : ringY;
-            return call("ring", at, () -> new RingSettings(keyType, v, placement, r));
+                    : rf != null && r < 1 ? f.get("replicationFactor") : mp < 0 ? f.get("maxPins") : ringY;
+            return call("ring", at, () -> new RingSettings(keyType, v, placement, r, mp));
         }
 
         private void table(String path, Y y, Topology.Builder topology) {
@@ -944,6 +946,9 @@ public final class ShardringYaml {
         out.append("  vnodes: ").append(ring.vnodes()).append('\n');
         out.append("  placement: ").append(ring.placement().name().toLowerCase(Locale.ROOT)).append('\n');
         out.append("  replicationFactor: ").append(ring.replicationFactor()).append('\n');
+        if (ring.maxPins() != RingSettings.DEFAULT_MAX_PINS) {
+            out.append("  maxPins: ").append(ring.maxPins()).append('\n');
+        }
 
         if (!topology.tables().isEmpty()) {
             out.append("tables:\n");

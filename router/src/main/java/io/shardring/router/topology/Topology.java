@@ -208,6 +208,16 @@ public final class Topology {
             return this;
         }
 
+        /** The reference node and tables of {@code other}, for a version built from scratch. */
+        public Builder referenceOf(Topology other) {
+            if (!other.referenceTables.isEmpty()) {
+                referenceNode = other.referenceNode;
+                referenceTables.clear();
+                referenceTables.addAll(other.referenceTables);
+            }
+            return this;
+        }
+
         /** A table replicated whole to every node; see {@link ReferenceTable}. */
         public Builder referenceTable(ReferenceTable table) {
             if (referenceTables.contains(table)) {
