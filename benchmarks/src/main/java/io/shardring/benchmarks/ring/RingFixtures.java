@@ -64,6 +64,30 @@ public final class RingFixtures {
     }
 
     /** A shardring ring of {@code nodes} equal nodes with {@link #VNODES} tokens each. */
+    /** Pinned keys of the pinned-lookup benchmark: the Done-when figure of issue 13. */
+    public static final int PINS = 1000;
+
+    /**
+     * {@code ring} with {@code pins} bigint keys pinned, each to a node other than its owner so that every pin cuts
+     * the ring: 64 of the benchmark's own keys (so pinned lookups are among those measured) and the rest random.
+     */
+    public static HashRing pinned(HashRing ring, int pins) {
+        long[] keys = longKeys(KEY_SEED, KEYS);
+        java.util.SplittableRandom rnd = new java.util.SplittableRandom(KEY_SEED ^ 0x9e3779b97f4a7c15L);
+        HashRing out = ring;
+        java.util.List<io.shardring.router.ring.RingNode> nodes = ring.nodes();
+        for (int i = 0; i < pins; i++) {
+            long key = i < 64 ? keys[i * (KEYS / 64)] : rnd.nextLong();
+            String owner = ring.route(key).id();
+            String to = nodes.get(rnd.nextInt(nodes.size())).id();
+            if (to.equals(owner)) {
+                to = nodes.get((nodes.indexOf(ring.route(key)) + 1) % nodes.size()).id();
+            }
+            out = out.withPin(key, to);
+        }
+        return out;
+    }
+
     public static HashRing shardring(KeyType keyType, TokenPlacement placement, int nodes) {
         HashRing.Builder b = HashRing.builder(keyType).placement(placement).vnodes(VNODES);
         for (String id : nodeIds(nodes)) {

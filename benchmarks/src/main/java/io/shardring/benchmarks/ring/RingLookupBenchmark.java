@@ -103,6 +103,18 @@ public class RingLookupBenchmark {
         }
     }
 
+    /** The bigint ring with {@link RingFixtures#PINS} pinned keys, 64 of them among the looked-up keys. */
+    @State(Scope.Benchmark)
+    public static class ShardringBigintPinned {
+        HashRing ring;
+
+        @Setup(Level.Trial)
+        public void setUp() {
+            ring = RingFixtures.pinned(RingFixtures.shardring(KeyType.BIGINT, TokenPlacement.ALLOCATED,
+                    RingFixtures.NODES), RingFixtures.PINS);
+        }
+    }
+
     @State(Scope.Benchmark)
     public static class JumpBack {
         final Hasher64 xxh3 = com.dynatrace.hash4j.hashing.Hashing.xxh3_64();
@@ -155,6 +167,12 @@ public class RingLookupBenchmark {
     /** lookup_long_ns: shardring, bigint key. */
     @Benchmark
     public RingNode shardringBigint(Keys k, ShardringBigint r) {
+        return r.ring.route(k.longs[k.next()]);
+    }
+
+    /** pinned_lookup_long_ns: shardring, bigint key, on the same ring with 1,000 pinned keys. */
+    @Benchmark
+    public RingNode shardringBigintPinned(Keys k, ShardringBigintPinned r) {
         return r.ring.route(k.longs[k.next()]);
     }
 

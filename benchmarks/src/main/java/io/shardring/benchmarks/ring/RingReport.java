@@ -33,6 +33,7 @@ public final class RingReport {
     static {
         METRICS.put("shardringText", "lookup_ns");
         METRICS.put("shardringBigint", "lookup_long_ns");
+        METRICS.put("shardringBigintPinned", "pinned_lookup_long_ns");
         METRICS.put("jumpBackText", "jumpback_ns");
         METRICS.put("jumpBackBigint", "jumpback_long_ns");
         METRICS.put("seedText", "seed_ns");
@@ -45,7 +46,7 @@ public final class RingReport {
     }
 
     /** The keys of the RESULT line, in order. */
-    static final List<String> RESULT_KEYS = List.of("lookup_ns", "lookup_long_ns", "jumpback_ns", "seed_ns",
+    static final List<String> RESULT_KEYS = List.of("lookup_ns", "lookup_long_ns", "pinned_lookup_long_ns", "jumpback_ns", "seed_ns",
             "allgood_ns", "peak_to_mean", "moved_vs_optimal");
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -143,7 +144,10 @@ public final class RingReport {
         putNumber(ratios, "allgood_ns/lookup_ns", ratio(value, "allgood_ns", "lookup_ns"));
         putNumber(ratios, "guava_ns/lookup_ns", ratio(value, "guava_ns", "lookup_ns"));
         putNumber(ratios, "pg_hash_text_ns/xxh3_text_ns", ratio(value, "pg_hash_text_ns", "xxh3_text_ns"));
+        double pinnedOverPlain = ratio(value, "pinned_lookup_long_ns", "lookup_long_ns");
+        putNumber(ratios, "pinned_lookup_long_ns/lookup_long_ns", pinnedOverPlain);
         target(targets, "lookup_ns/jumpback_ns", lookupOverJump, "max", 1.5, 1.2);
+        target(targets, "pinned_lookup_long_ns/lookup_long_ns", pinnedOverPlain, "max", 1.05, 1.05);
         target(targets, "seed_ns/lookup_ns", seedOverLookup, "min", 5, 8);
         target(targets, "peak_to_mean", peak, "max", 1.05, 1.05);
         target(targets, "moved_vs_optimal", moved, "max", 1.02, 1.02);

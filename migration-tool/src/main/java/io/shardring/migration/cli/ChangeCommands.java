@@ -170,6 +170,7 @@ final class ChangeCommands {
         if (t.ringSettings().replicationFactor() >= 2) {
             ReplicasCommand.sync(cmd, t); // the copies follow the rebalance: only arcs that changed are copied
         }
+        ReferenceCommand.sync(cmd, t); // a node that left: its slot on the reference node goes
         if (cmd.json()) {
             cmd.emit(CliCommand.object("move-done").put("move", id).put("fromVersion", fromVersion)
                     .put("version", version));

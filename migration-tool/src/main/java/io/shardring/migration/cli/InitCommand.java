@@ -19,6 +19,8 @@ import picocli.CommandLine.Command;
                     + " every sharded table.",
             "With ring.replicationFactor >= 2 it then runs `replicas sync`: each node's secondary store"
                     + " (<database>_secondary) is created, migrated first, and seeded.",
+            "With reference.tables it then runs `reference sync`: the writable copy is published on reference.node"
+                    + " and every other node's copy subscribed and seeded.",
             "The catalog lives in the database of catalog.node (default: the first node). Safe to run again."},
         footerHeading = "%nExample:%n",
         footer = "  shardring init --config /etc/shardring/shardring.yaml")
@@ -33,6 +35,9 @@ final class InitCommand extends CliCommand {
         MigrationReport report = migrate(t, this);
         if (report.isSuccess() && t.ringSettings().replicationFactor() >= 2) {
             ReplicasCommand.sync(this, t);
+        }
+        if (report.isSuccess()) {
+            ReferenceCommand.sync(this, t);
         }
         if (json()) {
             ObjectNode o = object("init");

@@ -32,6 +32,7 @@ import picocli.CommandLine.Spec;
             ChangeCommands.RemoveNode.class, ChangeCommands.SetWeight.class, ChangeCommands.Pin.class,
             ChangeCommands.Unpin.class, RebalanceCommand.class,
             VerifyCommand.class, MoveCommands.Resume.class, MoveCommands.Abort.class, ReplicasCommand.class,
+            ReferenceCommand.class,
             SchemaCommand.class,
             DemoCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",

@@ -46,6 +46,7 @@ final class StatusCommand extends CliCommand {
         List<RouterRegistry.Entry> routers = new RouterRegistry(catalog().dataSource()).list();
         io.shardring.migration.replica.ReplicaStatus replicas = io.shardring.migration.replica.ReplicaStatus.inspect(
                 catalog(), t, pools(), env());
+        List<io.shardring.migration.reference.ReferenceSync.CopyLag> referenceLag = referenceLag(t);
         if (json()) {
             ObjectNode o = object("status");
             o.put("version", t.version());
@@ -83,6 +84,16 @@ final class StatusCommand extends CliCommand {
                         .put("state", p.state).put("share", p.share).put("lagMillis", p.lagMillis)
                         .put("lagBytes", p.lagBytes).put("problem", p.problem);
             }
+            if (!t.referenceTables().isEmpty()) {
+                ObjectNode ref = o.putObject("reference");
+                ref.put("node", t.referenceNode());
+                t.referenceTables().forEach(tb -> ref.withArray("tables").add(tb.displayName()));
+                ReferenceCommand.lagJson(ref.putArray("copies"), referenceLag);
+            }
+            if (!t.pins().isEmpty()) {
+                ArrayNode pins = o.putArray("pins");
+                t.pins().forEach(p -> pins.addObject().put("key", p.key().toString()).put("node", p.node()));
+            }
             emit(o);
             return ShardringCli.OK;
         }
@@ -113,6 +124,12 @@ final class StatusCommand extends CliCommand {
         printRouters(routers, t.version());
         say("");
         printReplicas(replicas);
+        ReferenceCommand.print(this, t, referenceLag);
+        if (!t.pins().isEmpty()) {
+            say("pinned keys: " + t.pins().size() + (t.pins().size() > t.ringSettings().maxPins()
+                    ? " (more than ring.maxPins " + t.ringSettings().maxPins() + ")" : "") + ": "
+                    + (t.pins().size() <= 10 ? t.pins() : t.pins().subList(0, 10) + " ..."));
+        }
         if (moves.isEmpty()) {
             say("moves in flight: none");
         }
@@ -120,6 +137,18 @@ final class StatusCommand extends CliCommand {
             m.print(this);
         }
         return ShardringCli.OK;
+    }
+
+    /** The copies' lag, or nothing with a note when the reference node cannot be read (status still answers). */
+    private List<io.shardring.migration.reference.ReferenceSync.CopyLag> referenceLag(Topology t) {
+        try {
+            return new io.shardring.migration.reference.ReferenceSync(t, pools(), ReferenceCommand.SEED_TIMEOUT).lag();
+        } catch (java.sql.SQLException | RuntimeException e) {
+            if (!t.referenceTables().isEmpty() && !json()) {
+                say("reference tables: cannot read the copies' lag on " + t.referenceNode() + ": " + e.getMessage());
+            }
+            return List.of();
+        }
     }
 
     private void printReplicas(io.shardring.migration.replica.ReplicaStatus r) {

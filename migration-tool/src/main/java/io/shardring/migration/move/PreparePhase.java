@@ -1,5 +1,7 @@
 package io.shardring.migration.move;
 
+import io.shardring.migration.reference.ReferenceSync;
+
 import io.shardring.router.ring.TokenRange;
 import io.shardring.router.schema.OwnershipGuard;
 import io.shardring.router.schema.ShardedFlyway;
@@ -26,6 +28,10 @@ final class PreparePhase {
         if (run.migrated.add("source " + job.source)) {
             // the source needs the current shardring schema too (the move markers)
             ShardedFlyway.shardringFlyway(run.node(job.source)).migrate();
+        }
+        if (run.migrated.add("reference " + job.target) && !run.before.nodes().containsKey(job.target)) {
+            // a node the move adds serves tenants at its first cutover: its reference copy is seeded before
+            new ReferenceSync(run.after, run.nodes, run.options.syncTimeout()).attach(job.target);
         }
         Ownership.change(run, job.target, run.after.version(), owned -> owned); // records its identity if new
         try (Connection c = run.node(job.target).getConnection()) {

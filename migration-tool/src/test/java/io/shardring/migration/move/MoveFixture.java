@@ -64,6 +64,18 @@ final class MoveFixture implements AutoCloseable {
      */
     MoveFixture(PgCluster cluster, int nodes, int replicationFactor,
             java.util.function.Function<PgShard, NodeConfig> nodeOf) throws SQLException {
+        this(cluster, nodes, replicationFactor, nodeOf, b -> b);
+    }
+
+    /** With the topology's builder given to {@code more} last (reference tables, pins). */
+    MoveFixture(PgCluster cluster, int nodes, java.util.function.UnaryOperator<Topology.Builder> more)
+            throws SQLException {
+        this(cluster, nodes, 1, MoveFixture::node, more);
+    }
+
+    private MoveFixture(PgCluster cluster, int nodes, int replicationFactor,
+            java.util.function.Function<PgShard, NodeConfig> nodeOf, java.util.function.UnaryOperator<Topology.Builder> more)
+            throws SQLException {
         this.cluster = cluster;
         wipe(cluster);
         for (PgShard s : cluster.shards()) {
@@ -75,7 +87,7 @@ final class MoveFixture implements AutoCloseable {
         for (int i = 0; i < nodes; i++) {
             b.node(nodeOf.apply(cluster.shard(i)));
         }
-        Topology v1 = b.build().withStoredTokens();
+        Topology v1 = more.apply(b).build().withStoredTokens();
         catalog = Catalog.open(pools.apply("shard0"));
         assertThat(catalog.initialize(v1)).isTrue();
         // the application's router, as the README builds it: from a configuration that names the catalog

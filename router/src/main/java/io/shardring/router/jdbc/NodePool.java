@@ -45,6 +45,12 @@ final class NodePool extends ForwardingDataSource implements AutoCloseable {
 
     NodePool(String poolName, NodeConfig node, String jdbcUrl, boolean readOnly, long backoffNanos,
             RouterMetrics metrics, Function<String, String> env) {
+        this(poolName, node, jdbcUrl, readOnly, backoffNanos, metrics, env, null);
+    }
+
+    /** @param initSql run on each new connection of the pool (Hikari's connectionInitSql), or null */
+    NodePool(String poolName, NodeConfig node, String jdbcUrl, boolean readOnly, long backoffNanos,
+            RouterMetrics metrics, Function<String, String> env, String initSql) {
         this.poolName = poolName;
         this.nodeId = node.id();
         this.fingerprint = fingerprint(node, jdbcUrl);
@@ -71,6 +77,9 @@ final class NodePool extends ForwardingDataSource implements AutoCloseable {
         config.setMaxLifetime(p.maxLifetime().toMillis());
         config.setValidationTimeout(Math.min(p.validationTimeout().toMillis(), p.connectionTimeout().toMillis()));
         config.setReadOnly(readOnly);
+        if (initSql != null) {
+            config.setConnectionInitSql(initSql);
+        }
         // start even when the server is down: the router marks the node down instead of refusing to start
         config.setInitializationFailTimeout(-1);
         config.setMetricsTrackerFactory(new MicrometerMetricsTrackerFactory(metrics.registry()));

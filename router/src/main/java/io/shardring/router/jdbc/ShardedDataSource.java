@@ -108,6 +108,7 @@ public final class ShardedDataSource implements AutoCloseable {
     private long routingChanges;
     private volatile State state;
     private volatile boolean closed;
+    private volatile ReferencePool referencePool;
     /** Every copy's sampled lag, kept across topology versions. */
     private final Map<String, CopyLag> lags = new java.util.concurrent.ConcurrentHashMap<>();
     private final ReplicaMonitor monitor;
@@ -784,6 +785,48 @@ public final class ShardedDataSource implements AutoCloseable {
         return p != null && p.isDown();
     }
 
+    /**
+     * The DataSource that writes the reference tables: a pool of its own to the topology's
+     * {@link Topology#referenceNode() reference node}, whose sessions the reference guard lets write. Reads of
+     * reference tables need no special DataSource: every node has a copy, joined locally with tenant rows. A tenant's
+     * DataSource that writes a reference table is refused by the guard, naming this method.
+     *
+     * @throws ShardringException when the topology has no reference tables
+     */
+    public DataSource reference() {
+        ReferencePool r = referencePool;
+        String node = state.topology.referenceNode();
+        if (r != null && r.nodeId.equals(node)) {
+            return r.pool;
+        }
+        return referencePool(node);
+    }
+
+    private synchronized DataSource referencePool(String node) {
+        if (closed) {
+            throw new ShardringException(ErrorCode.CLOSED, "the router is closed");
+        }
+        if (node == null) {
+            throw new ShardringException(ErrorCode.RING_CONSTRAINT, "topology version " + state.topology.version()
+                    + " has no reference tables; list them under reference.tables in the configuration");
+        }
+        ReferencePool r = referencePool;
+        if (r != null && r.nodeId.equals(node)) {
+            return r.pool;
+        }
+        NodeConfig n = state.topology.node(node);
+        NodePool pool = new NodePool(n.id() + "-reference", n, n.jdbcUrl(), false, settings.downBackoff().toNanos(),
+                metrics, env, "SET shardring.reference_writer TO on");
+        referencePool = new ReferencePool(node, pool);
+        if (r != null) {
+            drainer.execute(r.pool::close); // the reference node changed: the old pool's borrowers finish first
+        }
+        return pool;
+    }
+
+    private record ReferencePool(String nodeId, NodePool pool) {
+    }
+
     /** The primary pool of a node, e.g. to run maintenance there. */
     public DataSource node(String nodeId) {
         NodePool p = state.primaries.get(nodeId);
@@ -964,6 +1007,10 @@ public final class ShardedDataSource implements AutoCloseable {
         prepared.values().forEach(NodePool::close);
         prepared.clear();
         s.allPools().forEach(NodePool::close);
+        ReferencePool r = referencePool;
+        if (r != null) {
+            r.pool.close();
+        }
     }
 
     private static ThreadFactory daemon(String prefix) {

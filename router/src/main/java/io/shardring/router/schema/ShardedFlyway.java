@@ -4,8 +4,12 @@ import io.shardring.router.ConfigurationException;
 import io.shardring.router.jdbc.ShardedDataSource;
 import io.shardring.router.ring.TokenRange;
 import io.shardring.router.topology.Topology;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -143,8 +147,10 @@ public final class ShardedFlyway {
             shardringFlyway(ds).migrate();
             step = "applying application migrations";
             if (locations.length > 0) {
-                FluentConfiguration cfg = Flyway.configure(getClass().getClassLoader()).dataSource(ds)
-                        .locations(locations);
+                // the reference guard lets a migration's rows in on the writable copy and skips them on the copies,
+                // which get them by replication
+                FluentConfiguration cfg = Flyway.configure(getClass().getClassLoader())
+                        .dataSource(migrating(ds)).locations(locations);
                 customizer.accept(cfg);
                 if (cfg.getSchemas().length == 0 && cfg.getDefaultSchema() == null) {
                     refuseShardringAsDefaultSchema(ds);
@@ -239,11 +245,56 @@ public final class ShardedFlyway {
                             + " are", nodeId, stored, topology.version());
                 }
                 OwnershipGuard.install(c, nodeId, topology.ring().keyType(), topology.tables());
+                ReferenceGuard.install(c, nodeId, topology);
                 c.commit();
             } catch (SQLException | RuntimeException e) {
                 c.rollback();
                 throw e;
             }
+        }
+    }
+
+    /**
+     * {@code ds} whose connections carry {@code shardring.migrating = on} while Flyway holds them, and lose it when
+     * Flyway closes them: the router's pools are the application's too, so the setting must not stay on a pooled
+     * session (a tenant's write there would pass the reference guard as a migration's).
+     */
+    static DataSource migrating(DataSource ds) {
+        ClassLoader loader = ShardedFlyway.class.getClassLoader();
+        return (DataSource) Proxy.newProxyInstance(loader, new Class<?>[] {DataSource.class}, (proxy, m, args) -> {
+            Object result = invoke(m, ds, args);
+            if (!m.getName().equals("getConnection")) {
+                return result;
+            }
+            Connection c = (Connection) result;
+            try (Statement st = c.createStatement()) {
+                st.execute("SET shardring.migrating TO on");
+            }
+            return Proxy.newProxyInstance(loader, new Class<?>[] {Connection.class}, (p, cm, cargs) -> {
+                if (cm.getName().equals("close") && !c.isClosed()) {
+                    try {
+                        if (!c.getAutoCommit()) {
+                            c.rollback(); // whatever Flyway left open: a RESET in an aborted transaction fails
+                        }
+                        try (Statement st = c.createStatement()) {
+                            st.execute("RESET shardring.migrating");
+                        }
+                    } catch (SQLException e) {
+                        // a connection that cannot be reset must not go back to the pool with the setting
+                        c.abort(Runnable::run);
+                        return null;
+                    }
+                }
+                return invoke(cm, c, cargs);
+            });
+        });
+    }
+
+    private static Object invoke(Method m, Object target, Object[] args) throws Throwable {
+        try {
+            return m.invoke(target, args);
+        } catch (InvocationTargetException e) {
+            throw e.getCause();
         }
     }
 

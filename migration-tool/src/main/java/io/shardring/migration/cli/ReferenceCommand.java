@@ -1,0 +1,101 @@
+package io.shardring.migration.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.shardring.migration.reference.ReferenceSync;
+import io.shardring.router.ErrorCode;
+import io.shardring.router.ShardringException;
+import io.shardring.router.topology.Topology;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Locale;
+import picocli.CommandLine.Command;
+
+/** reference sync: the reference tables' copies on every node. */
+@Command(name = "reference", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Reference tables (reference.tables): one writable copy on reference.node (the catalog's node"
+                + " when not given), replicated whole to every other node so that tenant queries join them locally.",
+        subcommands = {ReferenceCommand.Sync.class})
+final class ReferenceCommand implements Runnable {
+    static final Duration SEED_TIMEOUT = Duration.ofMinutes(30);
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(spec.commandLine().getOut());
+    }
+
+    @Command(name = "sync", mixinStandardHelpOptions = true, sortOptions = false,
+            description = {
+                "Brings every node's copy of the reference tables in line with the catalog's topology: checks that"
+                        + " each table exists with a primary key on every node (refused, naming the table and the"
+                        + " node, before anything changes), installs the reference guard (writes only through"
+                        + " ShardedDataSource.reference() on the writable copy, none on the copies), publishes the"
+                        + " tables on the reference node, subscribes every other node (its own rows replaced by the"
+                        + " writable copy's) and waits for the initial copy. New tables in reference.tables start"
+                        + " copying; slots of nodes that left are dropped. Idempotent.",
+                "init runs it, and every add-node, remove-node, set-weight, rebalance and pin with --execute runs it"
+                        + " at its end; a move seeds the copy on a node it adds before that node takes tenants."},
+            footerHeading = "%nExamples:%n", footer = {"  shardring reference sync", "  shardring status"})
+    static final class Sync extends CliCommand {
+        @Override
+        int execute() {
+            Topology t = current();
+            if (t.referenceTables().isEmpty()) {
+                throw new Refused("topology version " + t.version() + " has no reference tables; list them under"
+                        + " reference.tables in the configuration, run `shardring init`, then sync");
+            }
+            sync(this, t);
+            return ShardringCli.OK;
+        }
+    }
+
+    /** Runs a sync and reports it; nothing to do (and nothing said) without reference tables. */
+    static void sync(CliCommand cmd, Topology t) {
+        if (t.referenceTables().isEmpty()) {
+            return;
+        }
+        try {
+            ReferenceSync sync = new ReferenceSync(t, cmd.pools(), SEED_TIMEOUT);
+            List<String> done = sync.sync();
+            if (cmd.json()) {
+                ObjectNode o = CliCommand.object("reference-synced").put("node", t.referenceNode());
+                done.forEach(o.putArray("steps")::add);
+                lagJson(o.putArray("copies"), sync.lag());
+                cmd.emit(o);
+            } else {
+                done.forEach(d -> cmd.say("reference: " + d));
+                cmd.say("reference tables " + t.referenceTables() + ": writable on " + t.referenceNode() + ", "
+                        + (t.nodes().size() - 1) + " copies in sync");
+            }
+        } catch (SQLException e) {
+            throw new ShardringException(ErrorCode.SHARD_ERROR, "reference sync stopped: " + e.getMessage()
+                    + "; fix the cause and run `shardring reference sync` again", e);
+        }
+    }
+
+    static void lagJson(ArrayNode out, List<ReferenceSync.CopyLag> lag) {
+        for (ReferenceSync.CopyLag l : lag) {
+            out.addObject().put("node", l.node()).put("streaming", l.streaming()).put("bytesBehind", l.bytesBehind())
+                    .put("lagMillis", l.lagMillis());
+        }
+    }
+
+    /** The status lines of the reference tables, or none. */
+    static void print(CliCommand cmd, Topology t, List<ReferenceSync.CopyLag> lag) {
+        if (t.referenceTables().isEmpty()) {
+            return;
+        }
+        cmd.say("reference tables " + t.referenceTables() + ": writable copy on " + t.referenceNode());
+        for (ReferenceSync.CopyLag l : lag) {
+            cmd.say(String.format(Locale.ROOT, "  copy on %-12s %s", l.node(), l.bytesBehind() < 0
+                    ? "NOT SUBSCRIBED: run `shardring reference sync`"
+                    : (l.streaming() ? "streaming" : "NOT STREAMING (see the server log of " + l.node() + ")")
+                            + ", " + l.bytesBehind() + " bytes behind"
+                            + (l.lagMillis() == null ? "" : ", lag " + l.lagMillis() + " ms")));
+        }
+    }
+}

@@ -1,0 +1,256 @@
+package io.shardring.migration.reference;
+
+import static io.shardring.migration.move.Sessions.exists;
+
+import io.shardring.migration.move.NodePools;
+import io.shardring.router.ErrorCode;
+import io.shardring.router.ShardringException;
+import io.shardring.router.Sql;
+import io.shardring.router.schema.ReferenceGuard;
+import io.shardring.router.schema.ShardedFlyway;
+import io.shardring.router.topology.ReferenceTable;
+import io.shardring.router.topology.Topology;
+import java.nio.charset.StandardCharsets;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.zip.CRC32;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps the reference tables' copies: one publication of all their rows ({@value #PUBLICATION}) on the topology's
+ * reference node, one subscription on every other node, seeded from the writable copy (the copy's own rows, e.g.
+ * from a seed migration, are removed first: the writable copy is the truth), and the reference guard on every node.
+ * Checks every table on every node before it changes anything: a missing table or one without a primary key is
+ * refused, naming both. Replication slots of nodes that left the topology are dropped.
+ */
+public final class ReferenceSync {
+    private static final Logger LOG = LoggerFactory.getLogger(ReferenceSync.class);
+    public static final String PUBLICATION = "shardring_reference";
+    private static final String PREFIX = "shardring_ref_";
+
+    private final Topology topology;
+    private final Function<String, DataSource> nodes;
+    private final NodePools conninfo;
+    private final Duration seedTimeout;
+
+    public ReferenceSync(Topology topology, NodePools nodes, Duration seedTimeout) {
+        this.topology = topology;
+        this.nodes = nodes;
+        this.conninfo = nodes;
+        this.seedTimeout = seedTimeout;
+    }
+
+    /** One copy's state, as {@code status} shows it. */
+    public record CopyLag(String node, boolean streaming, long bytesBehind, Long lagMillis) {
+    }
+
+    /** The subscription and slot name of a node's copy: a valid slot name, distinct for distinct node ids. */
+    public static String subscriptionName(String nodeId) {
+        String clean = nodeId.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
+        if (clean.equals(nodeId) && clean.length() <= 40) {
+            return PREFIX + clean;
+        }
+        CRC32 crc = new CRC32();
+        crc.update(nodeId.getBytes(StandardCharsets.UTF_8));
+        return PREFIX + clean.substring(0, Math.min(clean.length(), 32)) + "_" + Long.toHexString(crc.getValue());
+    }
+
+    /** Brings every node's copy in line with the topology; returns what it did, one line per step. */
+    public List<String> sync() throws SQLException {
+        List<String> done = new ArrayList<>();
+        if (topology.referenceTables().isEmpty()) {
+            return done;
+        }
+        for (String node : topology.nodes().keySet()) {
+            try (Connection c = nodes.apply(node).getConnection()) {
+                for (ReferenceTable t : topology.referenceTables()) {
+                    ReferenceGuard.check(c, node, t);
+                }
+            }
+        }
+        String ref = topology.referenceNode();
+        publication(ref, done);
+        for (String node : topology.nodes().keySet()) {
+            guard(node);
+            if (!node.equals(ref)) {
+                subscribe(node, done);
+            }
+        }
+        dropLeftSlots(ref, done);
+        for (String node : topology.nodes().keySet()) {
+            if (!node.equals(ref)) {
+                awaitCopied(node);
+            }
+        }
+        return done;
+    }
+
+    /** Seeds one node's copy (a node a move adds): the guard, the subscription, its initial copy. */
+    public void attach(String node) throws SQLException {
+        if (topology.referenceTables().isEmpty() || node.equals(topology.referenceNode())) {
+            return;
+        }
+        try (Connection c = nodes.apply(node).getConnection()) {
+            for (ReferenceTable t : topology.referenceTables()) {
+                ReferenceGuard.check(c, node, t);
+            }
+        }
+        List<String> done = new ArrayList<>();
+        publication(topology.referenceNode(), done);
+        guard(node);
+        subscribe(node, done);
+        awaitCopied(node);
+        done.forEach(d -> LOG.info("reference tables: {}", d));
+    }
+
+    /** Each copy's replication state, read on the reference node. */
+    public List<CopyLag> lag() throws SQLException {
+        List<CopyLag> out = new ArrayList<>();
+        if (topology.referenceTables().isEmpty()) {
+            return out;
+        }
+        try (Connection c = nodes.apply(topology.referenceNode()).getConnection(); PreparedStatement ps =
+                c.prepareStatement("SELECT s.active, pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn),"
+                        + " (SELECT (extract(epoch FROM r.replay_lag) * 1000)::bigint FROM pg_stat_replication r"
+                        + " WHERE r.pid = s.active_pid) FROM pg_replication_slots s WHERE s.slot_name = ?")) {
+            for (String node : topology.nodes().keySet()) {
+                if (node.equals(topology.referenceNode())) {
+                    continue;
+                }
+                ps.setString(1, subscriptionName(node));
+                try (ResultSet r = ps.executeQuery()) {
+                    if (r.next()) {
+                        long lagMs = r.getLong(3);
+                        out.add(new CopyLag(node, r.getBoolean(1), Math.max(0, r.getLong(2)),
+                                r.wasNull() ? null : lagMs));
+                    } else {
+                        out.add(new CopyLag(node, false, -1, null));
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private void publication(String ref, List<String> done) throws SQLException {
+        StringBuilder tables = new StringBuilder();
+        for (ReferenceTable t : topology.referenceTables()) {
+            tables.append(tables.length() == 0 ? "" : ", ").append(t.quotedName());
+        }
+        try (Connection c = nodes.apply(ref).getConnection(); Statement s = c.createStatement()) {
+            if (exists(c, "SELECT 1 FROM pg_publication WHERE pubname = ?", PUBLICATION)) {
+                s.execute("ALTER PUBLICATION " + PUBLICATION + " SET TABLE " + tables);
+            } else {
+                s.execute("CREATE PUBLICATION " + PUBLICATION + " FOR TABLE " + tables);
+                done.add("publication " + PUBLICATION + " created on " + ref + " for " + topology.referenceTables());
+            }
+        }
+    }
+
+    private void guard(String node) throws SQLException {
+        DataSource ds = nodes.apply(node);
+        ShardedFlyway.shardringFlyway(ds).migrate(); // the guard's function
+        try (Connection c = ds.getConnection()) {
+            c.setAutoCommit(false);
+            ReferenceGuard.install(c, node, topology);
+            c.commit();
+        }
+    }
+
+    private void subscribe(String node, List<String> done) throws SQLException {
+        String name = subscriptionName(node);
+        try (Connection c = nodes.apply(node).getConnection(); Statement s = c.createStatement()) {
+            if (exists(c, "SELECT 1 FROM pg_subscription WHERE subname = ?", name)) {
+                // new tables in the publication start their initial copy; known ones go on streaming
+                s.execute("ALTER SUBSCRIPTION " + Sql.quote(name) + " REFRESH PUBLICATION WITH (copy_data = true)");
+                return;
+            }
+            c.setAutoCommit(false);
+            // the copy's own rows (a seed migration ran on every node) would collide with the writable copy's
+            s.execute("SET LOCAL shardring.migrating TO on");
+            for (ReferenceTable t : topology.referenceTables()) {
+                s.execute("TRUNCATE " + t.quotedName());
+            }
+            c.commit();
+            // CREATE SUBSCRIPTION creates the slot on the reference node and cannot run in a transaction block; the
+            // statement carries the reference node's password: keep it out of this server's log
+            c.setAutoCommit(true);
+            s.execute("SET log_statement = 'none'");
+            try {
+                s.execute("CREATE SUBSCRIPTION " + Sql.quote(name) + " CONNECTION "
+                        + Sql.literal(conninfo.conninfo(topology.referenceNode(), name)) + " PUBLICATION "
+                        + PUBLICATION + " WITH (copy_data = true, slot_name = " + Sql.literal(name) + ")");
+            } finally {
+                s.execute("RESET log_statement");
+            }
+            done.add("copy on " + node + " subscribed (" + name + ")");
+        }
+    }
+
+    private void dropLeftSlots(String ref, List<String> done) throws SQLException {
+        Set<String> expected = new HashSet<>();
+        topology.nodes().keySet().forEach(n -> expected.add(subscriptionName(n)));
+        try (Connection c = nodes.apply(ref).getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT slot_name, active FROM pg_replication_slots WHERE slot_name LIKE 'shardring\\_ref\\_%'")) {
+            try (ResultSet r = ps.executeQuery()) {
+                while (r.next()) {
+                    String slot = r.getString(1);
+                    if (expected.contains(slot)) {
+                        continue;
+                    }
+                    if (r.getBoolean(2)) {
+                        done.add("slot " + slot + " on " + ref + " belongs to a node no longer in the topology but is"
+                                + " still in use: drop its subscription there (DROP SUBSCRIPTION " + slot + ")");
+                        continue;
+                    }
+                    try (PreparedStatement drop = c.prepareStatement("SELECT pg_drop_replication_slot(?)")) {
+                        drop.setString(1, slot);
+                        drop.executeQuery().close();
+                    }
+                    done.add("slot " + slot + " of a node that left dropped on " + ref);
+                }
+            }
+        }
+    }
+
+    private void awaitCopied(String node) throws SQLException {
+        long deadline = System.nanoTime() + seedTimeout.toNanos();
+        int tables = topology.referenceTables().size();
+        try (Connection c = nodes.apply(node).getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT count(*) FILTER (WHERE r.srsubstate IN ('r', 's')), count(*) FROM pg_subscription_rel r"
+                        + " JOIN pg_subscription s ON s.oid = r.srsubid WHERE s.subname = ?")) {
+            ps.setString(1, subscriptionName(node));
+            while (true) {
+                try (ResultSet r = ps.executeQuery()) {
+                    if (r.next() && r.getInt(1) == tables && r.getInt(2) == tables) {
+                        return;
+                    }
+                }
+                if (System.nanoTime() > deadline) {
+                    throw new ShardringException(ErrorCode.SHARD_ERROR, "the reference tables' copy on " + node
+                            + " did not finish its initial copy within " + seedTimeout + "; see the server log of "
+                            + node + ", then run `shardring reference sync` again");
+                }
+                try {
+                    Thread.sleep(50);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new ShardringException(ErrorCode.SHARD_ERROR, "interrupted while the reference tables'"
+                            + " copy on " + node + " was seeded");
+                }
+            }
+        }
+    }
+}
