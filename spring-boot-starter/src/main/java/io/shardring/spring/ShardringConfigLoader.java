@@ -94,7 +94,17 @@ final class ShardringConfigLoader {
             put(m, "vnodes", ring.getVnodes());
             put(m, "placement", ring.getPlacement());
             put(m, "replicationFactor", ring.getReplicationFactor());
+            put(m, "maxPins", ring.getMaxPins());
             root.put("ring", m);
+        }
+        ShardringProperties.Reference reference = p.getReference();
+        if (reference.getNode() != null || !reference.getTables().isEmpty()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            put(m, "node", reference.getNode());
+            if (!reference.getTables().isEmpty()) {
+                m.put("tables", List.copyOf(reference.getTables()));
+            }
+            root.put("reference", m);
         }
         if (!p.getTables().isEmpty()) {
             root.put("tables", p.getTables().stream().map(t -> {

@@ -36,6 +36,7 @@ public class ShardringProperties {
     private List<Node> nodes = new ArrayList<>();
     private final Catalog catalog = new Catalog();
     private final Schema schema = new Schema();
+    private final Reference reference = new Reference();
 
     private final Flyway flyway = new Flyway();
     private final Web web = new Web();
@@ -44,7 +45,7 @@ public class ShardringProperties {
     /** Whether any field of a shardring.yaml is set inline. */
     boolean hasInlineFields() {
         return version != null || ring.isSet() || !tables.isEmpty() || router.isSet() || !nodes.isEmpty()
-                || catalog.node != null || !schema.locations.isEmpty();
+                || catalog.node != null || !schema.locations.isEmpty() || !reference.tables.isEmpty();
     }
 
     public boolean isEnabled() {
@@ -111,6 +112,10 @@ public class ShardringProperties {
         return schema;
     }
 
+    public Reference getReference() {
+        return reference;
+    }
+
     public Flyway getFlyway() {
         return flyway;
     }
@@ -133,9 +138,20 @@ public class ShardringProperties {
         private String placement;
         /** Copies of every key's rows, 1 (default) or more: 2 or more keeps secondary stores. */
         private Integer replicationFactor;
+        /** Pinned keys (shardring pin) past which plans warn (default 100); pins are for a few large tenants. */
+        private Integer maxPins;
 
         boolean isSet() {
-            return keyType != null || vnodes != null || placement != null || replicationFactor != null;
+            return keyType != null || vnodes != null || placement != null || replicationFactor != null
+                    || maxPins != null;
+        }
+
+        public Integer getMaxPins() {
+            return maxPins;
+        }
+
+        public void setMaxPins(Integer maxPins) {
+            this.maxPins = maxPins;
         }
 
         public String getKeyType() {
@@ -454,6 +470,33 @@ public class ShardringProperties {
 
         public void setNode(String node) {
             this.node = node;
+        }
+    }
+
+    /**
+     * Reference tables: tables that are not per tenant (plans, currencies), written through
+     * ShardedDataSource.reference() on one node and replicated whole to every other node.
+     */
+    public static class Reference {
+        /** The node of the writable copy; the catalog's node when not set. */
+        private String node;
+        /** The reference tables, as table or schema.table. */
+        private List<String> tables = new ArrayList<>();
+
+        public String getNode() {
+            return node;
+        }
+
+        public void setNode(String node) {
+            this.node = node;
+        }
+
+        public List<String> getTables() {
+            return tables;
+        }
+
+        public void setTables(List<String> tables) {
+            this.tables = tables;
         }
     }
 

@@ -21,6 +21,8 @@ class ShardringConfigLoaderTest {
         ShardringProperties p = new ShardringProperties();
         p.getRing().setKeyType("uuid");
         p.getRing().setVnodes(16);
+        p.getRing().setMaxPins(5);
+        p.getReference().getTables().addAll(java.util.List.of("plans", "ref.currencies"));
         ShardringProperties.Node n = new ShardringProperties.Node();
         n.setId("pg-a");
         n.setJdbcUrl("jdbc:postgresql://pg-a:5432/app");
@@ -63,6 +65,10 @@ class ShardringConfigLoaderTest {
         assertThat(loaded.config().router().cutoverWait()).isEqualTo(Duration.ofSeconds(2));
         assertThat(loaded.config().catalogNode()).isEqualTo("pg-a");
         assertThat(loaded.environment().apply("OTHER")).isEqualTo("x");
+        assertThat(loaded.config().topology().ringSettings().maxPins()).isEqualTo(5);
+        assertThat(loaded.config().topology().referenceNode()).as("the catalog's node by default").isEqualTo("pg-a");
+        assertThat(loaded.config().topology().referenceTables()).extracting(Object::toString)
+                .containsExactly("public.plans", "ref.currencies");
     }
 
     @Test

@@ -69,7 +69,7 @@ final class ReferenceCommand implements Runnable {
             } else {
                 done.forEach(d -> cmd.say("reference: " + d));
                 cmd.say("reference tables " + t.referenceTables() + ": writable on " + t.referenceNode() + ", "
-                        + (t.nodes().size() - 1) + " copies in sync");
+                        + (t.nodes().size() - 1) + (t.nodes().size() == 2 ? " copy" : " copies") + " in sync");
             }
         } catch (SQLException e) {
             throw new ShardringException(ErrorCode.SHARD_ERROR, "reference sync stopped: " + e.getMessage()

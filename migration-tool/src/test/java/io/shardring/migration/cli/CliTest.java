@@ -31,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
@@ -95,14 +96,18 @@ class CliTest {
     }
 
     @BeforeEach
-    void freshClusterWithTwoNodes() throws Exception {
-        for (PgShard s : cluster.shards()) {
+    void freshClusterWithTwoNodes(TestInfo test) throws Exception {
+        for (PgShard s : cluster.shards()) { // subscriptions first: they hold slots on other shards
             try (Connection c = s.connect(); Statement st = c.createStatement()) {
                 for (String sub : list(c, "SELECT subname FROM pg_subscription")) {
                     st.execute("ALTER SUBSCRIPTION \"" + sub + "\" DISABLE");
                     st.execute("ALTER SUBSCRIPTION \"" + sub + "\" SET (slot_name = NONE)");
                     st.execute("DROP SUBSCRIPTION \"" + sub + "\"");
                 }
+            }
+        }
+        for (PgShard s : cluster.shards()) {
+            try (Connection c = s.connect(); Statement st = c.createStatement()) {
                 for (String pub : list(c, "SELECT pubname FROM pg_publication")) {
                     st.execute("DROP PUBLICATION \"" + pub + "\"");
                 }
@@ -110,7 +115,7 @@ class CliTest {
                     st.execute("SELECT pg_drop_replication_slot('" + slot + "')");
                 }
                 st.execute("DROP SCHEMA IF EXISTS shardring CASCADE");
-                st.execute("DROP TABLE IF EXISTS events, notes, flyway_schema_history");
+                st.execute("DROP TABLE IF EXISTS events, notes, plans, audit_log, flyway_schema_history");
             }
         }
         StringBuilder y = new StringBuilder("ring:\n  keyType: bigint\ntables:\n  - name: events\n    keyColumn: tenant_id\n"
@@ -119,6 +124,10 @@ class CliTest {
             PgShard s = cluster.shard(i);
             y.append("  - id: ").append(s.name()).append("\n    jdbcUrl: ").append(s.jdbcUrl()).append("\n    user: ")
                     .append(s.user()).append("\n    password: ${CLI_TEST_PASSWORD}\n    zone: z").append(i).append('\n');
+        }
+        if (test.getDisplayName().contains("Reference")) {
+            y.append("reference:\n  tables: [plans]\n");
+            y.insert(y.indexOf("tables:"), "  maxPins: 0\n"); // a warning from the first pin
         }
         config = dir.resolve("shardring.yaml");
         Files.writeString(config, y, StandardCharsets.UTF_8);
@@ -179,7 +188,7 @@ class CliTest {
         assertThat(run("no-such-command").code()).isEqualTo(2);
         Path saved = config;
         config = dir.resolve("missing.yaml");
-        Result missing = run("status");
+        Result missing = run("status", "--output", "text");
         config = saved;
         assertThat(missing.code()).isEqualTo(2);
         assertThat(missing.err()).startsWith("shardring: ").contains("missing.yaml").doesNotContain("\tat ");
@@ -324,5 +333,60 @@ class CliTest {
         System.arraycopy(a, 0, r, 0, a.length);
         System.arraycopy(b, 0, r, a.length, b.length);
         return r;
+    }
+
+    @Test
+    void pinUnpinAndReferenceTablesFromTheCommandLine() throws Exception {
+        Result bad = run("pin", "abc", "--node", "shard1");
+        assertThat(bad.code()).isEqualTo(3);
+        assertThat(bad.err()).contains("shard key 'abc' is not a bigint").contains("key type is bigint");
+        Result unknown = run("pin", "42", "--node", "shard9");
+        assertThat(unknown.code()).isEqualTo(3);
+        assertThat(unknown.err()).contains("unknown node 'shard9'");
+        // a pin to a node that a running move removes
+        long moveId;
+        try (NodePools pools = new NodePools(ENV::get)) {
+            Topology t = catalogTopology(pools);
+            Plan remove = Planner.plan(t, TopologyChange.removeNode("shard1"), pools);
+            moveId = new Mover(Catalog.open(pools.apply("shard0")), pools, new Mover.Options(), MoveListener.NONE)
+                    .start(remove);
+        }
+        Result leaving = run("pin", "42", "--node", "shard1");
+        assertThat(leaving.code()).isEqualTo(3);
+        assertThat(leaving.err()).contains("node 'shard1' is being removed by move " + moveId);
+        assertThat(run("abort").code()).isZero();
+
+        String owner;
+        try (NodePools pools = new NodePools(ENV::get)) {
+            owner = catalogTopology(pools).ring().route(42L).id();
+        }
+        String other = owner.equals("shard0") ? "shard1" : "shard0";
+        Result plan = run("pin", "42", "--node", other, "--output", "text");
+        assertThat(plan.code()).as(plan.err()).isZero();
+        assertThat(plan.out()).contains("plan: pin 42 to " + other).contains("1 job").contains(owner + "  ->  " + other)
+                .contains("pinned keys after: 42 on " + other)
+                .contains("1 keys are pinned, more than ring.maxPins (0)").contains("dry run: nothing changed");
+        Result pinned = run("pin", "42", "--node", other, "--execute", "--output", "text");
+        assertThat(pinned.code()).as(pinned.err()).isZero();
+        assertThat(pinned.out()).contains("done: topology version");
+        Result status = run("status", "--output", "text");
+        assertThat(status.out()).contains("pinned keys: 1 (more than ring.maxPins 0): [42 -> " + other + "]")
+                .contains("reference tables [public.plans]: writable copy on shard0")
+                .containsPattern("copy on shard1 +streaming, \\d+ bytes behind");
+        Result again = run("pin", "42", "--node", other, "--output", "text");
+        assertThat(again.out()).contains("already pinned to " + other);
+        Result removeHolder = run("remove-node", other);
+        assertThat(removeHolder.code()).isEqualTo(3);
+        assertThat(removeHolder.err()).contains("1 key(s) are pinned to it").contains("unpin");
+        Result sync = run("reference", "sync", "--output", "text");
+        assertThat(sync.code()).as(sync.err()).isZero();
+        assertThat(sync.out()).contains("reference tables [public.plans]: writable on shard0, 1 copy in sync");
+        Result unpin = run("unpin", "42", "--execute", "--output", "text");
+        assertThat(unpin.code()).as(unpin.err()).isZero();
+        assertThat(run("unpin", "42").err()).contains("key 42 is not pinned");
+        Result verify = run("verify");
+        assertThat(verify.code()).as(verify.out() + verify.err()).isZero();
+        System.out.println("CLI-OUTPUT pin plan\n" + plan.out() + "\nCLI-OUTPUT pin execute\n" + pinned.out()
+                + "\nCLI-OUTPUT status\n" + status.out() + "\nCLI-OUTPUT reference sync\n" + sync.out());
     }
 }
