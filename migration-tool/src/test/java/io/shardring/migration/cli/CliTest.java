@@ -386,6 +386,7 @@ class CliTest {
         assertThat(run("unpin", "42").err()).contains("key 42 is not pinned");
         Result verify = run("verify");
         assertThat(verify.code()).as(verify.out() + verify.err()).isZero();
+        System.out.println("CLI-OUTPUT errors\n" + bad.err() + unknown.err() + leaving.err() + removeHolder.err());
         System.out.println("CLI-OUTPUT pin plan\n" + plan.out() + "\nCLI-OUTPUT pin execute\n" + pinned.out()
                 + "\nCLI-OUTPUT status\n" + status.out() + "\nCLI-OUTPUT reference sync\n" + sync.out());
     }

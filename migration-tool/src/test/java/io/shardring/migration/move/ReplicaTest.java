@@ -107,6 +107,7 @@ class ReplicaTest {
             f.checkEverything();
             Topology last = f.catalog.load();
             assertStoresExact(f, last);
+            crossShardFromCopiesEqualsPrimaries(f);
 
             // a write appears on the copy within the bound
             long tenant = tenantOwnedBy(last, "shard2");
@@ -184,6 +185,54 @@ class ReplicaTest {
                 assertThat(actual.size()).as("rows in the store of %s:%s", node, why).isEqualTo(expected.size());
                 assertThat(actual).as("the store of %s", node).isEqualTo(expected);
             }
+        }
+    }
+
+    /**
+     * Cross-shard queries read from the secondary stores (each store holds the arcs of several primaries, so each
+     * query keeps its share with ownedRows) give the primaries' answer: every key counted once.
+     */
+    private static void crossShardFromCopiesEqualsPrimaries(MoveFixture f) {
+        io.shardring.router.jdbc.CrossShard primaries = io.shardring.router.jdbc.CrossShard.on(f.router);
+        io.shardring.router.jdbc.CrossShard copies = io.shardring.router.jdbc.CrossShard.on(f.router,
+                ReadPreference.secondary());
+        String select = "SELECT count(*), sum(val), min(id), max(id) FROM events WHERE ";
+        io.shardring.router.jdbc.CrossShard.Agg[] aggs = {io.shardring.router.jdbc.CrossShard.Agg.COUNT,
+            io.shardring.router.jdbc.CrossShard.Agg.SUM, io.shardring.router.jdbc.CrossShard.Agg.MIN,
+            io.shardring.router.jdbc.CrossShard.Agg.MAX};
+        var expected = primaries.aggregate(select + primaries.ownedRows("tenant_id"), List.of(), aggs).valueOrThrow();
+        var fromCopies = copies.aggregate(select + copies.ownedRows("tenant_id"), List.of(), aggs);
+        assertThat(fromCopies.failures()).isEmpty();
+        assertThat(fromCopies.valueOrThrow().toString()).isEqualTo(expected.toString());
+        assertThat(expected.get(0).getLong(0)).isGreaterThan(100);
+        var unfiltered = copies.aggregate(select + "true", List.of(), aggs).valueOrThrow();
+        assertThat(unfiltered.get(0).getLong(0)).as("a store queried once per primary it copies, without ownedRows")
+                .isGreaterThan(expected.get(0).getLong(0));
+        assertThat(f.router.onAllShards(ReadPreference.secondary(), c -> 1).keySet())
+                .allSatisfy(k -> assertThat(k).startsWith("secondary store on"));
+        java.util.Comparator<long[]> byValDescThenId = (a, b) -> a[1] != b[1] ? Long.compare(b[1], a[1])
+                : Long.compare(a[0], b[0]);
+        for (io.shardring.router.jdbc.CrossShard cross : List.of(primaries, copies)) {
+            assertThat(cross.sorted(byValDescThenId, 3, 20, (c, n) -> {
+                List<long[]> out = new java.util.ArrayList<>();
+                try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT id, val FROM events WHERE "
+                        + cross.ownedRows("tenant_id") + " ORDER BY val DESC, id LIMIT " + n)) {
+                    while (rs.next()) {
+                        out.add(new long[] {rs.getLong(1), rs.getLong(2)});
+                    }
+                }
+                return out;
+            }).valueOrThrow()).extracting(r -> r[0] + ":" + r[1]).isEqualTo(primaries.sorted(byValDescThenId, 3, 20,
+                    (c, n) -> {
+                        List<long[]> out = new java.util.ArrayList<>();
+                        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT id, val FROM"
+                                + " events ORDER BY val DESC, id LIMIT " + n)) {
+                            while (rs.next()) {
+                                out.add(new long[] {rs.getLong(1), rs.getLong(2)});
+                            }
+                        }
+                        return out;
+                    }).valueOrThrow().stream().map(r -> r[0] + ":" + r[1]).toList());
         }
     }
 

@@ -36,14 +36,34 @@ import java.util.PriorityQueue;
  */
 public final class CrossShard {
     private final ShardedDataSource shards;
+    /** Null: every primary, whole. */
+    private final ReadPreference preference;
 
-    private CrossShard(ShardedDataSource shards) {
+    private CrossShard(ShardedDataSource shards, ReadPreference preference) {
         this.shards = shards;
+        this.preference = preference;
     }
 
     /** Cross-shard queries on the router's primaries. */
     public static CrossShard on(ShardedDataSource shards) {
-        return new CrossShard(shards);
+        return new CrossShard(shards, null);
+    }
+
+    /**
+     * Cross-shard queries that read every key once from the copies {@code preference} chooses (secondary stores,
+     * standbys, primaries; {@link ShardedDataSource#onAllShards(ReadPreference, SqlWork)}). A secondary store holds
+     * the arcs of several primaries, so every query must keep only its part with {@link #ownedRows(String)}: without
+     * it, rows are counted once per copy.
+     */
+    public static CrossShard on(ShardedDataSource shards, ReadPreference preference) {
+        if (preference == null) {
+            throw new IllegalArgumentException("preference is null; use on(shards) to read the primaries");
+        }
+        return new CrossShard(shards, preference);
+    }
+
+    private <T> Map<String, ShardResult<T>> fanOut(SqlWork<T> work) {
+        return preference == null ? shards.onAllShards(work) : shards.onAllShards(preference, work);
     }
 
     /** One shard's part of a sorted query: at most {@code limit} rows, in the merge's order. */
@@ -68,7 +88,7 @@ public final class CrossShard {
                     + limit);
         }
         int perShard = (int) Math.min(Integer.MAX_VALUE, (long) offset + limit);
-        Map<String, ShardResult<List<T>>> results = shards.onAllShards(c -> query.rows(c, perShard));
+        Map<String, ShardResult<List<T>>> results = fanOut(c -> query.rows(c, perShard));
         Map<String, ShardringException> failures = new LinkedHashMap<>();
         List<List<T>> lists = new ArrayList<>();
         for (ShardResult<List<T>> r : results.values()) {
@@ -174,7 +194,7 @@ public final class CrossShard {
             throw new IllegalArgumentException("name how each selected column combines: Agg.GROUP, COUNT, SUM, MIN"
                     + " or MAX, one per column");
         }
-        Map<String, ShardResult<List<Object[]>>> results = shards.onAllShards(c -> {
+        Map<String, ShardResult<List<Object[]>>> results = fanOut(c -> {
             List<Object[]> rows = perShard.apply(c);
             for (Object[] row : rows) {
                 if (row.length != columns.length) {
@@ -285,14 +305,17 @@ public final class CrossShard {
     }
 
     /**
-     * The SQL condition that keeps only the rows of keys the shard owns now, for {@code keyColumn} (a column name,
-     * quoted here): add it to a cross-shard query's WHERE. While a move runs, the rows of the moving ranges exist on
-     * the source and the target until the move's cleanup; without this condition a cross-shard count or sort sees
-     * them twice. Needs the shardring schema on every shard (ShardedFlyway installs it).
+     * The SQL condition that keeps only the rows each query must count, for {@code keyColumn} (a column name, quoted
+     * here): add it to a cross-shard query's WHERE. On primaries: the keys the shard owns now (while a move runs, the
+     * rows of the moving ranges exist on the source and the target until the move's cleanup; without this condition a
+     * cross-shard count or sort sees them twice; needs the shardring schema on every shard, which ShardedFlyway
+     * installs). With a read preference: the arcs this copy was chosen for, which the query must keep.
      */
     public String ownedRows(String keyColumn) {
-        return "(width_bucket(" + shards.topology().ringSettings().keyType().sqlHash(keyColumn)
-                + ", shardring.owned_bounds()) % 2 = 1)";
+        String hash = shards.topology().ringSettings().keyType().sqlHash(keyColumn);
+        return preference == null ? "(width_bucket(" + hash + ", shardring.owned_bounds()) % 2 = 1)"
+                // a sub-select, so that the setting is parsed once per statement, not once per row
+                : "(width_bucket(" + hash + ", (SELECT current_setting('shardring.read_bounds')::bigint[])) % 2 = 1)";
     }
 
     static BigDecimal decimal(Object n) {

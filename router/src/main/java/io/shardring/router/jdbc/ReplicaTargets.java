@@ -101,6 +101,20 @@ final class ReplicaTargets {
         return byArc[layout.arcIndexForHash(ring.keyType().hash(key))];
     }
 
+    /** The targets of every arc, in arc order, with the arc's hash intervals: {@link #layout}'s, or per node at R = 1. */
+    void forEachArc(java.util.function.BiConsumer<ReadTarget[], List<long[]>> each) {
+        if (layout == null) {
+            for (RingNode rn : ring.nodes()) {
+                each.accept(byNode.get(rn), io.shardring.router.ring.HashIntervals.of(ring.rangesOf(rn.id())));
+            }
+            return;
+        }
+        List<ReplicaLayout.Arc> arcs = layout.arcs();
+        for (int i = 0; i < byArc.length; i++) {
+            each.accept(byArc[i], io.shardring.router.ring.HashIntervals.of(List.of(arcs.get(i).range())));
+        }
+    }
+
     boolean monitored() {
         return layout != null || !standbyLags.isEmpty();
     }

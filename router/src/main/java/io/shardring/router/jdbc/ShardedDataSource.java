@@ -16,6 +16,7 @@ import io.shardring.router.topology.ShardringConfig;
 import io.shardring.router.topology.Topology;
 import io.shardring.router.topology.TopologySource;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -684,22 +685,25 @@ public final class ShardedDataSource implements AutoCloseable {
             if (autoCommit) {
                 c.setAutoCommit(false);
             }
+            T result;
             try {
-                T result = work.apply(c);
+                result = work.apply(c);
                 c.commit();
-                return result;
             } catch (SQLException | RuntimeException | Error e) {
                 try {
                     c.rollback();
+                    if (autoCommit) {
+                        c.setAutoCommit(true);
+                    }
                 } catch (SQLException suppressed) {
-                    e.addSuppressed(suppressed);
+                    e.addSuppressed(suppressed); // a broken connection: keep the work's own error, not "closed"
                 }
                 throw e;
-            } finally {
-                if (autoCommit) {
-                    c.setAutoCommit(true);
-                }
             }
+            if (autoCommit) {
+                c.setAutoCommit(true);
+            }
+            return result;
         }
     }
 
@@ -720,6 +724,63 @@ public final class ShardedDataSource implements AutoCloseable {
     }
 
     /**
+     * Runs {@code work} so that every key is read once, from the copies {@code preference} chooses: the key space is
+     * split by arc, each arc read where the preference sends its keys (a primary, a secondary store, a standby), and
+     * {@code work} runs once per target that got arcs, in a read transaction in which
+     * {@code current_setting('shardring.read_bounds')} holds that target's share of the hashes (a {@code width_bucket}
+     * threshold array). A secondary store keeps the arcs of several primaries, so {@code work}'s query must keep only
+     * those rows: {@link CrossShard#ownedRows(String)} of a {@link CrossShard#on(ShardedDataSource, ReadPreference)}
+     * says how. Results are keyed by target ({@code primary shard1}, {@code secondary store on shard2 (copy of
+     * shard1)}); arcs the preference allows no target for are reported as a failure under their primary's id.
+     */
+    public <T> Map<String, ShardResult<T>> onAllShards(ReadPreference preference, SqlWork<T> work) {
+        State s = state;
+        Map<String, NodePool> pools = new LinkedHashMap<>();
+        Map<String, List<long[]>> intervals = new LinkedHashMap<>();
+        Map<String, ShardringException> unavailable = new LinkedHashMap<>();
+        s.targets.forEachArc((targets, arc) -> {
+            ReadTarget t;
+            try {
+                t = choose(s, targets, preference, null);
+            } catch (ShardringException e) {
+                unavailable.putIfAbsent(targets[0].nodeId, e);
+                return;
+            }
+            String key = t.kind == ReadTarget.Kind.SECONDARY_STORE ? t + " (copy of " + targets[0].nodeId + ")"
+                    : t.toString();
+            pools.putIfAbsent(key, t.pool);
+            intervals.computeIfAbsent(key, k -> new ArrayList<>()).addAll(arc);
+        });
+        Map<String, Future<T>> futures = new LinkedHashMap<>();
+        pools.forEach((key, pool) -> {
+            String bounds = io.shardring.router.schema.OwnershipGuard.boundsLiteral(
+                    io.shardring.router.ring.HashIntervals.normalize(intervals.get(key)));
+            futures.put(key, fanOut.submit(() -> {
+                try (Connection c = pool.getConnection()) {
+                    boolean auto = c.getAutoCommit();
+                    c.setAutoCommit(false);
+                    try (PreparedStatement ps = c.prepareStatement(
+                            "SELECT set_config('shardring.read_bounds', ?, true)")) {
+                        ps.setString(1, bounds);
+                        ps.executeQuery().close();
+                        T result = work.apply(c);
+                        c.commit();
+                        return result;
+                    } catch (SQLException | RuntimeException e) {
+                        c.rollback();
+                        throw e;
+                    } finally {
+                        c.setAutoCommit(auto);
+                    }
+                }
+            }));
+        });
+        Map<String, ShardResult<T>> out = collect(futures);
+        unavailable.forEach((node, e) -> out.put(node, new ShardResult<>(node, null, e)));
+        return out;
+    }
+
+    /**
      * Runs {@code work} on every node's primary in parallel (auto-commit connections) and returns each
      * node's value or error, by node id in topology order. One shard's failure does not stop the others.
      */
@@ -733,6 +794,10 @@ public final class ShardedDataSource implements AutoCloseable {
                 }
             }));
         }
+        return collect(futures);
+    }
+
+    private static <T> Map<String, ShardResult<T>> collect(Map<String, Future<T>> futures) {
         Map<String, ShardResult<T>> out = new LinkedHashMap<>();
         for (Map.Entry<String, Future<T>> e : futures.entrySet()) {
             String node = e.getKey();

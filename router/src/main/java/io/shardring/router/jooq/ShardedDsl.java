@@ -117,16 +117,49 @@ public final class ShardedDsl {
      */
     public <R extends Record> Merged<List<R>> sorted(Comparator<? super R> order, int offset, int limit,
             BiFunction<DSLContext, Integer, ? extends ResultQuery<R>> query) {
-        return CrossShard.on(router).sorted(order, offset, limit,
-                (c, n) -> query.apply(DSL.using(c, dialect, settings), n).fetch());
+        return sorted(CrossShard.on(router), order, offset, limit, query);
+    }
+
+    /**
+     * The same top-k read from the copies {@code preference} chooses; the query must keep its rows with
+     * {@link #ownedRows(ReadPreference, String)} of the same preference.
+     */
+    public <R extends Record> Merged<List<R>> sorted(ReadPreference preference, Comparator<? super R> order,
+            int offset, int limit, BiFunction<DSLContext, Integer, ? extends ResultQuery<R>> query) {
+        return sorted(CrossShard.on(router, preference), order, offset, limit, query);
+    }
+
+    private <R extends Record> Merged<List<R>> sorted(CrossShard cross, Comparator<? super R> order, int offset,
+            int limit, BiFunction<DSLContext, Integer, ? extends ResultQuery<R>> query) {
+        return cross.sorted(order, offset, limit, (c, n) -> query.apply(DSL.using(c, dialect, settings), n).fetch());
     }
 
     /** Aggregates over all shards ({@link CrossShard#aggregate}), one {@code Agg} per selected field. */
     public Merged<List<CrossShard.AggregateRow>> aggregate(Function<DSLContext, ? extends ResultQuery<?>> query,
             CrossShard.Agg... columns) {
-        return CrossShard.on(router).aggregateRows(
+        return aggregate(CrossShard.on(router), query, columns);
+    }
+
+    /** The same aggregates read from the copies {@code preference} chooses; see {@link #ownedRows}. */
+    public Merged<List<CrossShard.AggregateRow>> aggregate(ReadPreference preference,
+            Function<DSLContext, ? extends ResultQuery<?>> query, CrossShard.Agg... columns) {
+        return aggregate(CrossShard.on(router, preference), query, columns);
+    }
+
+    private Merged<List<CrossShard.AggregateRow>> aggregate(CrossShard cross,
+            Function<DSLContext, ? extends ResultQuery<?>> query, CrossShard.Agg... columns) {
+        return cross.aggregateRows(
                 c -> query.apply(DSL.using(c, dialect, settings)).fetch().stream().map(Record::intoArray).toList(),
                 columns);
+    }
+
+    /**
+     * The condition that keeps a cross-shard query to the rows it must count ({@link CrossShard#ownedRows}): the
+     * keys each primary owns (a null preference), or the arcs each copy was chosen for.
+     */
+    public org.jooq.Condition ownedRows(ReadPreference preference, String keyColumn) {
+        CrossShard cross = preference == null ? CrossShard.on(router) : CrossShard.on(router, preference);
+        return DSL.condition(cross.ownedRows(keyColumn));
     }
 
     public ShardedDataSource router() {

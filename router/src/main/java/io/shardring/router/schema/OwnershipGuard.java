@@ -315,7 +315,7 @@ public final class OwnershipGuard {
      * The thresholds of {@code width_bucket} for sorted, disjoint, non-touching intervals: each interval's low end
      * and the value after its high end, strictly ascending; none after an interval that reaches Long.MAX_VALUE.
      */
-    static String boundsLiteral(List<long[]> intervals) {
+    public static String boundsLiteral(List<long[]> intervals) {
         StringBuilder sb = new StringBuilder(intervals.size() * 42 + 2).append('{');
         for (long[] iv : intervals) {
             sb.append(sb.length() == 1 ? "" : ",").append(iv[0]);
