@@ -98,6 +98,14 @@ final class ChangeCommands {
         return Planner.plan(current, change, cmd.pools());
     }
 
+    /** A change to nodes already in the topology: its plan, or with {@code execute} the move (refused while one runs). */
+    static int planOrRun(CliCommand cmd, Topology t, TopologyChange change, boolean execute) {
+        if (execute) {
+            cmd.refuseWhileRunning("a new move");
+        }
+        return printAndMaybeExecute(cmd, plan(cmd, t, change, null), execute);
+    }
+
     /** Prints the plan; with {@code execute} runs it with progress. */
     static int printAndMaybeExecute(CliCommand cmd, Plan plan, boolean execute) {
         cmd.root().observer().planned(plan);
@@ -227,10 +235,7 @@ final class ChangeCommands {
             Topology t = current();
             checkKnown(t, id);
             checkNotCatalog(this, id);
-            if (execute) {
-                refuseWhileRunning("a new move");
-            }
-            return printAndMaybeExecute(this, plan(this, t, TopologyChange.removeNode(id), null), execute);
+            return planOrRun(this, t, TopologyChange.removeNode(id), execute);
         }
     }
 
@@ -256,10 +261,7 @@ final class ChangeCommands {
             checkWeight(id, weight);
             Topology t = current();
             checkKnown(t, id);
-            if (execute) {
-                refuseWhileRunning("a new move");
-            }
-            return printAndMaybeExecute(this, plan(this, t, TopologyChange.setWeight(id, weight), null), execute);
+            return planOrRun(this, t, TopologyChange.setWeight(id, weight), execute);
         }
     }
 
@@ -311,10 +313,7 @@ final class ChangeCommands {
                 say("key " + key + " is already pinned to " + node + "; nothing to do");
                 return ShardringCli.OK;
             }
-            if (execute) {
-                refuseWhileRunning("a new move");
-            }
-            return printAndMaybeExecute(this, plan(this, t, TopologyChange.pin(k, node), null), execute);
+            return planOrRun(this, t, TopologyChange.pin(k, node), execute);
         }
     }
 
@@ -339,10 +338,7 @@ final class ChangeCommands {
                 throw new Refused("key " + key + " is not pinned" + (t.pins().isEmpty() ? ""
                         : "; pinned keys: " + (t.pins().size() <= 10 ? t.pins() : t.pins().size() + " keys")));
             }
-            if (execute) {
-                refuseWhileRunning("a new move");
-            }
-            return printAndMaybeExecute(this, plan(this, t, TopologyChange.unpin(k), null), execute);
+            return planOrRun(this, t, TopologyChange.unpin(k), execute);
         }
     }
 }

@@ -90,11 +90,13 @@ class ReferenceTablesTest {
 
             // writes anywhere but through reference() are refused, naming it
             assertThatThrownBy(() -> insertPlan(f.router.forKey(tenantOf.get("shard0")), 9)).satisfies(e -> {
+                System.out.println("guard on the writable copy: " + e.getMessage());
                 assertThat(((SQLException) e).getSQLState()).isEqualTo("SR002");
                 assertThat(e.getMessage()).contains("written through ShardedDataSource.reference(), not through a"
                         + " tenant's DataSource");
             });
             assertThatThrownBy(() -> insertPlan(f.router.forKey(tenantOf.get("shard1")), 9)).satisfies(e -> {
+                System.out.println("guard on a copy: " + e.getMessage());
                 assertThat(((SQLException) e).getSQLState()).isEqualTo("SR002");
                 assertThat(e.getMessage()).contains("read-only copy on this node")
                         .contains("ShardedDataSource.reference(), which writes the writable copy on node shard0");
