@@ -7,6 +7,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.HashSet;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 
 /** The topology versions a move publishes: one per job cut over, in which exactly those jobs have moved. */
@@ -36,21 +39,33 @@ final class MoveTopologies {
         for (long t : after.ring().tokens()) {
             points.add(t);
         }
+        // a key is pinned as in `after` if a moved job covers its hash, else as in `before` (an aborted pin or unpin
+        // gives the key back to where it was)
+        Map<Long, io.shardring.router.ring.Pin> pins = new TreeMap<>();
+        Set<Long> pinned = new HashSet<>();
+        before.pins().forEach(p -> pinned.add(p.hash()));
+        after.pins().forEach(p -> pinned.add(p.hash()));
+        for (long h : pinned) {
+            Topology from = covered(moved, h) ? after : before;
+            from.pins().stream().filter(p -> p.hash() == h).findFirst().ifPresent(p -> pins.put(h, p));
+        }
         io.shardring.router.ring.HashRing beforeArcs = before.ring().unpinned();
         io.shardring.router.ring.HashRing afterArcs = after.ring().unpinned();
         Map<String, List<Long>> tokens = new LinkedHashMap<>();
+        long prev = points.isEmpty() ? 0 : points.last();
         for (long p : points) {
+            // the elementary arc (prev, p] is wholly moved or not, but for the pinned hashes in it, which a rebalance's
+            // jobs leave out: test a hash of it that is not pinned
             boolean isMoved = false;
-            for (JobState j : moved) {
-                for (TokenRange r : j.ranges) {
-                    if (r.contains(p)) {
-                        isMoved = true;
-                        break;
-                    }
+            for (long probe : new long[] {p, p - 1, prev + 1}) {
+                if (!pinned.contains(probe) && new TokenRange(prev, p).contains(probe)) {
+                    isMoved = covered(moved, probe);
+                    break;
                 }
             }
             String owner = (isMoved ? afterArcs : beforeArcs).nodeForHash(p).id();
             tokens.computeIfAbsent(owner, k -> new ArrayList<>()).add(p);
+            prev = p;
         }
         Topology.Builder b = Topology.builder().version(version).ring(before.ringSettings());
         Map<String, NodeConfig> configs = new LinkedHashMap<>(before.nodes());
@@ -62,7 +77,18 @@ final class MoveTopologies {
             }
         }
         after.tables().forEach(b::table);
-        after.pins().forEach(p -> b.pin(p.key(), p.node()));
+        pins.values().forEach(p -> b.pin(p.key(), p.node()));
         return b.referenceOf(after).build();
+    }
+
+    private static boolean covered(List<JobState> moved, long hash) {
+        for (JobState j : moved) {
+            for (TokenRange r : j.ranges) {
+                if (r.contains(hash)) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 }

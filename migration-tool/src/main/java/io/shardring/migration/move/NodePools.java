@@ -186,13 +186,25 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
             this.pool = pool;
         }
 
+        /**
+         * A pooled connection that answers: Hikari checks a connection on borrow only when it sat idle for more than
+         * 500 ms, and a node killed and restarted within that time (a resumed move right after a restart) would get a
+         * connection to a dead process; the tool's steps are coarse, so one round trip per borrow costs nothing.
+         */
         @Override
         public Connection getConnection() throws SQLException {
-            try {
-                return pool.getConnection();
-            } catch (SQLException e) {
-                throw new ShardUnavailableException(nodeId, "node " + nodeId + " (" + address + ") gave no connection: "
-                        + reason(e), e);
+            for (int attempt = 0; ; attempt++) {
+                Connection c;
+                try {
+                    c = pool.getConnection();
+                } catch (SQLException e) {
+                    throw new ShardUnavailableException(nodeId, "node " + nodeId + " (" + address + ") gave no"
+                            + " connection: " + reason(e), e);
+                }
+                if (attempt > pool.getMaximumPoolSize() || c.isValid(5)) {
+                    return c;
+                }
+                pool.evictConnection(c);
             }
         }
 

@@ -111,7 +111,23 @@ final class NodePool extends ForwardingDataSource implements AutoCloseable {
     boolean markUp() {
         boolean was = downUntil != 0;
         downUntil = 0;
+        if (was) {
+            evictPooled();
+        }
         return was;
+    }
+
+    /**
+     * Retires every pooled connection (idle ones now, borrowed ones when they come back) of a server that failed or
+     * came back: Hikari checks a connection on borrow only when it sat idle for more than 500 ms, so a server killed
+     * and restarted within that time would hand out connections to its dead processes (seen in tests: a restart in
+     * 142 ms, then an I/O error on the first statement).
+     */
+    private void evictPooled() {
+        com.zaxxer.hikari.HikariPoolMXBean mx = pool.getHikariPoolMXBean();
+        if (mx != null) {
+            mx.softEvictConnections();
+        }
     }
 
     /** Whether a failure says that the server could not be reached (as opposed to an SQL error it answered with). */
@@ -181,7 +197,11 @@ final class NodePool extends ForwardingDataSource implements AutoCloseable {
     }
 
     void markDown() {
+        boolean was = downUntil != 0;
         downUntil = System.nanoTime() + Math.max(1, backoffNanos);
+        if (!was) {
+            evictPooled();
+        }
     }
 
     /** Tries one direct connection (not through the pool) so start-up can mark an unreachable node down quickly. */
