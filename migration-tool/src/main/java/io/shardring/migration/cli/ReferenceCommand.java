@@ -37,20 +37,56 @@ final class ReferenceCommand implements Runnable {
                         + " tables on the reference node, subscribes every other node (its own rows replaced by the"
                         + " writable copy's) and waits for the initial copy. New tables in reference.tables start"
                         + " copying; slots of nodes that left are dropped. Idempotent.",
-                "init runs it, and every add-node, remove-node, set-weight, rebalance and pin with --execute runs it"
-                        + " at its end; a move seeds the copy on a node it adds before that node takes tenants."},
+                "Tables the configuration file adds to reference.tables are published first as a new topology version"
+                        + " (init never changes a stored catalog); taking a table out or moving reference.node is"
+                        + " refused. init runs the sync, and so does the end of every move that add-node, remove-node,"
+                        + " set-weight, rebalance, pin and unpin run with --execute; a move seeds the copy on a node it"
+                        + " adds before that node takes tenants. Refused while a move runs."},
             footerHeading = "%nExamples:%n", footer = {"  shardring reference sync", "  shardring status"})
     static final class Sync extends CliCommand {
         @Override
         int execute() {
-            Topology t = current();
+            refuseWhileRunning("reference sync");
+            Topology t = withConfiguredTables(this, current());
             if (t.referenceTables().isEmpty()) {
                 throw new Refused("topology version " + t.version() + " has no reference tables; list them under"
-                        + " reference.tables in the configuration, run `shardring init`, then sync");
+                        + " reference.tables in the configuration, then run `shardring reference sync`");
             }
             sync(this, t);
             return ShardringCli.OK;
         }
+    }
+
+    /**
+     * The catalog's topology with the reference tables the configuration file adds, published as a new version (no
+     * key moves); the catalog's own when the file adds none. Moving the writable copy to another node, and taking a
+     * table out, are refused: both need the copies' data handled, which sync does not do.
+     */
+    static Topology withConfiguredTables(CliCommand cmd, Topology current) {
+        Topology configured = cmd.config().topology();
+        if (configured.referenceTables().isEmpty() || configured.referenceTables().equals(current.referenceTables())) {
+            return current;
+        }
+        if (!configured.referenceTables().containsAll(current.referenceTables())) {
+            List<Object> gone = new java.util.ArrayList<>(current.referenceTables());
+            gone.removeAll(configured.referenceTables());
+            throw new Refused("the configuration no longer lists reference tables " + gone + "; taking a table out of"
+                    + " reference.tables is not supported: list it again");
+        }
+        if (current.referenceNode() != null && !current.referenceNode().equals(configured.referenceNode())) {
+            throw new Refused("reference.node is " + configured.referenceNode() + " in the configuration but "
+                    + current.referenceNode() + " in the catalog; moving the writable copy is not supported: set"
+                    + " reference.node to " + current.referenceNode());
+        }
+        Topology next = current.toBuilder().version(current.version() + 1).referenceOf(configured).build();
+        List<Object> added = new java.util.ArrayList<>(configured.referenceTables());
+        added.removeAll(current.referenceTables());
+        cmd.mover(io.shardring.migration.move.MoveListener.NONE).publish(next, "reference tables " + added + " added");
+        if (!cmd.json()) {
+            cmd.say("reference: topology version " + next.version() + " published with reference tables " + added
+                    + " added");
+        }
+        return next;
     }
 
     /** Runs a sync and reports it; nothing to do (and nothing said) without reference tables. */

@@ -12,6 +12,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
@@ -240,6 +241,17 @@ public final class Mover {
         }
         try (Connection c = journal.connection()) {
             c.setAutoCommit(false);
+            refuseRunningLocked(c);
+            try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(
+                    "SELECT coalesce(max(version), 0) FROM shardring.topology_versions")) {
+                r.next();
+                if (r.getLong(1) != plan.before().version()) {
+                    c.rollback();
+                    throw new ShardringException(ErrorCode.RING_CONSTRAINT, "the plan starts from topology version "
+                            + plan.before().version() + " but the catalog is at version " + r.getLong(1)
+                            + "; plan again");
+                }
+            }
             long id;
             try (PreparedStatement ps = c.prepareStatement("INSERT INTO shardring.moves (change, from_version,"
                     + " target_document, state) VALUES (?, ?, ?, 'running') RETURNING id")) {
@@ -296,13 +308,43 @@ public final class Mover {
             throw new ShardringException(ErrorCode.RING_CONSTRAINT, "the plan moves keys (" + plan.jobs().size()
                     + " jobs); start it as a move");
         }
-        running().ifPresent(r -> {
-            throw new ShardringException(ErrorCode.RING_CONSTRAINT, "move " + r.id + " (" + r.change
-                    + ") is still running; resume or abort it first");
-        });
-        journal.catalog().publish(plan.after().toBuilder().version(plan.before().version() + 1).build(),
-                plan.change());
+        publish(plan.after().toBuilder().version(plan.before().version() + 1).build(), plan.change());
     }
+
+    /**
+     * Publishes a topology version that moves no key (pins on their owner, reference tables), refused while a move
+     * runs: under the lock that {@link #start} takes, so that no move starts from the version this one replaces.
+     */
+    public void publish(Topology next, String change) {
+        try (Connection c = journal.connection()) {
+            c.setAutoCommit(false);
+            try {
+                refuseRunningLocked(c);
+                journal.catalog().publish(c, next, change);
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
+            }
+        } catch (SQLException e) {
+            throw new ShardringException(ErrorCode.SHARD_ERROR, "cannot publish topology version " + next.version()
+                    + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Locks the moves against a concurrent start, then refuses if one runs; in the caller's transaction. */
+    private static void refuseRunningLocked(Connection c) throws SQLException {
+        try (Statement s = c.createStatement()) {
+            s.execute("LOCK TABLE shardring.moves IN SHARE ROW EXCLUSIVE MODE");
+            try (ResultSet r = s.executeQuery("SELECT id, change FROM shardring.moves WHERE state = 'running'")) {
+                if (r.next()) {
+                    throw new ShardringException(ErrorCode.RING_CONSTRAINT, "move " + r.getLong(1) + " ("
+                            + r.getString(2) + ") is still running; resume or abort it first");
+                }
+            }
+        }
+    }
+
 
     /** Continues the running move from its journal. */
     public long resume() {

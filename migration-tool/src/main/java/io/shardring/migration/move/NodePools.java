@@ -37,6 +37,11 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
         return this;
     }
 
+    /** The ids of every node made known, in the order they were. */
+    public synchronized java.util.Set<String> known() {
+        return new java.util.LinkedHashSet<>(nodes.keySet());
+    }
+
     public synchronized NodeConfig config(String nodeId) {
         NodeConfig n = nodes.get(nodeId);
         if (n == null) {

@@ -2,6 +2,8 @@ package io.shardring.migration.reference;
 
 import static io.shardring.migration.move.Sessions.exists;
 
+import io.shardring.migration.move.Sessions;
+
 import io.shardring.migration.move.NodePools;
 import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardringException;
@@ -132,9 +134,10 @@ public final class ReferenceSync {
                 ps.setString(1, subscriptionName(node));
                 try (ResultSet r = ps.executeQuery()) {
                     if (r.next()) {
+                        boolean active = r.getBoolean(1);
+                        long behind = Math.max(0, r.getLong(2));
                         long lagMs = r.getLong(3);
-                        out.add(new CopyLag(node, r.getBoolean(1), Math.max(0, r.getLong(2)),
-                                r.wasNull() ? null : lagMs));
+                        out.add(new CopyLag(node, active, behind, r.wasNull() ? null : lagMs));
                     } else {
                         out.add(new CopyLag(node, false, -1, null));
                     }
@@ -173,35 +176,128 @@ public final class ReferenceSync {
         String name = subscriptionName(node);
         try (Connection c = nodes.apply(node).getConnection(); Statement s = c.createStatement()) {
             if (exists(c, "SELECT 1 FROM pg_subscription WHERE subname = ?", name)) {
-                // new tables in the publication start their initial copy; known ones go on streaming
-                s.execute("ALTER SUBSCRIPTION " + Sql.quote(name) + " REFRESH PUBLICATION WITH (copy_data = true)");
+                refresh(node, c, name, done);
                 return;
             }
+        }
+        // the slot first, on the reference node: the subscription below then needs no connection of its own to create
+        // it, and can be created in the same transaction that clears the copy, so that a failure leaves the copy as
+        // it was
+        try (Connection r = nodes.apply(topology.referenceNode()).getConnection(); PreparedStatement ps =
+                r.prepareStatement("SELECT pg_create_logical_replication_slot(?, 'pgoutput') WHERE NOT EXISTS"
+                        + " (SELECT 1 FROM pg_replication_slots WHERE slot_name = ?)")) {
+            ps.setString(1, name);
+            ps.setString(2, name);
+            ps.executeQuery().close();
+        }
+        try (Connection c = nodes.apply(node).getConnection(); Statement s = c.createStatement()) {
             c.setAutoCommit(false);
-            // the copy's own rows (a seed migration ran on every node) would collide with the writable copy's
-            s.execute("SET LOCAL shardring.migrating TO on");
-            for (ReferenceTable t : topology.referenceTables()) {
-                s.execute("TRUNCATE " + t.quotedName());
-            }
-            c.commit();
-            // CREATE SUBSCRIPTION creates the slot on the reference node and cannot run in a transaction block; the
-            // statement carries the reference node's password: keep it out of this server's log
-            c.setAutoCommit(true);
-            s.execute("SET log_statement = 'none'");
             try {
+                quietLog(c, s, node, done);
+                clear(c, s, topology.referenceTables());
                 s.execute("CREATE SUBSCRIPTION " + Sql.quote(name) + " CONNECTION "
                         + Sql.literal(conninfo.conninfo(topology.referenceNode(), name)) + " PUBLICATION "
-                        + PUBLICATION + " WITH (copy_data = true, slot_name = " + Sql.literal(name) + ")");
+                        + PUBLICATION + " WITH (copy_data = true, create_slot = false, slot_name = "
+                        + Sql.literal(name) + ")");
+                c.commit();
+            } catch (SQLException | RuntimeException e) {
+                c.rollback();
+                throw e;
             } finally {
-                s.execute("RESET log_statement");
+                c.setAutoCommit(true);
             }
             done.add("copy on " + node + " subscribed (" + name + ")");
+        }
+    }
+
+    /**
+     * An existing copy: tables new to the publication start their initial copy, after their rows on the copy (a seed
+     * migration's) are cleared; known tables go on streaming.
+     */
+    private void refresh(String node, Connection c, String name, List<String> done) throws SQLException {
+        List<ReferenceTable> added = new ArrayList<>();
+        try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_subscription_rel r JOIN pg_subscription s"
+                + " ON s.oid = r.srsubid WHERE s.subname = ? AND r.srrelid = to_regclass(?)")) {
+            for (ReferenceTable t : topology.referenceTables()) {
+                ps.setString(1, name);
+                ps.setString(2, t.quotedName());
+                try (ResultSet r = ps.executeQuery()) {
+                    if (!r.next()) {
+                        added.add(t);
+                    }
+                }
+            }
+        }
+        try (Statement s = c.createStatement()) {
+            if (!added.isEmpty()) {
+                c.setAutoCommit(false);
+                try {
+                    clear(c, s, added);
+                    c.commit();
+                } finally {
+                    c.setAutoCommit(true);
+                }
+                done.add("copy on " + node + ": " + added + " added");
+            }
+            s.execute("ALTER SUBSCRIPTION " + Sql.quote(name) + " REFRESH PUBLICATION WITH (copy_data = true)");
+        }
+    }
+
+    /**
+     * Empties reference tables on a copy before the writable copy's rows arrive. With triggers off (replica role),
+     * so that foreign keys from tenant tables to them do not stop it: the same rows come back by the initial copy.
+     */
+    private static void clear(Connection c, Statement s, List<ReferenceTable> tables) throws SQLException {
+        s.execute("SET LOCAL shardring.migrating TO on");
+        if (!Sessions.skipTriggers(c)) {
+            throw new ShardringException(ErrorCode.SHARD_ERROR, "the tool's role may not set session_replication_role"
+                    + " on this node, which emptying a reference table's copy needs (foreign keys point at it);"
+                    + " run reference sync as a superuser");
+        }
+        for (ReferenceTable t : tables) {
+            s.execute("DELETE FROM " + t.quotedName());
+        }
+    }
+
+    /** Keeps the subscription's connection string, which holds the reference node's password, out of the log. */
+    private static void quietLog(Connection c, Statement s, String node, List<String> done) throws SQLException {
+        try {
+            s.execute("SAVEPOINT quiet");
+            s.execute("SET LOCAL log_statement = 'none'");
+            s.execute("SET LOCAL log_min_error_statement = 'panic'");
+            s.execute("RELEASE SAVEPOINT quiet");
+        } catch (SQLException notAllowed) {
+            s.execute("ROLLBACK TO SAVEPOINT quiet");
+            done.add("warning: the role on " + node + " may not change log settings: the subscription's connection"
+                    + " string, with the reference node's password, may reach its server log");
+        }
+    }
+
+    /**
+     * Drops the copy of a node that left the topology, on that node (which drops its slot on the reference node), if
+     * the node still answers; false when it does not.
+     */
+    private boolean detach(String node, List<String> done) {
+        try (Connection c = nodes.apply(node).getConnection(); Statement s = c.createStatement()) {
+            String name = subscriptionName(node);
+            if (exists(c, "SELECT 1 FROM pg_subscription WHERE subname = ?", name)) {
+                s.execute("DROP SUBSCRIPTION " + Sql.quote(name));
+                done.add("copy on " + node + ", which left the topology, dropped");
+            }
+            return true;
+        } catch (SQLException | RuntimeException e) {
+            return false;
         }
     }
 
     private void dropLeftSlots(String ref, List<String> done) throws SQLException {
         Set<String> expected = new HashSet<>();
         topology.nodes().keySet().forEach(n -> expected.add(subscriptionName(n)));
+        for (String known : conninfo.known()) {
+            if (!topology.nodes().containsKey(known)) {
+                detach(known, done);
+            }
+        }
         try (Connection c = nodes.apply(ref).getConnection(); PreparedStatement ps = c.prepareStatement(
                 "SELECT slot_name, active FROM pg_replication_slots WHERE slot_name LIKE 'shardring\\_ref\\_%'")) {
             try (ResultSet r = ps.executeQuery()) {

@@ -115,7 +115,7 @@ class CliTest {
                     st.execute("SELECT pg_drop_replication_slot('" + slot + "')");
                 }
                 st.execute("DROP SCHEMA IF EXISTS shardring CASCADE");
-                st.execute("DROP TABLE IF EXISTS events, notes, plans, audit_log, flyway_schema_history");
+                st.execute("DROP TABLE IF EXISTS events, notes, accounts, plans, currencies, audit_log, flyway_schema_history");
             }
         }
         StringBuilder y = new StringBuilder("ring:\n  keyType: bigint\ntables:\n  - name: events\n    keyColumn: tenant_id\n"
@@ -381,6 +381,16 @@ class CliTest {
         Result sync = run("reference", "sync", "--output", "text");
         assertThat(sync.code()).as(sync.err()).isZero();
         assertThat(sync.out()).contains("reference tables [public.plans]: writable on shard0, 1 copy in sync");
+        // a table added to reference.tables in the file: sync publishes it, then copies it
+        Files.writeString(config, Files.readString(config).replace("tables: [plans]", "tables: [plans, currencies]"));
+        Result added = run("reference", "sync", "--output", "text");
+        assertThat(added.code()).as(added.err()).isZero();
+        assertThat(added.out()).contains("published with reference tables [public.currencies] added")
+                .contains("copy on shard1: [public.currencies] added");
+        Files.writeString(config, Files.readString(config).replace("tables: [plans, currencies]", "tables: [currencies]"));
+        Result dropped = run("reference", "sync");
+        assertThat(dropped.code()).isEqualTo(3);
+        assertThat(dropped.err()).contains("no longer lists reference tables [public.plans]");
         Result unpin = run("unpin", "42", "--execute", "--output", "text");
         assertThat(unpin.code()).as(unpin.err()).isZero();
         assertThat(run("unpin", "42").err()).contains("key 42 is not pinned");

@@ -51,6 +51,8 @@ class ReferenceTablesTest {
                     .hasMessageContaining("ADD PRIMARY KEY");
             assertThat(count(f.pools.apply("shard0"), "SELECT count(*) FROM pg_publication")).isZero();
 
+            // a tenant table on the copy points at a seed row by a foreign key: the copy is reseeded all the same
+            exec(f.pools.apply("shard1"), "INSERT INTO accounts (tenant_id, id, plan_id) VALUES (1, 1, 1)");
             ReferenceSync sync = new ReferenceSync(t, f.pools, Duration.ofSeconds(60));
             assertThat(sync.sync()).anyMatch(s -> s.contains("publication shardring_reference created on shard0"))
                     .anyMatch(s -> s.contains("copy on shard1 subscribed"));
@@ -129,6 +131,27 @@ class ReferenceTablesTest {
             assertThat(new ReferenceSync(grown, f.pools, Duration.ofSeconds(60)).lag())
                     .extracting(ReferenceSync.CopyLag::node).containsExactlyInAnyOrder("shard1", "shard2");
 
+            // a table added to the reference tables later: its seed rows on the copies give way to the writable copy's
+            exec(f.router.reference(), "INSERT INTO currencies (code, name) VALUES ('JPY', 'yen')");
+            Topology withCurrencies = grown.toBuilder().version(grown.version() + 1).referenceTable("currencies").build();
+            f.mover(MoveListener.NONE).publish(withCurrencies, "reference tables [public.currencies] added");
+            assertThat(new ReferenceSync(withCurrencies, f.pools, Duration.ofSeconds(60)).sync())
+                    .anyMatch(l -> l.contains("copy on shard2: [public.currencies] added"));
+            for (String node : List.of("shard1", "shard2")) {
+                assertThat(count(f.pools.apply(node), "SELECT count(*) FROM currencies")).as(node).isEqualTo(3);
+            }
+            assertThat(count(f.pools.apply("shard1"), "SELECT count(*) FROM accounts a JOIN plans p ON p.id ="
+                    + " a.plan_id")).as("the account's plan, reseeded under its foreign key").isEqualTo(1);
+
+            // a node that leaves: its copy and its slot on the reference node go with the next sync
+            f.mover(MoveListener.NONE).execute(f.plan(TopologyChange.removeNode("shard1")));
+            Topology shrunk = f.catalog.load();
+            assertThat(new ReferenceSync(shrunk, f.pools, Duration.ofSeconds(60)).sync())
+                    .anyMatch(l -> l.contains("copy on shard1, which left the topology, dropped"));
+            assertThat(count(f.pools.apply("shard0"), "SELECT count(*) FROM pg_replication_slots WHERE slot_name"
+                    + " = 'shardring_ref_shard1'")).isZero();
+            assertThat(count(f.pools.apply("shard1"), "SELECT count(*) FROM pg_subscription")).isZero();
+
             // the writable copy's node cannot leave
             assertThatThrownBy(() -> f.plan(TopologyChange.removeNode("shard0"))).isInstanceOf(ShardringException.class)
                     .hasMessageContaining("writable copy of the reference tables");
@@ -197,6 +220,12 @@ class ReferenceTablesTest {
         }
         assertThat(ids).as("no reference row twice").doesNotHaveDuplicates();
         return out;
+    }
+
+    private static void exec(DataSource ds, String sql) throws SQLException {
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement()) {
+            s.executeUpdate(sql);
+        }
     }
 
     private static long count(DataSource ds, String sql) throws SQLException {

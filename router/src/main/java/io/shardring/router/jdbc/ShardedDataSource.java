@@ -759,19 +759,25 @@ public final class ShardedDataSource implements AutoCloseable {
                 try (Connection c = pool.getConnection()) {
                     boolean auto = c.getAutoCommit();
                     c.setAutoCommit(false);
+                    T result;
                     try (PreparedStatement ps = c.prepareStatement(
-                            "SELECT set_config('shardring.read_bounds', ?, true)")) {
+                            "SELECT set_config('shardring.read_bounds', ?, true)"); Statement st = c.createStatement()) {
+                        st.execute("SET TRANSACTION READ ONLY");
                         ps.setString(1, bounds);
                         ps.executeQuery().close();
-                        T result = work.apply(c);
+                        result = work.apply(c);
                         c.commit();
-                        return result;
                     } catch (SQLException | RuntimeException e) {
-                        c.rollback();
+                        try {
+                            c.rollback();
+                            c.setAutoCommit(auto);
+                        } catch (SQLException suppressed) {
+                            e.addSuppressed(suppressed); // a broken connection: keep the work's own error
+                        }
                         throw e;
-                    } finally {
-                        c.setAutoCommit(auto);
                     }
+                    c.setAutoCommit(auto);
+                    return result;
                 }
             }));
         });
@@ -860,36 +866,39 @@ public final class ShardedDataSource implements AutoCloseable {
      */
     public DataSource reference() {
         ReferencePool r = referencePool;
-        String node = state.topology.referenceNode();
-        if (r != null && r.nodeId.equals(node)) {
+        Topology t = state.topology;
+        String node = t.referenceNode();
+        if (r != null && r.nodeId.equals(node) && r.topologyVersion == t.version()) {
             return r.pool;
         }
-        return referencePool(node);
+        return referencePool(t);
     }
 
-    private synchronized DataSource referencePool(String node) {
+    private synchronized DataSource referencePool(Topology t) {
         if (closed) {
             throw new ShardringException(ErrorCode.CLOSED, "the router is closed");
         }
+        String node = t.referenceNode();
         if (node == null) {
-            throw new ShardringException(ErrorCode.RING_CONSTRAINT, "topology version " + state.topology.version()
+            throw new ShardringException(ErrorCode.RING_CONSTRAINT, "topology version " + t.version()
                     + " has no reference tables; list them under reference.tables in the configuration");
         }
         ReferencePool r = referencePool;
-        if (r != null && r.nodeId.equals(node)) {
+        NodeConfig n = settings.connectAs(t.node(node)); // the application's role, as for the tenants' pools
+        if (r != null && r.nodeId.equals(node) && r.pool.fingerprint().equals(NodePool.fingerprint(n, n.jdbcUrl()))) {
+            referencePool = new ReferencePool(node, t.version(), r.pool);
             return r.pool;
         }
-        NodeConfig n = state.topology.node(node);
         NodePool pool = new NodePool(n.id() + "-reference", n, n.jdbcUrl(), false, settings.downBackoff().toNanos(),
                 metrics, env, "SET shardring.reference_writer TO on");
-        referencePool = new ReferencePool(node, pool);
+        referencePool = new ReferencePool(node, t.version(), pool);
         if (r != null) {
-            drainer.execute(r.pool::close); // the reference node changed: the old pool's borrowers finish first
+            drainer.execute(r.pool::close); // the node or its settings changed: the old pool's borrowers finish first
         }
         return pool;
     }
 
-    private record ReferencePool(String nodeId, NodePool pool) {
+    private record ReferencePool(String nodeId, long topologyVersion, NodePool pool) {
     }
 
     /** The primary pool of a node, e.g. to run maintenance there. */

@@ -269,6 +269,9 @@ public final class ShardedFlyway {
             Connection c = (Connection) result;
             try (Statement st = c.createStatement()) {
                 st.execute("SET shardring.migrating TO on");
+            } catch (SQLException | RuntimeException e) {
+                c.close();
+                throw e;
             }
             return Proxy.newProxyInstance(loader, new Class<?>[] {Connection.class}, (p, cm, cargs) -> {
                 if (cm.getName().equals("close") && !c.isClosed()) {
@@ -281,8 +284,11 @@ public final class ShardedFlyway {
                         }
                     } catch (SQLException e) {
                         // a connection that cannot be reset must not go back to the pool with the setting
+                        if (ds.isWrapperFor(com.zaxxer.hikari.HikariDataSource.class)) {
+                            ds.unwrap(com.zaxxer.hikari.HikariDataSource.class).evictConnection(c);
+                            return null;
+                        }
                         c.abort(Runnable::run);
-                        return null;
                     }
                 }
                 return invoke(cm, c, cargs);
