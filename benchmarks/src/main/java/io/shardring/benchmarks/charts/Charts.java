@@ -184,6 +184,7 @@ public final class Charts {
             {"seed_ns", "seed-style ring (TreeMap, SHA-256), text key"},
             {"allgood_ns", "allgood-consistent-hash, text key"},
             {"lookup_long_ns", "shardring, bigint key"},
+            {"pinned_lookup_long_ns", "shardring, bigint key, 1,000 pinned keys"},
             {"jumpback_long_ns", "JumpBackHash (XXH3), bigint key"},
         };
         for (String[] bar : bars) {
