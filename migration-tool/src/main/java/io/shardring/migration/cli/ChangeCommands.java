@@ -174,7 +174,7 @@ final class ChangeCommands {
 
     static int finished(CliCommand cmd, long id, long fromVersion) {
         long version = cmd.catalog().version();
-        io.shardring.router.topology.Topology t = cmd.catalog().load();
+        Topology t = cmd.catalog().load();
         if (t.ringSettings().replicationFactor() >= 2) {
             ReplicasCommand.sync(cmd, t); // the copies follow the rebalance: only arcs that changed are copied
         }

@@ -1,5 +1,7 @@
 package io.shardring.migration.move;
 
+import io.shardring.router.ring.HashRing;
+import io.shardring.router.ring.Pin;
 import io.shardring.router.ring.TokenRange;
 import io.shardring.router.topology.NodeConfig;
 import io.shardring.router.topology.Topology;
@@ -41,7 +43,7 @@ final class MoveTopologies {
         }
         // a key is pinned as in `after` if a moved job covers its hash, else as in `before` (an aborted pin or unpin
         // gives the key back to where it was)
-        Map<Long, io.shardring.router.ring.Pin> pins = new TreeMap<>();
+        Map<Long, Pin> pins = new TreeMap<>();
         Set<Long> pinned = new HashSet<>();
         before.pins().forEach(p -> pinned.add(p.hash()));
         after.pins().forEach(p -> pinned.add(p.hash()));
@@ -49,8 +51,8 @@ final class MoveTopologies {
             Topology from = covered(moved, h) ? after : before;
             from.pins().stream().filter(p -> p.hash() == h).findFirst().ifPresent(p -> pins.put(h, p));
         }
-        io.shardring.router.ring.HashRing beforeArcs = before.ring().unpinned();
-        io.shardring.router.ring.HashRing afterArcs = after.ring().unpinned();
+        HashRing beforeArcs = before.ring().unpinned();
+        HashRing afterArcs = after.ring().unpinned();
         Map<String, List<Long>> tokens = new LinkedHashMap<>();
         long prev = points.isEmpty() ? 0 : points.last();
         for (long p : points) {

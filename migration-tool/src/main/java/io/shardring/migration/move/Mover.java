@@ -229,18 +229,9 @@ public final class Mover {
             throw new ShardringException(ErrorCode.RING_CONSTRAINT, "the plan cannot be executed: "
                     + String.join("; ", plan.errors()));
         }
-        Optional<RunningMove> running = running();
-        if (running.isPresent()) {
-            throw new ShardringException(ErrorCode.RING_CONSTRAINT, "move " + running.get().id + " ("
-                    + running.get().change + ") is still running; resume or abort it first");
-        }
-        long current = journal.catalog().version();
-        if (current != plan.before().version()) {
-            throw new ShardringException(ErrorCode.RING_CONSTRAINT, "the plan starts from topology version "
-                    + plan.before().version() + " but the catalog is at version " + current + "; plan again");
-        }
         try (Connection c = journal.connection()) {
             c.setAutoCommit(false);
+            // under the lock publish() takes: no version is published between this check and the move's record
             refuseRunningLocked(c);
             try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(
                     "SELECT coalesce(max(version), 0) FROM shardring.topology_versions")) {

@@ -3,6 +3,7 @@ package io.shardring.migration.plan;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.shardring.router.ring.Pin;
 import io.shardring.router.ring.RingDiff;
 import io.shardring.router.ring.TokenRange;
 import io.shardring.router.topology.ShardedTable;
@@ -150,7 +151,7 @@ public final class Plan {
         }
         if (!after.pins().isEmpty()) {
             List<String> pins = new ArrayList<>();
-            for (io.shardring.router.ring.Pin p : after.pins()) {
+            for (Pin p : after.pins()) {
                 pins.add(p.key() + " on " + p.node() + " (hash " + p.hash() + ")");
                 if (pins.size() == 10) {
                     pins.add("... " + (after.pins().size() - 10) + " more");
@@ -192,7 +193,7 @@ public final class Plan {
             tables.addObject().put("table", t.displayName()).put("keyColumn", t.keyColumn());
         }
         ArrayNode pins = o.putArray("pinsAfter");
-        for (io.shardring.router.ring.Pin p : after.pins()) {
+        for (Pin p : after.pins()) {
             pins.addObject().put("key", p.key().toString()).put("node", p.node()).put("hash", p.hash());
         }
         o.put("movedShare", movedShare());

@@ -24,7 +24,6 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.function.Function;
 import java.util.zip.CRC32;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -43,14 +42,12 @@ public final class ReferenceSync {
     private static final String PREFIX = "shardring_ref_";
 
     private final Topology topology;
-    private final Function<String, DataSource> nodes;
-    private final NodePools conninfo;
+    private final NodePools nodes;
     private final Duration seedTimeout;
 
     public ReferenceSync(Topology topology, NodePools nodes, Duration seedTimeout) {
         this.topology = topology;
         this.nodes = nodes;
-        this.conninfo = nodes;
         this.seedTimeout = seedTimeout;
     }
 
@@ -76,11 +73,7 @@ public final class ReferenceSync {
             return done;
         }
         for (String node : topology.nodes().keySet()) {
-            try (Connection c = nodes.apply(node).getConnection()) {
-                for (ReferenceTable t : topology.referenceTables()) {
-                    ReferenceGuard.check(c, node, t);
-                }
-            }
+            checkTables(node);
         }
         String ref = topology.referenceNode();
         publication(ref, done);
@@ -104,17 +97,22 @@ public final class ReferenceSync {
         if (topology.referenceTables().isEmpty() || node.equals(topology.referenceNode())) {
             return;
         }
-        try (Connection c = nodes.apply(node).getConnection()) {
-            for (ReferenceTable t : topology.referenceTables()) {
-                ReferenceGuard.check(c, node, t);
-            }
-        }
+        checkTables(node);
         List<String> done = new ArrayList<>();
         publication(topology.referenceNode(), done);
         guard(node);
         subscribe(node, done);
         awaitCopied(node);
         done.forEach(d -> LOG.info("reference tables: {}", d));
+    }
+
+    /** Refuses a reference table that is missing on the node or has no primary key, before anything changes. */
+    private void checkTables(String node) throws SQLException {
+        try (Connection c = nodes.apply(node).getConnection()) {
+            for (ReferenceTable t : topology.referenceTables()) {
+                ReferenceGuard.check(c, node, t);
+            }
+        }
     }
 
     /** Each copy's replication state, read on the reference node. */
@@ -196,7 +194,7 @@ public final class ReferenceSync {
                 quietLog(c, s, node, done);
                 clear(c, s, topology.referenceTables());
                 s.execute("CREATE SUBSCRIPTION " + Sql.quote(name) + " CONNECTION "
-                        + Sql.literal(conninfo.conninfo(topology.referenceNode(), name)) + " PUBLICATION "
+                        + Sql.literal(nodes.conninfo(topology.referenceNode(), name)) + " PUBLICATION "
                         + PUBLICATION + " WITH (copy_data = true, create_slot = false, slot_name = "
                         + Sql.literal(name) + ")");
                 c.commit();
@@ -293,7 +291,7 @@ public final class ReferenceSync {
     private void dropLeftSlots(String ref, List<String> done) throws SQLException {
         Set<String> expected = new HashSet<>();
         topology.nodes().keySet().forEach(n -> expected.add(subscriptionName(n)));
-        for (String known : conninfo.known()) {
+        for (String known : nodes.known()) {
             if (!topology.nodes().containsKey(known)) {
                 detach(known, done);
             }

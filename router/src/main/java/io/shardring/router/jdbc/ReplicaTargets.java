@@ -1,5 +1,6 @@
 package io.shardring.router.jdbc;
 
+import io.shardring.router.ring.HashIntervals;
 import io.shardring.router.ring.HashRing;
 import io.shardring.router.ring.ReplicaLayout;
 import io.shardring.router.ring.RingNode;
@@ -105,13 +106,13 @@ final class ReplicaTargets {
     void forEachArc(java.util.function.BiConsumer<ReadTarget[], List<long[]>> each) {
         if (layout == null) {
             for (RingNode rn : ring.nodes()) {
-                each.accept(byNode.get(rn), io.shardring.router.ring.HashIntervals.of(ring.rangesOf(rn.id())));
+                each.accept(byNode.get(rn), HashIntervals.of(ring.rangesOf(rn.id())));
             }
             return;
         }
         List<ReplicaLayout.Arc> arcs = layout.arcs();
         for (int i = 0; i < byArc.length; i++) {
-            each.accept(byArc[i], io.shardring.router.ring.HashIntervals.of(List.of(arcs.get(i).range())));
+            each.accept(byArc[i], HashIntervals.of(List.of(arcs.get(i).range())));
         }
     }
 

@@ -6,7 +6,9 @@ import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardUnavailableException;
 import io.shardring.router.ShardringException;
 import io.shardring.router.StaleTopologyException;
+import io.shardring.router.ring.HashIntervals;
 import io.shardring.router.ring.RingNode;
+import io.shardring.router.schema.OwnershipGuard;
 import io.shardring.router.topology.Catalog;
 import io.shardring.router.topology.CatalogWatcher;
 import io.shardring.router.topology.NodeConfig;
@@ -753,33 +755,16 @@ public final class ShardedDataSource implements AutoCloseable {
         });
         Map<String, Future<T>> futures = new LinkedHashMap<>();
         pools.forEach((key, pool) -> {
-            String bounds = io.shardring.router.schema.OwnershipGuard.boundsLiteral(
-                    io.shardring.router.ring.HashIntervals.normalize(intervals.get(key)));
-            futures.put(key, fanOut.submit(() -> {
-                try (Connection c = pool.getConnection()) {
-                    boolean auto = c.getAutoCommit();
-                    c.setAutoCommit(false);
-                    T result;
-                    try (PreparedStatement ps = c.prepareStatement(
-                            "SELECT set_config('shardring.read_bounds', ?, true)"); Statement st = c.createStatement()) {
-                        st.execute("SET TRANSACTION READ ONLY");
-                        ps.setString(1, bounds);
-                        ps.executeQuery().close();
-                        result = work.apply(c);
-                        c.commit();
-                    } catch (SQLException | RuntimeException e) {
-                        try {
-                            c.rollback();
-                            c.setAutoCommit(auto);
-                        } catch (SQLException suppressed) {
-                            e.addSuppressed(suppressed); // a broken connection: keep the work's own error
-                        }
-                        throw e;
-                    }
-                    c.setAutoCommit(auto);
-                    return result;
+            String bounds = OwnershipGuard.boundsLiteral(HashIntervals.normalize(intervals.get(key)));
+            futures.put(key, fanOut.submit(() -> runInTransaction(pool, c -> {
+                try (Statement st = c.createStatement(); PreparedStatement ps = c.prepareStatement(
+                        "SELECT set_config('shardring.read_bounds', ?, true)")) {
+                    st.execute("SET TRANSACTION READ ONLY");
+                    ps.setString(1, bounds);
+                    ps.executeQuery().close();
                 }
-            }));
+                return work.apply(c);
+            })));
         });
         Map<String, ShardResult<T>> out = collect(futures);
         unavailable.forEach((node, e) -> out.put(node, new ShardResult<>(node, null, e)));

@@ -67,13 +67,7 @@ public final class HashRing {
         }
         this.byId = Collections.unmodifiableMap(ids);
         this.vnodeTokens = tokenOwners;
-        this.pins = pins;
-        for (Pin pin : pins.values()) {
-            if (!ids.containsKey(pin.node())) {
-                throw new ShardringException(ErrorCode.RING_CONSTRAINT, "key " + pin.key() + " is pinned to '"
-                        + pin.node() + "', which is not in the ring " + ids.keySet() + "; unpin it first");
-            }
-        }
+        this.pins = pins; // every pin's node is in the ring: the builder, withPin and withoutNode see to it
         TreeMap<Long, String> arcs = pins.isEmpty() ? tokenOwners : withPins(tokenOwners, pins);
         int n = arcs.size();
         this.tokenCount = n;

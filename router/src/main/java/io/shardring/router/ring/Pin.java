@@ -16,11 +16,6 @@ public record Pin(Object key, long hash, String node) {
         Objects.requireNonNull(node, "node");
     }
 
-    /** The pin's arc: the one hash of its key. */
-    public TokenRange range() {
-        return new TokenRange(hash - 1, hash);
-    }
-
     @Override
     public String toString() {
         return key + " -> " + node;
