@@ -168,13 +168,18 @@ abstract class CliCommand implements Callable<Integer> {
     }
 
     Mover mover(MoveListener listener) {
+        return mover(listener, null);
+    }
+
+    /** A mover with the command's move options, when it has them. */
+    Mover mover(MoveListener listener, MoveOptions moves) {
         CliObserver observer = root().observer();
         MoveListener both = observer == CliObserver.NONE ? listener : (m, j, p, e, d, r, l) -> {
             listener.on(m, j, p, e, d, r, l);
             observer.moveEvent(m, j, p, e, d, r, l);
         };
-        return new Mover(catalog(), pools(), new Mover.Options().appLocations(
-                config().schemaLocations().toArray(new String[0])), both);
+        Mover.Options options = new Mover.Options().appLocations(config().schemaLocations().toArray(new String[0]));
+        return new Mover(catalog(), pools(), moves == null ? options : moves.apply(options), both);
     }
 
     Optional<Mover.RunningMove> running() {

@@ -2,12 +2,19 @@ package io.shardring.migration.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.shardring.migration.adopt.KeyAllocatorSetup;
+import io.shardring.router.ShardUnavailableException;
+import io.shardring.router.schema.Membership;
 import io.shardring.router.schema.MigrationReport;
 import io.shardring.router.schema.ShardMigrationResult;
 import io.shardring.router.schema.ShardedFlyway;
+import io.shardring.router.topology.NodeOrdinals;
 import io.shardring.router.topology.Topology;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.UUID;
 import javax.sql.DataSource;
 import picocli.CommandLine.Command;
 
@@ -21,7 +28,10 @@ import picocli.CommandLine.Command;
                     + " (<database>_secondary) is created, migrated first, and seeded.",
             "With reference.tables it then runs `reference sync`: the writable copy is published on reference.node"
                     + " and every other node's copy subscribed and seeded.",
-            "The catalog lives in the database of catalog.node (default: the first node). Safe to run again."},
+            "Every node gets its ordinal, the range of 2^48 ids its sequences draw from, and the catalog records the"
+                    + " sequence that ShardedDataSource.newKey() draws new keys from.",
+            "The catalog lives in the database of catalog.node (default: the first node). Safe to run again."
+                    + " For an application's existing database, use `shardring adopt` instead."},
         footerHeading = "%nExample:%n",
         footer = "  shardring init --config /etc/shardring/shardring.yaml")
 final class InitCommand extends CliCommand {
@@ -32,7 +42,9 @@ final class InitCommand extends CliCommand {
         boolean stored = catalog().initialize(configured.withStoredTokens());
         Topology t = current();
         boolean differs = !stored && !sameNodes(configured, t);
+        join(t);
         MigrationReport report = migrate(t, this);
+        String keys = report.isSuccess() ? keyAllocator(t) : null;
         if (report.isSuccess() && t.ringSettings().replicationFactor() >= 2) {
             ReplicasCommand.sync(this, t);
         }
@@ -46,6 +58,7 @@ final class InitCommand extends CliCommand {
             o.put("version", t.version());
             o.put("configDiffers", differs);
             o.set("schema", reportJson(report));
+            o.put("keySequence", keys);
             o.put("ok", report.isSuccess());
             emit(o);
         } else {
@@ -62,8 +75,53 @@ final class InitCommand extends CliCommand {
                 }
             }
             printReport(this, report);
+            if (keys != null) {
+                say("new keys (ShardedDataSource.newKey()): from " + keys);
+            }
         }
         return report.isSuccess() ? ShardringCli.OK : ShardringCli.FAILED;
+    }
+
+    /**
+     * Every node gets its ordinal (its sequences' id range) and records its membership, before the migrations range
+     * its sequences. A node that cannot be reached is left to the migration's report.
+     */
+    private void join(Topology t) {
+        NodeOrdinals ordinals = new NodeOrdinals(catalog().dataSource());
+        UUID catalogId = ordinals.catalogId();
+        for (String id : t.nodes().keySet()) {
+            DataSource ds = pools().apply(id);
+            try {
+                ShardedFlyway.shardringFlyway(ds).migrate();
+            } catch (RuntimeException unreachable) {
+                continue;
+            }
+            int ordinal = ordinals.assign(id);
+            try (Connection c = ds.getConnection()) {
+                c.setAutoCommit(false);
+                new Membership(catalogId, id, ordinal).write(c);
+                c.commit();
+            } catch (SQLException e) {
+                throw new ShardUnavailableException(id, "node " + id + ": cannot record its membership: "
+                        + e.getMessage(), e);
+            }
+        }
+    }
+
+    /** The sequence new keys come from, starting above every key on every node. */
+    private String keyAllocator(Topology t) {
+        try {
+            long max = 0;
+            for (String id : t.nodes().keySet()) {
+                try (Connection c = pools().apply(id).getConnection()) {
+                    max = Math.max(max, KeyAllocatorSetup.maxKey(c, t));
+                }
+            }
+            return KeyAllocatorSetup.ensure(catalog().dataSource(), t, max);
+        } catch (SQLException e) {
+            throw new io.shardring.router.ShardringException(io.shardring.router.ErrorCode.SHARD_ERROR,
+                    "cannot record the key allocator: " + e.getMessage(), e);
+        }
     }
 
     static boolean sameNodes(Topology a, Topology b) {

@@ -32,6 +32,9 @@ final class MoveCommands {
                 + " source's and the target's rows are now equal (exit code 1 if they still differ).")
         boolean reverify;
 
+        @picocli.CommandLine.Mixin
+        MoveOptions moves;
+
         @Override
         int execute() {
             current();
@@ -47,7 +50,7 @@ final class MoveCommands {
             }
             Progress progress = new Progress(this, new HashMap<>());
             try {
-                mover(progress).resume(reverify);
+                mover(progress, moves).resume(reverify);
             } finally {
                 progress.close();
             }

@@ -34,14 +34,14 @@ final class PlanCommand implements Runnable {
             footer = "  shardring plan add-node pg-d --jdbc-url jdbc:postgresql://10.0.0.4:5432/app --user app")
     static final class AddNode extends CliCommand {
         @CommandLine.Mixin
-        ChangeCommands.NewNode node;
+        ChangeCommands.NewNodes nodes;
 
         @Override
         int execute() {
-            NodeConfig n = node.node();
+            java.util.List<NodeConfig> added = nodes.nodes(this);
             Topology t = current();
-            return ChangeCommands.printAndMaybeExecute(this,
-                    ChangeCommands.plan(this, t, TopologyChange.addNode(n), n), false);
+            return ChangeCommands.printAndMaybeExecute(this, ChangeCommands.plan(this, t,
+                    TopologyChange.all(added.stream().map(TopologyChange::addNode).toList()), added), false, null);
         }
     }
 
@@ -58,7 +58,7 @@ final class PlanCommand implements Runnable {
             ChangeCommands.checkKnown(t, id);
             ChangeCommands.checkNotCatalog(this, id);
             return ChangeCommands.printAndMaybeExecute(this,
-                    ChangeCommands.plan(this, t, TopologyChange.removeNode(id), null), false);
+                    ChangeCommands.plan(this, t, TopologyChange.removeNode(id), java.util.List.of()), false, null);
         }
     }
 
@@ -78,7 +78,8 @@ final class PlanCommand implements Runnable {
             Topology t = current();
             ChangeCommands.checkKnown(t, id);
             return ChangeCommands.printAndMaybeExecute(this,
-                    ChangeCommands.plan(this, t, TopologyChange.setWeight(id, weight), null), false);
+                    ChangeCommands.plan(this, t, TopologyChange.setWeight(id, weight), java.util.List.of()), false,
+                    null);
         }
     }
 }

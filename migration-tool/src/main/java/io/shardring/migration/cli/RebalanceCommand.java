@@ -13,16 +13,19 @@ import picocli.CommandLine.Option;
 
 @Command(name = "rebalance", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
-            "Brings the catalog's topology to the configuration file: compares the file's nodes and weights with the"
-                    + " catalog, plans the FIRST needed change (additions first, then weight changes, then removals)"
-                    + " and prints it; with --execute runs it. One change per run: run it again until it says"
-                    + " \"balanced; nothing to move\"."},
+            "Brings the catalog's topology to the configuration file in ONE plan: every node the file adds, every"
+                    + " weight it changes and every node it drops, applied in that order to the ring; the move takes"
+                    + " exactly the keys whose owner differs between now and the end. Prints the plan; with --execute"
+                    + " runs it. Run it again to check: it says \"balanced; nothing to move\"."},
         footerHeading = "%nExample:%n",
-        footer = {"  # add pg-d to shardring.yaml, then", "  shardring rebalance              # the plan",
-            "  shardring rebalance --execute    # move; repeat until balanced"})
+        footer = {"  # add pg-b, pg-c and pg-d to shardring.yaml, then", "  shardring rebalance              # the plan",
+            "  shardring rebalance --execute    # one move"})
 final class RebalanceCommand extends CliCommand {
-    @Option(names = "--execute", description = "Run the first change; without it only its plan is printed.")
+    @Option(names = "--execute", description = "Run the move; without it only its plan is printed.")
     boolean execute;
+
+    @picocli.CommandLine.Mixin
+    MoveOptions moves;
 
     @Override
     int execute() {
@@ -32,20 +35,20 @@ final class RebalanceCommand extends CliCommand {
         List<NodeConfig> added = new ArrayList<>();
         for (NodeConfig n : wanted.nodes().values()) {
             if (!current.nodes().containsKey(n.id())) {
-                changes.add(TopologyChange.addNode(n));
-                added.add(n);
+                NodeConfig node = n.toBuilder().tokens((long[]) null).build();
+                changes.add(TopologyChange.addNode(node));
+                added.add(node);
             }
         }
         for (NodeConfig n : wanted.nodes().values()) {
             if (current.nodes().containsKey(n.id()) && current.node(n.id()).weight() != n.weight()) {
                 changes.add(TopologyChange.setWeight(n.id(), n.weight()));
-                added.add(null);
             }
         }
         for (String id : current.nodes().keySet()) {
             if (!wanted.nodes().containsKey(id)) {
+                ChangeCommands.checkNotCatalog(this, id);
                 changes.add(TopologyChange.removeNode(id));
-                added.add(null);
             }
         }
         if (changes.isEmpty()) {
@@ -63,30 +66,16 @@ final class RebalanceCommand extends CliCommand {
             emit(o);
         } else {
             say(configPath() + " differs from topology version " + current.version() + " in " + changes.size()
-                    + (changes.size() == 1 ? " change:" : " changes (one per run, in this order):"));
+                    + (changes.size() == 1 ? " change" : " changes, planned as one move") + ":");
             for (int i = 0; i < changes.size(); i++) {
-                say("  " + (i + 1) + ". " + changes.get(i).describe() + (i == 0 ? "   <- this run" : ""));
+                say("  " + (i + 1) + ". " + changes.get(i).describe());
             }
             say("");
-        }
-        TopologyChange first = changes.get(0);
-        String removed = first.describe().startsWith("remove-node ") ? first.describe().substring(12) : null;
-        if (removed != null) {
-            ChangeCommands.checkNotCatalog(this, removed);
         }
         if (execute) {
             refuseWhileRunning("rebalance");
         }
-        Plan plan = ChangeCommands.plan(this, current, first, added.get(0));
-        int code = ChangeCommands.printAndMaybeExecute(this, plan, execute);
-        if (code == ShardringCli.OK && changes.size() > 1) {
-            if (json()) {
-                emit(object("rebalance-remaining").put("remaining", changes.size() - (execute ? 1 : 0)));
-            } else if (execute) {
-                say((changes.size() - 1) + " more " + (changes.size() == 2 ? "change remains" : "changes remain")
-                        + "; run `shardring rebalance --execute` again");
-            }
-        }
-        return code;
+        Plan plan = ChangeCommands.plan(this, current, TopologyChange.all(changes), added);
+        return ChangeCommands.printAndMaybeExecute(this, plan, execute, moves);
     }
 }

@@ -28,7 +28,7 @@ import picocli.CommandLine.Spec;
                     + " catalog.node (default: the first node).",
             "Output is text on a terminal and JSON lines otherwise (one object per line); --output chooses."},
         subcommands = {
-            InitCommand.class, StatusCommand.class, PlanCommand.class, ChangeCommands.AddNode.class,
+            InitCommand.class, AdoptCommand.class, StatusCommand.class, PlanCommand.class, ChangeCommands.AddNode.class,
             ChangeCommands.RemoveNode.class, ChangeCommands.SetWeight.class, ChangeCommands.Pin.class,
             ChangeCommands.Unpin.class, RebalanceCommand.class,
             VerifyCommand.class, MoveCommands.Resume.class, MoveCommands.Abort.class, ReplicasCommand.class,

@@ -2,7 +2,9 @@ package io.shardring.migration.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.shardring.router.schema.SequenceRanges;
 import io.shardring.router.topology.NodeConfig;
+import io.shardring.router.topology.NodeOrdinals;
 import io.shardring.router.topology.RouterRegistry;
 import io.shardring.router.topology.ShardedTable;
 import io.shardring.router.topology.Topology;
@@ -47,6 +49,7 @@ final class StatusCommand extends CliCommand {
         io.shardring.migration.replica.ReplicaStatus replicas = io.shardring.migration.replica.ReplicaStatus.inspect(
                 catalog(), t, pools(), env());
         List<io.shardring.migration.reference.ReferenceSync.CopyLag> referenceLag = referenceLag(t);
+        List<IdRange> ranges = idRanges(t, probes);
         if (json()) {
             ObjectNode o = object("status");
             o.put("version", t.version());
@@ -90,6 +93,14 @@ final class StatusCommand extends CliCommand {
                 t.referenceTables().forEach(tb -> ref.withArray("tables").add(tb.displayName()));
                 ReferenceCommand.lagJson(ref.putArray("copies"), referenceLag);
             }
+            ArrayNode ids = o.putArray("idRanges");
+            for (IdRange r : ranges) {
+                ObjectNode j = ids.addObject().put("node", r.node).put("ordinal", r.ordinal).put("problem", r.problem);
+                for (SequenceRanges.Fed f : r.sequences) {
+                    j.withArray("sequences").addObject().put("sequence", f.displayName()).put("last", f.last())
+                            .put("used", r.ordinal == null ? 0 : f.used(r.ordinal));
+                }
+            }
             if (!t.pins().isEmpty()) {
                 ArrayNode pins = o.putArray("pins");
                 t.pins().forEach(p -> pins.addObject().put("key", p.key().toString()).put("node", p.node()));
@@ -120,6 +131,7 @@ final class StatusCommand extends CliCommand {
                 say("  " + n.id() + " is down: " + problem);
             }
         }
+        printIdRanges(ranges);
         say("");
         printRouters(routers, t.version());
         say("");
@@ -137,6 +149,75 @@ final class StatusCommand extends CliCommand {
             m.print(this);
         }
         return ShardringCli.OK;
+    }
+
+    /** A node's ordinal and the sequences that feed its sharded tables. */
+    record IdRange(String node, Integer ordinal, List<SequenceRanges.Fed> sequences, String problem) {
+    }
+
+    /** Each reachable node's sequences, as far as they have drawn from its range. */
+    private List<IdRange> idRanges(Topology t, Map<String, CompletableFuture<String>> probes) {
+        Map<String, Integer> ordinals;
+        try {
+            ordinals = new NodeOrdinals(catalog().dataSource()).active();
+        } catch (RuntimeException e) {
+            return List.of(); // a catalog made before ordinals: init gives them
+        }
+        List<IdRange> out = new ArrayList<>();
+        for (NodeConfig n : t.nodes().values()) {
+            if (probes.get(n.id()).join() != null) {
+                continue;
+            }
+            try (Connection c = pools().apply(n.id()).getConnection()) {
+                out.add(new IdRange(n.id(), ordinals.get(n.id()), SequenceRanges.find(c, t.tables()), null));
+            } catch (SQLException | RuntimeException e) {
+                out.add(new IdRange(n.id(), ordinals.get(n.id()), List.of(), e.getMessage()));
+            }
+        }
+        return out;
+    }
+
+    private void printIdRanges(List<IdRange> ranges) {
+        if (ranges.isEmpty() || ranges.stream().allMatch(r -> r.sequences.isEmpty() && r.ordinal != null)) {
+            return;
+        }
+        List<String> each = new ArrayList<>();
+        double fullest = 0;
+        String fullestName = null;
+        for (IdRange r : ranges) {
+            each.add(r.node + " " + (r.ordinal == null ? "-" : r.ordinal));
+            for (SequenceRanges.Fed f : r.sequences) {
+                double used = r.ordinal == null ? 0 : f.used(r.ordinal);
+                if (fullestName == null || used > fullest) {
+                    fullest = used;
+                    fullestName = f.displayName() + " on " + r.node;
+                }
+            }
+        }
+        say("");
+        say("id ranges (node ordinals): " + String.join(", ", each) + (fullestName == null ? ""
+                : String.format(Locale.ROOT, "; fullest sequence %s at %.4f%% of its node's range", fullestName,
+                        100 * fullest)));
+        for (IdRange r : ranges) {
+            if (r.ordinal == null) {
+                say("  WARNING: " + r.node + " has no ordinal: its sequences are not kept to a range of their own;"
+                        + " run `shardring init` (safe to repeat) to give every node one");
+                continue;
+            }
+            for (SequenceRanges.Fed f : r.sequences) {
+                if (f.used(r.ordinal) >= SequenceRanges.WARN_SHARE) {
+                    say(String.format(Locale.ROOT, "  WARNING: %s on %s has used %.1f%% of node ordinal %d's range"
+                            + " (ids %d..%d, last %d): when it is used up, inserts there fail; move the node's keys to"
+                            + " a new node (add-node, then remove-node %s)", f.displayName(), r.node,
+                            100 * f.used(r.ordinal), r.ordinal, SequenceRanges.low(r.ordinal),
+                            SequenceRanges.high(r.ordinal), f.last(), r.node));
+                }
+            }
+            if (!r.sequences.isEmpty() && !r.sequences.stream().allMatch(f -> f.ranged(r.ordinal))) {
+                say("  WARNING: sequences on " + r.node + " are not restricted to ordinal " + r.ordinal + "'s range;"
+                        + " run `shardring schema migrate` (it restricts them)");
+            }
+        }
     }
 
     /** The copies' lag, or nothing with a note when the reference node cannot be read (status still answers). */

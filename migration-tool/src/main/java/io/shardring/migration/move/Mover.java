@@ -24,8 +24,9 @@ import org.slf4j.LoggerFactory;
  * Moves key ranges between shards online, each phase journaled in the catalog so that {@link #resume} and
  * {@link #abort} work after a crash at any point.
  *
- * <p>A move is one job per (source, target) pair. Every job is prepared ({@link PreparePhase}), then every job copies
- * and catches up ({@link CopyPhase}), one after another; then job by job the cutover ({@link CutoverPhase}) publishes
+ * <p>A move is one job per (source, target) pair. Every job is prepared ({@link PreparePhase}), then every job copies,
+ * catches up ({@link CopyPhase}) and has its foreign keys checked on the target ({@link IntegrityCheck}), several jobs
+ * at once where their nodes allow ({@link ParallelCopy}); then job by job the cutover ({@link CutoverPhase}) publishes
  * a topology version in which exactly the jobs cut over so far have moved, and verify ({@link VerifyPhase}) checks
  * that job; finally every job's source is cleaned up ({@link CleanupPhase}). {@link AbortPhase} undoes what can be
  * undone. This class only orders the phases and journals them.
@@ -45,6 +46,7 @@ public final class Mover {
         private Duration routerWait = Duration.ofMinutes(10);
         private int copyStreams = 1;
         private Duration lockWait = Duration.ofSeconds(5);
+        private int parallel;
 
         /** The application's Flyway locations, applied to a target before data moves there. */
         public Options appLocations(String... locations) {
@@ -126,6 +128,19 @@ public final class Mover {
         }
 
         /**
+         * How many jobs copy at once (default: one per distinct target, at most 4). Jobs that share a target, or where
+         * one's source is the other's target, never copy at the same time. Each job scans its source's tables for its
+         * ranges, so jobs from one source pay off while the source has idle cores and the targets are other servers.
+         */
+        public Options parallel(int jobs) {
+            if (jobs < 1 || jobs > 16) {
+                throw new io.shardring.router.ConfigurationException("parallel must be between 1 and 16, was " + jobs);
+            }
+            this.parallel = jobs;
+            return this;
+        }
+
+        /**
          * How long run, resume and abort wait for a move that another process holds (default 5 s, zero to fail at
          * once). A process killed a moment ago still holds its move until its PostgreSQL session notices the closed
          * socket; an operator who resumes right after a crash should not be told to wait.
@@ -195,6 +210,11 @@ public final class Mover {
 
     private interface Step {
         void run() throws SQLException;
+    }
+
+    /** The work of one job that {@link ParallelCopy} runs. */
+    interface JobWork {
+        void run(MoveRun run, JobState job) throws SQLException;
     }
 
     private final MoveJournal journal;
@@ -400,20 +420,14 @@ public final class Mover {
                     journal.setPhase(run.moveId, job, "copy");
                 }
             }
-            for (JobState job : jobs) {
-                if (job.phase.equals("copy")) {
-                    step(run, job, "copy", () -> CopyPhase.start(run, job));
-                }
-            }
-            for (JobState job : jobs) {
-                if (job.phase.equals("copy")) {
-                    step(run, job, "copy", () -> CopyPhase.awaitSync(run, job));
-                    journal.setPhase(run.moveId, job, "cutover");
-                }
-            }
+            new ParallelCopy(run, parallelism(jobs), this::copyAndCheck).run();
             for (JobState job : jobs) {
                 if (job.phase.equals("cutover")) {
-                    step(run, job, "cutover", () -> CutoverPhase.run(run, job));
+                    step(run, job, "cutover", () -> {
+                        // other jobs copied since this one caught up: catch up again, so that the fence is short
+                        CopyPhase.awaitSync(run, job);
+                        CutoverPhase.run(run, job);
+                    });
                 }
                 if (job.phase.equals("verify")) {
                     step(run, job, "verify", () -> VerifyPhase.run(run, job));
@@ -426,6 +440,7 @@ public final class Mover {
                     journal.setPhase(run.moveId, job, "done");
                 }
             }
+            retireLeavers(run);
             journal.finish(run.moveId, "done");
             LOG.info("move {} done", run.moveId);
         } catch (SQLException | RuntimeException e) {
@@ -439,6 +454,42 @@ public final class Mover {
         } finally {
             for (JobState job : jobs) {
                 closeQuietly(job);
+            }
+        }
+    }
+
+    /**
+     * One job from its copy to its cutover: the copy and the catch-up, then the foreign keys checked on the target
+     * ({@link IntegrityCheck}); run for several jobs at once by {@link ParallelCopy}.
+     */
+    private void copyAndCheck(MoveRun run, JobState job) throws SQLException {
+        if (job.phase.equals("copy")) {
+            step(run, job, "copy", () -> {
+                CopyPhase.start(run, job);
+                CopyPhase.awaitSync(run, job);
+            });
+            journal.setPhase(run.moveId, job, "check");
+        }
+        if (job.phase.equals("check")) {
+            step(run, job, "check", () -> IntegrityCheck.run(run, job));
+            journal.setPhase(run.moveId, job, "cutover");
+        }
+    }
+
+    /** How many jobs copy at once: as set, else one per distinct target, at most four. */
+    private int parallelism(List<JobState> jobs) {
+        if (options.parallel > 0) {
+            return options.parallel;
+        }
+        return (int) Math.max(1, Math.min(4, jobs.stream().map(j -> j.target).distinct().count()));
+    }
+
+    /** Nodes the move took out of the ring: their ordinals are never given again. */
+    private void retireLeavers(MoveRun run) throws SQLException {
+        for (String id : run.before.nodes().keySet()) {
+            if (!run.after.nodes().containsKey(id)) {
+                new io.shardring.router.topology.NodeOrdinals(journal.catalog().dataSource()).retire(id);
+                journal.event(run.moveId, null, "move", "info", id + " left the ring; its id range is retired");
             }
         }
     }

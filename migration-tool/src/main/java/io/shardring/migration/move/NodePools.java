@@ -63,6 +63,7 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
             NodeConfig n = config(nodeId);
             HikariConfig hc = new HikariConfig();
             hc.setPoolName("shardring-tool-" + nodeId);
+            hc.addDataSourceProperty("ApplicationName", "shardring tool"); // not an application: see UnroutedClients
             hc.setJdbcUrl(n.jdbcUrl());
             hc.setUsername(n.user());
             if (n.password() != null) {

@@ -1,19 +1,24 @@
 package io.shardring.migration.move;
 
 import io.shardring.migration.reference.ReferenceSync;
-
 import io.shardring.router.ring.TokenRange;
+import io.shardring.router.schema.Membership;
 import io.shardring.router.schema.OwnershipGuard;
+import io.shardring.router.schema.SequenceRanges;
 import io.shardring.router.schema.ShardedFlyway;
+import io.shardring.router.topology.NodeOrdinals;
 import io.shardring.router.topology.ShardedTable;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import java.util.Map;
 
 /**
- * Prepare: the target gets the shardring schema, the application's migrations and the guard, owning nothing new;
- * rows of the moving ranges left there by an earlier attempt are deleted, since the target does not own them.
+ * Prepare: the target gets the shardring schema, its ordinal in the ring (a new node), the application's tables (from
+ * the migrations, or cloned from the source's definitions when the migrations cannot build them), its sequences
+ * restricted to its id range, and the guard, owning nothing new; rows of the moving ranges left there by an earlier
+ * attempt are deleted, since the target does not own them.
  */
 final class PreparePhase {
     private PreparePhase() {
@@ -22,8 +27,13 @@ final class PreparePhase {
     static void run(MoveRun run, JobState job) throws SQLException {
         // each node once per run: the jobs of an add-node share their target (Flyway takes a second a node)
         if (run.migrated.add("target " + job.target)) {
+            ShardedFlyway.shardringFlyway(run.node(job.target)).migrate();
+            if (!run.before.nodes().containsKey(job.target)) {
+                join(run, job);
+            }
             ShardedFlyway.configure(run.after, Map.of(job.target, run.node(job.target)))
                     .locations(run.options.appLocations()).ownershipGuard(false).load().migrate().orThrow();
+            rangeSequences(run, job);
         }
         if (run.migrated.add("source " + job.source)) {
             // the source needs the current shardring schema too (the move markers)
@@ -48,6 +58,48 @@ final class PreparePhase {
                 }
                 c.commit();
             }
+        }
+    }
+
+    /**
+     * A node new to the ring gets its ordinal (before its first cutover, so its sequences never draw outside their
+     * range) and, when the migrations cannot build the whole schema, the source's own definitions.
+     */
+    private static void join(MoveRun run, JobState job) throws SQLException {
+        NodeOrdinals ordinals = new NodeOrdinals(run.journal.catalog().dataSource());
+        int ordinal = ordinals.assign(job.target);
+        try (Connection c = run.node(job.target).getConnection()) {
+            c.setAutoCommit(false);
+            new Membership(ordinals.catalogId(), job.target, ordinal).write(c);
+            c.commit();
+        }
+        String created = TargetSchema.createIfMissing(run, job);
+        if (created != null) {
+            run.journal(job, "prepare", "info", created);
+            run.tell(job, "prepare", "info", created);
+        }
+    }
+
+    /** The target's sequences draw from its own id range, retried briefly while a writer holds one of them. */
+    private static void rangeSequences(MoveRun run, JobState job) throws SQLException {
+        for (int attempt = 1; ; attempt++) {
+            try (Connection c = run.node(job.target).getConnection()) {
+                c.setAutoCommit(false);
+                try {
+                    List<String> ranged = SequenceRanges.applyOwn(c, run.tables, run.options.fenceLockTimeout());
+                    c.commit();
+                    if (!ranged.isEmpty()) {
+                        run.journal(job, "prepare", "info", job.target + ": " + String.join("; ", ranged));
+                    }
+                    return;
+                } catch (SQLException e) {
+                    c.rollback();
+                    if (!Ownership.lockTimedOut(e) || attempt >= 20) {
+                        throw e;
+                    }
+                }
+            }
+            Mover.sleep(50L * attempt);
         }
     }
 

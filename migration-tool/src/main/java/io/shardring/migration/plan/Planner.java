@@ -39,21 +39,18 @@ import javax.sql.DataSource;
  * would make moving slow or unsafe.
  *
  * <p>The shards are only read (in one read-only, repeatable-read transaction per shard, so that a
- * shard's counts are one snapshot); the nodes of the current topology are inspected in parallel. The
- * planner connects only to nodes of the current topology, and to an added node only to read its
- * {@code wal_level}, warning instead of failing when it cannot.
+ * shard's counts are one snapshot); the nodes of the current topology are inspected in parallel. An added
+ * node is read too: its wal_level, the tool's rights there, whether it belongs to another ring, its tables.
  *
- * <p>Warnings: application schema versions that differ between shards; sharded tables with columns
- * filled from a local sequence or identity; {@code wal_level} other than {@code logical} on a source or
- * target; an added node that cannot be reached. Errors (the plan is then not executable): a sharded
- * table missing on a shard, without its key column, with a key column of another type than the ring's,
- * or whose primary key does not include the key column (logical replication with a row filter on the
- * key needs the key in the replica identity to publish UPDATE and DELETE).
+ * <p>Warnings: application schema versions that differ between shards; {@code wal_level} other than
+ * {@code logical} on a source or target; what the tool's role may not do; a unique constraint without the key column.
+ * Errors (the plan is then not executable): a sharded table missing on a shard, without its key column, with a key
+ * column of another type than the ring's, or whose primary key does not include the key column (logical replication
+ * with a row filter on the key needs the key in the replica identity to publish UPDATE and DELETE); a foreign key
+ * that a move would break ({@link TableRules}); a 32-bit column filled from a sequence; an added node that cannot be
+ * reached, belongs to another ring, or has only some of the sharded tables.
  */
 public final class Planner {
-    /** What the sequence warning advises. */
-    static final String SEQUENCE_ADVICE = "ids from local sequence collide when rows move; use shardring.uuid_v7()"
-            + " or io.shardring.router.ids.Ids";
     static final String NO_HISTORY = "no Flyway history";
     static final String NO_MIGRATIONS = "no applied migrations";
     private static final String FLYWAY_TABLE = "flyway_schema_history";
@@ -129,7 +126,7 @@ public final class Planner {
         }
         for (String id : involved) {
             if (!current.nodes().containsKey(id)) {
-                warnings.addAll(newNode(id, nodes));
+                newNode(id, nodes, after, warnings, errors);
             }
         }
         int maxPins = after.ringSettings().maxPins();
@@ -170,25 +167,66 @@ public final class Planner {
                 + " fence (wal_level is " + level + "; set wal_level = logical and restart the server to avoid it)";
     }
 
-    /** The added node's wal_level and role rights, read only if {@code nodes} gives it; never fails the plan. */
-    private static List<String> newNode(String id, Function<String, DataSource> nodes) {
+    /**
+     * What an added node says: an unreachable node, a database of another ring, or one with only some of the sharded
+     * tables make the plan not executable; its wal_level and role rights are warnings.
+     */
+    private static void newNode(String id, Function<String, DataSource> nodes, Topology after, List<String> warnings,
+            List<String> errors) {
+        DataSource ds;
         try {
-            DataSource ds = nodes.apply(id);
-            if (ds == null) {
-                return List.of("wal_level of new node " + id + " not checked: no data source given for"
-                        + " it; make sure it runs with wal_level = logical");
+            ds = nodes.apply(id);
+        } catch (RuntimeException e) {
+            errors.add("cannot reach new node " + id + ": " + e.getMessage() + "; start it (or fix its jdbcUrl) and"
+                    + " plan again");
+            return;
+        }
+        if (ds == null) {
+            warnings.add("new node " + id + " not checked: no data source given for it; make sure it runs with"
+                    + " wal_level = logical and holds no other ring's data");
+            return;
+        }
+        Connection c;
+        try {
+            c = ds.getConnection();
+        } catch (SQLException | RuntimeException e) {
+            errors.add("cannot reach new node " + id + ": " + e.getMessage() + "; start it (or fix its jdbcUrl) and"
+                    + " plan again");
+            return;
+        }
+        try (c) {
+            String level = walLevel(c);
+            if (!"logical".equals(level)) {
+                warnings.add(walWarning(id, level));
             }
-            try (Connection c = ds.getConnection()) {
-                List<String> out = new ArrayList<>();
-                String level = walLevel(c);
-                if (!"logical".equals(level)) {
-                    out.add(walWarning(id, level));
-                }
-                out.addAll(roleWarnings(c, id, "target"));
-                return out;
+            warnings.addAll(roleWarnings(c, id, "target"));
+            Optional<io.shardring.router.schema.Membership> member = io.shardring.router.schema.Membership.read(c);
+            if (member.isPresent() && !member.get().nodeId().equals(id)) {
+                errors.add("new node " + id + ": its database is recorded as node '" + member.get().nodeId()
+                        + "' (catalog " + member.get().catalogId() + "); give it an empty database");
+            }
+            List<String> present = new ArrayList<>();
+            List<String> absent = new ArrayList<>();
+            for (ShardedTable t : after.tables()) {
+                (exists(c, t) ? present : absent).add(t.displayName());
+            }
+            if (!present.isEmpty() && !absent.isEmpty()) {
+                errors.add("new node " + id + " has some of the sharded tables (" + String.join(", ", present)
+                        + ") but not " + String.join(", ", absent) + ": give it an empty database (the move creates"
+                        + " the tables) or the whole schema");
             }
         } catch (SQLException | RuntimeException e) {
-            return List.of("cannot reach " + id + ": " + e.getMessage());
+            errors.add("cannot inspect new node " + id + ": " + e.getMessage());
+        }
+    }
+
+    private static boolean exists(Connection c, ShardedTable t) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+            ps.setString(1, t.quotedName());
+            try (ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getBoolean(1);
+            }
         }
     }
 
@@ -266,6 +304,8 @@ public final class Planner {
         /** What the tool's role on this node cannot do for a move; empty when it can do everything. */
         final List<String> roleWarnings = new ArrayList<>();
         final Map<ShardedTable, TableFacts> tables = new LinkedHashMap<>();
+        /** Foreign keys, unique constraints, sequences and reference tables, as {@link TableRules} sees them. */
+        final List<TableRules.Report> rules = new ArrayList<>();
         /** Target node id to (table display name to rows). */
         final Map<String, Map<String, Long>> counts = new TreeMap<>();
 
@@ -282,9 +322,6 @@ public final class Planner {
         String keyTypname;
         /** Primary key columns in order; null when there is no primary key. */
         List<String> primaryKey;
-        /** "column (how)" for each column filled from a sequence. */
-        final List<String> sequenceColumns = new ArrayList<>();
-
         boolean countable(KeyType keyType) {
             return exists && keyTypname != null && keyType.acceptsColumnType(keyTypname);
         }
@@ -362,6 +399,8 @@ public final class Planner {
                     step = "inspecting table " + t.displayName();
                     f.tables.put(t, inspectTable(c, t));
                 }
+                step = "checking foreign keys, unique constraints and sequences";
+                f.rules.addAll(TableRules.inspect(c, topology, false));
                 for (Map.Entry<String, List<TokenRange>> job : jobsFromHere.entrySet()) {
                     Map<String, Long> rows = new LinkedHashMap<>();
                     for (ShardedTable t : topology.tables()) {
@@ -458,19 +497,6 @@ public final class Planner {
                 tf.primaryKey = pk.isEmpty() ? null : pk;
             }
         }
-        try (PreparedStatement ps = c.prepareStatement("SELECT column_name, column_default, is_identity"
-                + " FROM information_schema.columns WHERE table_schema = ? AND table_name = ?"
-                + " AND (column_default LIKE 'nextval(%' OR is_identity = 'YES') ORDER BY ordinal_position")) {
-            ps.setString(1, t.schema());
-            ps.setString(2, t.name());
-            try (ResultSet rs = ps.executeQuery()) {
-                while (rs.next()) {
-                    boolean identity = "YES".equals(rs.getString(3));
-                    tf.sequenceColumns.add(rs.getString(1) + (identity ? " (identity)"
-                            : " (default " + rs.getString(2) + ")"));
-                }
-            }
-        }
         return tf;
     }
 
@@ -510,7 +536,6 @@ public final class Planner {
             String name = t.displayName();
             List<String> missing = new ArrayList<>();
             Map<String, List<String>> byProblem = new LinkedHashMap<>();
-            Map<String, List<String>> sequences = new LinkedHashMap<>();
             for (NodeFacts f : facts.values()) {
                 TableFacts tf = f.tables.get(t);
                 if (!tf.exists) {
@@ -537,25 +562,53 @@ public final class Planner {
                             + " identity); add " + t.keyColumn() + " to the primary key",
                             k -> new ArrayList<>()).add(f.node);
                 }
-                for (String col : tf.sequenceColumns) {
-                    sequences.computeIfAbsent(col, k -> new ArrayList<>()).add(f.node);
-                }
             }
             if (!missing.isEmpty()) {
                 errors.add("sharded table " + name + " does not exist on " + String.join(", ", missing)
                         + "; create it there with a migration or remove it from the topology's tables");
             }
             byProblem.forEach((problem, nodes) -> errors.add(problem + " (on " + String.join(", ", nodes) + ")"));
-            sequences.forEach((col, nodes) -> warnings.add("sharded table " + name + ": column " + col + " on "
-                    + String.join(", ", nodes) + ": " + SEQUENCE_ADVICE));
         }
+        ruleFindings(facts, warnings, errors);
+    }
+
+    /**
+     * What {@link TableRules} finds beyond the checks above: foreign keys that a move would break (an error: the copy
+     * runs with triggers off), sequences that cannot be ranged, reference tables without a primary key or with
+     * foreign keys to per-tenant rows (errors); unique constraints without the key column (a warning: each node still
+     * enforces them for its own keys). Each names its nodes and the DDL that fixes it.
+     */
+    private static void ruleFindings(Map<String, NodeFacts> facts, List<String> warnings, List<String> errors) {
+        Map<String, List<String>> found = new LinkedHashMap<>();
+        Map<String, Boolean> isError = new LinkedHashMap<>();
+        for (NodeFacts f : facts.values()) {
+            for (TableRules.Report r : f.rules) {
+                for (TableRules.Problem p : r.problems()) {
+                    boolean error;
+                    switch (p.topic()) {
+                        case FOREIGN_KEY, SEQUENCE -> error = true;
+                        case PRIMARY_KEY -> error = r.kind() == TableRules.Kind.REFERENCE;
+                        case UNIQUE -> error = false;
+                        default -> {
+                            continue; // missing tables and key columns are reported above
+                        }
+                    }
+                    String text = (r.kind() == TableRules.Kind.REFERENCE ? "reference table " : "sharded table ")
+                            + r.table() + ": " + p.what() + "; fix: " + String.join(" ", p.fix());
+                    found.computeIfAbsent(text, k -> new ArrayList<>()).add(f.node);
+                    isError.put(text, error);
+                }
+            }
+        }
+        found.forEach((text, nodes) -> (isError.get(text) ? errors : warnings).add(text + " (on "
+                + String.join(", ", nodes) + ")"));
     }
 
     /**
      * Compares Flyway version strings by their numeric parts ({@code 1.10 > 1.9}, {@code 1.0 == 1}); parts are
      * separated by '.' or '_'; a part that is not a number compares as text, after numbers.
      */
-    static int compareVersions(String a, String b) {
+    public static int compareVersions(String a, String b) {
         String[] pa = a.trim().split("[._]");
         String[] pb = b.trim().split("[._]");
         for (int i = 0; i < Math.max(pa.length, pb.length); i++) {

@@ -7,6 +7,8 @@ import io.shardring.router.ring.HashRing;
 import io.shardring.router.ring.RingNode;
 import io.shardring.router.topology.NodeConfig;
 import io.shardring.router.topology.Topology;
+import java.util.ArrayList;
+import java.util.List;
 
 /** A change an operator asks for: add a node, remove a node, or set a node's weight. */
 public interface TopologyChange {
@@ -16,6 +18,38 @@ public interface TopologyChange {
 
     /** A short description for plans and the journal, e.g. "add-node pg-d (weight 1.0, zone eu-1a)". */
     String describe();
+
+    /**
+     * Several changes as one plan, one topology version: the move takes exactly the keys whose owner differs between
+     * the current ring and the ring after the last change (adding three nodes to one moves 75% of the keys, where three
+     * changes one after another would copy 1/2 + 1/3 + 1/4 of them). Tokens are allocated change by change, in order.
+     */
+    static TopologyChange all(List<TopologyChange> changes) {
+        if (changes.isEmpty()) {
+            throw new ConfigurationException("no change to plan; name at least one");
+        }
+        if (changes.size() == 1) {
+            return changes.get(0);
+        }
+        List<TopologyChange> list = List.copyOf(changes);
+        return new TopologyChange() {
+            @Override
+            public Topology apply(Topology current) {
+                Topology t = current;
+                for (TopologyChange c : list) {
+                    t = c.apply(t);
+                }
+                return t.toBuilder().version(current.version() + 1).build();
+            }
+
+            @Override
+            public String describe() {
+                List<String> each = new ArrayList<>();
+                list.forEach(c -> each.add(c.describe()));
+                return String.join("; ", each);
+            }
+        };
+    }
 
     static TopologyChange addNode(NodeConfig node) {
         return new TopologyChange() {

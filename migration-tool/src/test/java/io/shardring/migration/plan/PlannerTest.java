@@ -97,6 +97,11 @@ class PlannerTest {
                             + " n bigint GENERATED ALWAYS AS IDENTITY, PRIMARY KEY (tenant_id, n))");
                     st.execute("CREATE TABLE notes (id uuid PRIMARY KEY, tenant_id bigint NOT NULL)");
                     st.execute("CREATE TABLE loose (tenant_id bigint NOT NULL, body text)");
+                    st.execute("CREATE TABLE counters (tenant_id bigint NOT NULL, id serial,"
+                            + " PRIMARY KEY (tenant_id, id))");
+                    st.execute("CREATE TABLE price_plans (id bigint PRIMARY KEY, name text NOT NULL)");
+                    st.execute("CREATE TABLE subscriptions (tenant_id bigint NOT NULL, id bigint NOT NULL,"
+                            + " plan_id bigint REFERENCES price_plans (id), PRIMARY KEY (tenant_id, id))");
                     if (s.name().equals("shard0")) {
                         st.execute("CREATE TABLE partial (tenant_id bigint NOT NULL, id uuid,"
                                 + " PRIMARY KEY (tenant_id, id))");
@@ -208,14 +213,14 @@ class PlannerTest {
 
         assertThat(plan.errors()).isEmpty();
         assertThat(plan.isExecutable()).isTrue();
-        // shard3 got no data source: only its wal_level goes unchecked, and nothing else is wrong
-        assertThat(plan.warnings()).containsExactly("wal_level of new node shard3 not checked: no data source given"
-                + " for it; make sure it runs with wal_level = logical");
+        // shard3 got no data source: it goes unchecked, and nothing else is wrong
+        assertThat(plan.warnings()).containsExactly("new node shard3 not checked: no data source given for it; make"
+                + " sure it runs with wal_level = logical and holds no other ring's data");
 
         String text = plan.render();
         assertThat(text).contains("plan: add-node shard3").contains("topology version 1 -> 2")
                 .contains(String.format(java.util.Locale.ROOT, "%,d rows", plan.rowsToMove()))
-                .contains("wal_level of new node shard3 not checked").endsWith("executable\n")
+                .contains("new node shard3 not checked").endsWith("executable\n")
                 .doesNotContain("NOT executable").doesNotContain("nothing moves");
         for (int i = 0; i < plan.jobs().size(); i++) {
             MoveJob j = plan.jobs().get(i);
@@ -270,22 +275,26 @@ class PlannerTest {
     }
 
     @Test
-    void newNodeThatCannotBeReachedIsAWarningAndALogicalOneIsFine() {
+    void newNodeThatCannotBeReachedMakesThePlanNotExecutableAndALogicalOneIsFine() {
         Plan unreachable = Planner.plan(topology, addShard3(), id -> {
             if (id.equals("shard3")) {
                 throw new IllegalStateException("no route to host 10.9.9.9");
             }
             return SOURCES.get(id);
         });
-        assertThat(unreachable.warnings()).containsExactly("cannot reach shard3: no route to host 10.9.9.9");
-        assertThat(unreachable.isExecutable()).isTrue();
+        assertThat(unreachable.errors()).containsExactly("cannot reach new node shard3: no route to host 10.9.9.9;"
+                + " start it (or fix its jdbcUrl) and plan again");
+        assertThat(unreachable.isExecutable()).isFalse();
+        assertThat(unreachable.render()).contains("NOT executable");
 
         Plan refused = Planner.plan(topology, addShard3(), id -> id.equals("shard3") ? closedPort() : SOURCES.get(id));
-        assertThat(refused.warnings()).singleElement().asString().startsWith("cannot reach shard3: ");
+        assertThat(refused.errors()).singleElement().asString().startsWith("cannot reach new node shard3: ");
+        assertThat(refused.isExecutable()).isFalse();
 
-        // shard3 reached (it is shard0's server, wal_level=logical): no warning at all
+        // shard3 reached (it is shard0's server, wal_level=logical, with the whole schema): no warning at all
         Plan reached = Planner.plan(topology, addShard3(), id -> SOURCES.get(id.equals("shard3") ? "shard0" : id));
         assertThat(reached.warnings()).isEmpty();
+        assertThat(reached.isExecutable()).isTrue();
         assertThat(reached.jobs()).isEqualTo(unreachable.jobs());
     }
 
@@ -319,7 +328,7 @@ class PlannerTest {
         try {
             Plan plan = Planner.plan(topology, addShard3(), id -> plain.get(id.equals("shard3") ? "shard0" : id),
                     false);
-            assertThat(plan.isExecutable()).isTrue();
+            assertThat(plan.isExecutable()).as("%s", plan.errors()).isTrue();
             assertThat(plan.warnings()).anyMatch(w -> w.contains("role mover_plain on shard1 has no REPLICATION")
                     && w.contains("ALTER ROLE mover_plain REPLICATION"));
             assertThat(plan.warnings()).anyMatch(w -> w.contains("role mover_plain on shard3 may not create"
@@ -339,21 +348,38 @@ class PlannerTest {
     }
 
     @Test
-    void sequenceAndIdentityColumnsWarn() {
+    void bigintSequencesAndIdentitiesAreRangedWhileA32BitSerialIsAnErrorWithItsDdl() {
+        // each node draws its own id range from bigint sequences: nothing to warn of
         Plan plan = Planner.plan(withTables("events", "ledger"), addShard3(), SOURCES::get, false);
-        List<String> seq = plan.warnings().stream().filter(w -> w.contains(Planner.SEQUENCE_ADVICE)).toList();
-        assertThat(seq).hasSize(2);
-        assertThat(seq.get(0)).startsWith("sharded table public.events: column id (default nextval(")
-                .contains("on shard0, shard1, shard2: ids from local sequence collide when rows move;"
-                        + " use shardring.uuid_v7() or io.shardring.router.ids.Ids");
-        assertThat(seq.get(1)).startsWith("sharded table public.ledger: column n (identity) on shard0, shard1, shard2");
-        assertThat(plan.warnings()).noneMatch(w -> w.contains("accounts"));
+        assertThat(plan.warnings()).noneMatch(w -> w.contains("sequence") || w.contains("uuid"));
         assertThat(plan.errors()).isEmpty();
         assertThat(plan.isExecutable()).isTrue();
         // not counted: empty maps, and the text says so
         assertThat(plan.jobs()).isNotEmpty().allSatisfy(j -> assertThat(j.rowsPerTable()).isEmpty());
         assertThat(plan.rowsToMove()).isZero();
         assertThat(plan.render()).contains("rows: not counted");
+
+        Plan narrow = Planner.plan(withTables("counters"), addShard3(), SOURCES::get, false);
+        assertThat(narrow.isExecutable()).isFalse();
+        assertThat(narrow.errors()).singleElement().asString()
+                .startsWith("sharded table public.counters: column id is integer and filled from sequence"
+                        + " public.counters_id_seq")
+                .contains("ALTER TABLE \"public\".\"counters\" ALTER COLUMN \"id\" TYPE bigint;"
+                        + " ALTER SEQUENCE \"public\".\"counters_id_seq\" AS bigint;")
+                .endsWith("(on shard0, shard1, shard2)");
+    }
+
+    @Test
+    void aForeignKeyToATableThatIsNeitherShardedNorReferenceIsAnError() {
+        Plan plan = Planner.plan(withTables("subscriptions"), addShard3(), SOURCES::get, false);
+        assertThat(plan.isExecutable()).as("subscriptions.plan_id references price_plans").isFalse();
+        assertThat(plan.errors()).singleElement().asString()
+                .startsWith("sharded table public.subscriptions: foreign key subscriptions_plan_id_fkey (plan_id)"
+                        + " references public.price_plans, which is neither sharded nor a reference table")
+                .contains("reference: { tables: [public.price_plans] }");
+
+        Topology withReference = withTables("subscriptions").toBuilder().referenceTable("price_plans").build();
+        assertThat(Planner.plan(withReference, addShard3(), SOURCES::get, false).errors()).isEmpty();
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.shardring.router.jdbc;
 
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
+import io.shardring.router.ConfigurationException;
 import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardUnavailableException;
 import io.shardring.router.ShardringException;
@@ -115,6 +116,8 @@ public final class ShardedDataSource implements AutoCloseable {
     /** Every copy's sampled lag, kept across topology versions. */
     private final Map<String, CopyLag> lags = new java.util.concurrent.ConcurrentHashMap<>();
     private final ReplicaMonitor monitor;
+    /** New keys from the catalog's key sequence; null for a router that does not follow a catalog. */
+    private final KeyAllocator keys;
 
     private ShardedDataSource(Builder b) {
         this.settings = b.settings;
@@ -122,6 +125,7 @@ public final class ShardedDataSource implements AutoCloseable {
         this.env = b.env;
         this.catalog = b.catalog;
         this.ownedCatalogPool = b.ownedCatalogPool;
+        this.keys = b.catalog == null ? null : new KeyAllocator(b.catalog, b.topology.ring().keyType(), b.keyBlock);
         this.source = b.catalog != null ? Catalog.attach(b.catalog)
                 : b.source != null ? b.source : TopologySource.of(b.topology);
         if (b.catalog != null) {
@@ -1087,6 +1091,24 @@ public final class ShardedDataSource implements AutoCloseable {
         return "ShardedDataSource(topology version " + s.topology.version() + ", nodes " + s.primaries.keySet() + ")";
     }
 
+    /**
+     * A new shard key, for a new tenant: a router must know a key before it can pick its shard, so keys come from one
+     * sequence in the catalog's database (for an adopted database, its tenants table's own sequence), drawn
+     * {@code keyBlock} values at a time (100 by default). Keys are unique and increase within a block; a router that
+     * restarts leaves the rest of its block unused.
+     *
+     * @throws ConfigurationException     when this router does not follow a catalog, the ring's keys are not integers,
+     *                                    or the catalog records no key sequence
+     * @throws ShardUnavailableException  when the catalog cannot be reached
+     */
+    public long newKey() {
+        if (keys == null) {
+            throw new ConfigurationException("newKey() draws keys from the catalog's key sequence, and this router"
+                    + " follows no catalog; build it from a configuration with catalog.node (or followCatalog)");
+        }
+        return keys.next();
+    }
+
     /** Configures a router; everything has a default except the topology. */
     public static final class Builder {
         private Topology topology;
@@ -1099,6 +1121,7 @@ public final class ShardedDataSource implements AutoCloseable {
         private Function<String, String> env = System::getenv;
         private boolean probe = true;
         private boolean requireCatalog;
+        private int keyBlock = 100;
 
         private Builder(Topology topology) {
             if (topology == null) {
@@ -1161,6 +1184,18 @@ public final class ShardedDataSource implements AutoCloseable {
          */
         public Builder requireCatalog(boolean require) {
             this.requireCatalog = require;
+            return this;
+        }
+
+        /**
+         * How many keys {@link ShardedDataSource#newKey()} draws from the catalog at a time (default 100, at most
+         * 100,000): one round trip per block; the rest of a block is unused when the router closes.
+         */
+        public Builder keyBlock(int keys) {
+            if (keys < 1 || keys > 100_000) {
+                throw new ConfigurationException("keyBlock " + keys + " is out of range 1..100000; 100 is the usual");
+            }
+            this.keyBlock = keys;
             return this;
         }
 

@@ -246,6 +246,11 @@ public final class ShardedFlyway {
                 }
                 OwnershipGuard.install(c, nodeId, topology.ring().keyType(), topology.tables());
                 ReferenceGuard.install(c, nodeId, topology);
+                // a sequence a migration created draws from the node's own id range before it hands out an id
+                List<String> ranged = SequenceRanges.applyOwn(c, topology.tables(), OwnershipGuard.DEFAULT_LOCK_TIMEOUT);
+                if (!ranged.isEmpty()) {
+                    LOG.info("node '{}': sequences restricted to the node's id range: {}", nodeId, ranged);
+                }
                 c.commit();
             } catch (SQLException | RuntimeException e) {
                 c.rollback();
