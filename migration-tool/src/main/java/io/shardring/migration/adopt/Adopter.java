@@ -1,5 +1,6 @@
 package io.shardring.migration.adopt;
 
+import io.shardring.migration.move.Locks;
 import io.shardring.migration.move.NodePools;
 import io.shardring.migration.reference.ReferenceSync;
 import io.shardring.router.ErrorCode;
@@ -18,7 +19,6 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
@@ -179,10 +179,6 @@ public final class Adopter {
         String run() throws SQLException;
     }
 
-    private interface LockedWork {
-        void run(Connection c) throws SQLException;
-    }
-
     /** A step before the catalog exists: not recorded, harmless to repeat. */
     private void run(String step, StepWork work) throws SQLException {
         listener.step(step, "started", null);
@@ -267,46 +263,9 @@ public final class Adopter {
         }
     }
 
-    /**
-     * Runs {@code work} in a transaction whose every lock waits at most {@code lockTimeout}; on a lock timeout it rolls
-     * back (nothing changed) and tries again with back-off, for at most {@code lockPatience}.
-     */
-    private void withLocks(DataSource ds, String what, LockedWork work) throws SQLException {
-        long deadline = System.nanoTime() + lockPatience.toNanos();
-        long backoff = 20;
-        int attempts = 0;
-        while (true) {
-            attempts++;
-            try (Connection c = ds.getConnection()) {
-                c.setAutoCommit(false);
-                try {
-                    try (Statement s = c.createStatement()) {
-                        s.execute("SET LOCAL lock_timeout = '" + Math.max(1, lockTimeout.toMillis()) + "ms'");
-                    }
-                    work.run(c);
-                    c.commit();
-                    return;
-                } catch (SQLException e) {
-                    c.rollback();
-                    if (!OwnershipGuard.LOCK_TIMEOUT_SQLSTATE.equals(e.getSQLState())) {
-                        throw e;
-                    }
-                }
-            }
-            if (System.nanoTime() > deadline) {
-                throw new ShardringException(ErrorCode.SHARD_ERROR, "could not lock the tables for " + what + " within "
-                        + lockPatience.toSeconds() + " s (" + attempts + " attempts of " + lockTimeout.toMillis()
-                        + " ms): a long transaction holds them; nothing of it was changed. Find it in pg_stat_activity,"
-                        + " then run adopt --execute again");
-            }
-            try {
-                Thread.sleep(backoff);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new ShardringException(ErrorCode.SHARD_ERROR, "interrupted; run adopt --execute again", e);
-            }
-            backoff = Math.min(500, backoff * 2);
-        }
+    private void withLocks(DataSource ds, String what, Locks.Work work) throws SQLException {
+        Locks.retry(ds, lockTimeout, lockPatience, "the tables for " + what, "Find it in pg_stat_activity, then run"
+                + " adopt --execute again", work);
     }
 
     /** Flyway's baseline at the operator's version, when given and the database has no history yet. */

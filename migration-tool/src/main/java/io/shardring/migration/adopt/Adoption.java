@@ -24,7 +24,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -97,20 +96,17 @@ public final class Adoption {
             if (adoption != null) {
                 steps.addAll(Arrays.asList(adoption[1].isEmpty() ? new String[0] : adoption[1].split(",")));
                 state = adoption[0] != null ? AdoptionPlan.State.ADOPTED : AdoptionPlan.State.BEGUN;
-            } else {
-                UUID here = catalogState[0] == 1 ? catalogId(c) : null;
-                if (member.isPresent() && !member.get().catalogId().equals(here)) {
-                    refusals.add("the database of " + id + " is node '" + member.get().nodeId() + "' of another"
-                            + " shardring ring (catalog " + member.get().catalogId() + "): it cannot be adopted into a"
-                            + " new one; adopt a database that belongs to no ring");
-                } else if (catalogState[1] > 0) {
-                    refusals.add("the database of " + id + " holds a shardring catalog with topology version "
-                            + catalogState[1] + " already (made by `shardring init`): it is a ring's catalog, not a"
-                            + " database to adopt; see `shardring status`");
-                } else if (OwnershipGuard.identity(c) != null && shardIdentityOnly(c)) {
-                    refusals.add("the database of " + id + " is a node of another shardring ring (its"
-                            + " shardring.shard_identity names node '" + OwnershipGuard.identity(c)[0] + "')");
-                }
+            } else if (member.isPresent()) {
+                refusals.add("the database of " + id + " is node '" + member.get().nodeId() + "' of a shardring ring"
+                        + " (catalog " + member.get().catalogId() + ") already: a node of a ring cannot be adopted into"
+                        + " another; adopt a database that belongs to no ring");
+            } else if (catalogState[1] > 0) {
+                refusals.add("the database of " + id + " holds a shardring catalog with topology version "
+                        + catalogState[1] + " already (made by `shardring init`): it is a ring's catalog, not a"
+                        + " database to adopt; see `shardring status`");
+            } else if (shardIdentity(c) != null) {
+                refusals.add("the database of " + id + " is a node of a shardring ring already (its"
+                        + " shardring.shard_identity names node '" + shardIdentity(c) + "')");
             }
             Topology v1 = firstVersionOrNull(config, id, refusals);
             List<TableRules.Report> tables = v1 == null ? List.of() : TableRules.inspect(c, v1, true);
@@ -236,20 +232,17 @@ public final class Adoption {
         }
     }
 
-    private static UUID catalogId(Connection c) throws SQLException {
+    /** The node a ring made before membership was recorded named this database, or null. */
+    private static String shardIdentity(Connection c) throws SQLException {
         try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
-                "SELECT id FROM shardring.catalog_identity")) {
-            return rs.next() ? rs.getObject(1, UUID.class) : null;
-        }
-    }
-
-    /** A shard of a ring made before membership was recorded: it has ownership but no catalog of its own. */
-    private static boolean shardIdentityOnly(Connection c) throws SQLException {
-        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
-                "SELECT to_regclass('shardring.adoptions') IS NULL")) {
+                "SELECT to_regclass('shardring.shard_identity') IS NOT NULL")) {
             rs.next();
-            return rs.getBoolean(1);
+            if (!rs.getBoolean(1)) {
+                return null;
+            }
         }
+        Object[] identity = OwnershipGuard.identity(c);
+        return identity == null ? null : (String) identity[0];
     }
 
     /** {finished_at or null, steps joined by ','} of this node's adoption, or null when none was begun. */

@@ -1,10 +1,7 @@
 package io.shardring.migration.move;
 
-import io.shardring.router.ErrorCode;
-import io.shardring.router.ShardringException;
 import io.shardring.router.ring.HashIntervals;
 import io.shardring.router.schema.OwnershipGuard;
-import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.function.UnaryOperator;
@@ -22,48 +19,19 @@ final class Ownership {
     /** Replaces the node's owned intervals by {@code change} applied to them; a no-op change takes no locks. */
     static void change(MoveRun run, String nodeId, long version, UnaryOperator<List<long[]>> change)
             throws SQLException {
-        long deadline = System.nanoTime() + run.options.fenceTimeout().toNanos();
-        long backoffMs = 20;
-        int attempts = 0;
-        while (true) {
-            attempts++;
-            try (Connection c = run.node(nodeId).getConnection()) {
-                c.setAutoCommit(false);
-                try {
+        Locks.retry(run.node(nodeId), run.options.fenceLockTimeout(), run.options.fenceTimeout(),
+                "the sharded tables on " + nodeId, "Find it in pg_stat_activity on " + nodeId + ", then resume", c -> {
                     List<long[]> owned = HashIntervals.of(OwnershipGuard.readOwned(c));
                     List<long[]> next = change.apply(owned);
                     if (!HashIntervals.same(next, owned) || OwnershipGuard.identity(c) == null) {
                         OwnershipGuard.setOwnedRanges(c, nodeId, version, run.keyType, HashIntervals.toRanges(next),
                                 run.options.fenceLockTimeout());
                     }
-                    c.commit();
-                    return;
-                } catch (SQLException e) {
-                    c.rollback();
-                    if (!lockTimedOut(e)) {
-                        throw e;
-                    }
-                }
-            }
-            if (System.nanoTime() > deadline) {
-                throw new ShardringException(ErrorCode.SHARD_ERROR, "could not lock the sharded tables on " + nodeId
-                        + " within " + run.options.fenceTimeout().toMillis() + " ms (" + attempts + " attempts of "
-                        + run.options.fenceLockTimeout().toMillis() + " ms): a long transaction there holds them;"
-                        + " nothing was changed on " + nodeId + ". Find it in pg_stat_activity on " + nodeId
-                        + ", then resume");
-            }
-            Mover.sleep(backoffMs);
-            backoffMs = Math.min(500, backoffMs * 2);
-        }
+                });
     }
 
     static boolean lockTimedOut(SQLException e) {
-        for (SQLException s = e; s != null; s = s.getNextException()) {
-            if (OwnershipGuard.LOCK_TIMEOUT_SQLSTATE.equals(s.getSQLState())) {
-                return true;
-            }
-        }
-        return false;
+        return Locks.timedOut(e);
     }
 
     static UnaryOperator<List<long[]>> without(List<long[]> ranges) {

@@ -44,10 +44,13 @@ final class PreparePhase {
             new ReferenceSync(run.after, run.nodes, run.options.syncTimeout()).attach(job.target);
         }
         Ownership.change(run, job.target, run.after.version(), owned -> owned); // records its identity if new
+        // an existing node takes writes while it is prepared: the guard's triggers wait briefly for their locks
+        Locks.retry(run.node(job.target), run.options.fenceLockTimeout(), run.options.fenceTimeout(),
+                "the sharded tables on " + job.target + " for the guard", "Find it in pg_stat_activity on "
+                        + job.target + ", then resume", c -> OwnershipGuard.install(c, job.target, run.keyType,
+                                run.tables));
         try (Connection c = run.node(job.target).getConnection()) {
             c.setAutoCommit(false);
-            OwnershipGuard.install(c, job.target, run.keyType, run.tables);
-            c.commit();
             try (Sessions.Reset past = Sessions.pastTheGuard(c)) {
                 for (ShardedTable t : run.tables) {
                     int n = deleteRanges(c, job, run, t);
@@ -82,24 +85,13 @@ final class PreparePhase {
 
     /** The target's sequences draw from its own id range, retried briefly while a writer holds one of them. */
     private static void rangeSequences(MoveRun run, JobState job) throws SQLException {
-        for (int attempt = 1; ; attempt++) {
-            try (Connection c = run.node(job.target).getConnection()) {
-                c.setAutoCommit(false);
-                try {
-                    List<String> ranged = SequenceRanges.applyOwn(c, run.tables, run.options.fenceLockTimeout());
-                    c.commit();
-                    if (!ranged.isEmpty()) {
-                        run.journal(job, "prepare", "info", job.target + ": " + String.join("; ", ranged));
-                    }
-                    return;
-                } catch (SQLException e) {
-                    c.rollback();
-                    if (!Ownership.lockTimedOut(e) || attempt >= 20) {
-                        throw e;
-                    }
-                }
-            }
-            Mover.sleep(50L * attempt);
+        List<List<String>> ranged = new java.util.ArrayList<>();
+        Locks.retry(run.node(job.target), run.options.fenceLockTimeout(), run.options.fenceTimeout(),
+                "the sequences on " + job.target, "Find it in pg_stat_activity on " + job.target + ", then resume",
+                c -> ranged.add(SequenceRanges.applyOwn(c, run.tables, run.options.fenceLockTimeout())));
+        List<String> done = ranged.get(ranged.size() - 1);
+        if (!done.isEmpty()) {
+            run.journal(job, "prepare", "info", job.target + ": " + String.join("; ", done));
         }
     }
 

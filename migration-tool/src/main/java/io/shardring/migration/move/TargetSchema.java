@@ -1,6 +1,7 @@
 package io.shardring.migration.move;
 
 import io.shardring.migration.adopt.SchemaClone;
+import io.shardring.router.schema.OwnershipGuard;
 import io.shardring.router.topology.ShardedTable;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -42,6 +43,8 @@ final class TargetSchema {
                 t.setAutoCommit(false);
                 try {
                     clone.applyTo(t);
+                    // guarded, owning nothing, from the moment the tables exist: no write lands here before its cutover
+                    OwnershipGuard.install(t, job.target, run.keyType, run.tables);
                     if (history != null) {
                         historyRows = copyRows(s, t, history);
                     }

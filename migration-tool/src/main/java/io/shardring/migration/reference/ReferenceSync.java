@@ -4,6 +4,7 @@ import static io.shardring.migration.move.Sessions.exists;
 
 import io.shardring.migration.move.Sessions;
 
+import io.shardring.migration.move.Locks;
 import io.shardring.migration.move.NodePools;
 import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardringException;
@@ -40,6 +41,8 @@ public final class ReferenceSync {
     private static final Logger LOG = LoggerFactory.getLogger(ReferenceSync.class);
     public static final String PUBLICATION = "shardring_reference";
     private static final String PREFIX = "shardring_ref_";
+    private static final Duration GUARD_LOCK_TIMEOUT = Duration.ofMillis(200);
+    private static final Duration GUARD_LOCK_PATIENCE = Duration.ofSeconds(30);
 
     private final Topology topology;
     private final NodePools nodes;
@@ -163,11 +166,10 @@ public final class ReferenceSync {
     private void guard(String node) throws SQLException {
         DataSource ds = nodes.apply(node);
         ShardedFlyway.shardringFlyway(ds).migrate(); // the guard's function
-        try (Connection c = ds.getConnection()) {
-            c.setAutoCommit(false);
-            ReferenceGuard.install(c, node, topology);
-            c.commit();
-        }
+        // the node's application writes meanwhile (the reference node's, tenants' foreign keys to the tables)
+        Locks.retry(ds, GUARD_LOCK_TIMEOUT, GUARD_LOCK_PATIENCE, "the reference tables on " + node,
+                "Find it in pg_stat_activity on " + node + ", then run reference sync again",
+                c -> ReferenceGuard.install(c, node, topology));
     }
 
     private void subscribe(String node, List<String> done) throws SQLException {

@@ -160,7 +160,7 @@ final class MoveFixture implements AutoCloseable {
                     st.execute("DROP PUBLICATION \"" + pub + "\"");
                 }
                 st.execute("DROP SCHEMA IF EXISTS shardring CASCADE");
-                st.execute("DROP TABLE IF EXISTS events, notes, accounts, plans, currencies, audit_log, flyway_schema_history");
+                st.execute("DROP TABLE IF EXISTS events, notes, accounts, plans, currencies, audit_log, allowed_tenants, flyway_schema_history");
             }
         }
     }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.shardring.migration.plan.Plan;
+import io.shardring.migration.plan.Planner;
 import io.shardring.migration.plan.TopologyChange;
 import io.shardring.router.ShardringException;
 import io.shardring.router.topology.Catalog;
@@ -29,7 +30,13 @@ class MoverBadInputTest {
             NodeConfig ghost = NodeConfig.builder("ghost").jdbcUrl("jdbc:postgresql://127.0.0.1:" + port + "/app")
                     .user("app").pool(p -> p.connectionTimeout(Duration.ofSeconds(1))).build();
             f.pools.add(ghost);
-            Plan plan = f.plan(TopologyChange.addNode(ghost));
+            // the planner refuses a new node it cannot reach
+            Plan refused = f.plan(TopologyChange.addNode(ghost));
+            assertThat(refused.isExecutable()).isFalse();
+            assertThat(refused.errors()).anyMatch(e -> e.startsWith("cannot reach new node ghost: "));
+            // a plan made without checking it (no data source given for it): the mover names the node and stops
+            Plan plan = Planner.plan(f.catalog.load(), TopologyChange.addNode(ghost),
+                    id -> id.equals("ghost") ? null : f.pools.apply(id));
             assertThat(plan.warnings()).anyMatch(w -> w.contains("ghost"));
             Mover mover = f.mover(MoveListener.NONE);
             assertThatThrownBy(() -> mover.execute(plan)).isInstanceOf(ShardringException.class)

@@ -163,14 +163,16 @@ public final class ShardedDataSource implements AutoCloseable {
     }
 
     /**
-     * The catalog's newest topology if it can be read and is newer than the configured one; otherwise the configured
-     * one, and the catalog is reported unreachable (the watcher keeps trying): a router never routes by nothing.
+     * The catalog's newest topology if it can be read and is not older than the configured one (the catalog is the
+     * truth: a file of the same version may list nodes that are not in the ring yet, as an adopted database's
+     * configuration lists the nodes to come); otherwise the configured one, and the catalog is reported unreachable
+     * (the watcher keeps trying): a router never routes by nothing.
      */
     private Topology newestOf(Topology configured, Catalog c, NodeConfig required) {
         try {
             Topology newest = c.load();
             metrics.catalogReachable.set(1);
-            if (newest.version() > configured.version()) {
+            if (newest.version() >= configured.version()) {
                 return newest;
             }
         } catch (RuntimeException e) {

@@ -351,13 +351,15 @@ public final class OwnershipGuard {
         String notOwnedOld = notOwned(keyType, "OLD." + col);
         String on = " ON " + t.quotedName() + " FOR EACH ROW WHEN (";
         String exec = ") EXECUTE FUNCTION shardring." + Sql.quote(fn) + "()";
-        List<String> sql = dropSql(t);
-        sql.add("CREATE TRIGGER " + Sql.quote(TRIGGERS.get(0)) + " BEFORE INSERT" + on + notOwnedNew + exec);
+        // OR REPLACE, not a drop and a create: DROP TRIGGER takes an ACCESS EXCLUSIVE lock, which a live node's writers
+        // (their foreign keys' KEY SHARE locks) can deadlock with; CREATE OR REPLACE takes SHARE ROW EXCLUSIVE
+        List<String> sql = new ArrayList<>();
+        sql.add("CREATE OR REPLACE TRIGGER " + Sql.quote(TRIGGERS.get(0)) + " BEFORE INSERT" + on + notOwnedNew + exec);
         // an UPDATE that changes the key must own the old key too, or a stale router could move a row out of a
         // fenced range
-        sql.add("CREATE TRIGGER " + Sql.quote(TRIGGERS.get(1)) + " BEFORE UPDATE" + on + notOwnedNew + " OR (OLD."
+        sql.add("CREATE OR REPLACE TRIGGER " + Sql.quote(TRIGGERS.get(1)) + " BEFORE UPDATE" + on + notOwnedNew + " OR (OLD."
                 + col + " IS DISTINCT FROM NEW." + col + " AND " + notOwnedOld + ")" + exec);
-        sql.add("CREATE TRIGGER " + Sql.quote(TRIGGERS.get(2)) + " BEFORE DELETE" + on + notOwnedOld + exec);
+        sql.add("CREATE OR REPLACE TRIGGER " + Sql.quote(TRIGGERS.get(2)) + " BEFORE DELETE" + on + notOwnedOld + exec);
         return sql;
     }
 

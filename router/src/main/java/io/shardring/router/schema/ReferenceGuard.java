@@ -31,11 +31,10 @@ public final class ReferenceGuard {
             check(c, nodeId, t);
             String args = Sql.literal(role) + ", " + Sql.literal(topology.referenceNode());
             try (Statement s = c.createStatement()) {
-                s.execute("DROP TRIGGER IF EXISTS " + TRIGGER + " ON " + t.quotedName());
-                s.execute("DROP TRIGGER IF EXISTS " + TRIGGER + "_truncate ON " + t.quotedName());
-                s.execute("CREATE TRIGGER " + TRIGGER + " BEFORE INSERT OR UPDATE OR DELETE ON " + t.quotedName()
-                        + " FOR EACH ROW EXECUTE FUNCTION shardring.reference_guard(" + args + ")");
-                s.execute("CREATE TRIGGER " + TRIGGER + "_truncate BEFORE TRUNCATE ON " + t.quotedName()
+                // OR REPLACE: a drop would take an ACCESS EXCLUSIVE lock on a table the application is using
+                s.execute("CREATE OR REPLACE TRIGGER " + TRIGGER + " BEFORE INSERT OR UPDATE OR DELETE ON "
+                        + t.quotedName() + " FOR EACH ROW EXECUTE FUNCTION shardring.reference_guard(" + args + ")");
+                s.execute("CREATE OR REPLACE TRIGGER " + TRIGGER + "_truncate BEFORE TRUNCATE ON " + t.quotedName()
                         + " FOR EACH STATEMENT EXECUTE FUNCTION shardring.reference_guard(" + args + ")");
             }
         }
