@@ -27,7 +27,7 @@ import org.springframework.transaction.support.TransactionSynchronizationManager
 public class ShardedJpaTransactionManager extends JpaTransactionManager {
     private static final long serialVersionUID = 1L;
 
-    /** Finds the application's EntityManagerFactory in the bean factory, as Spring Boot's JPA transaction manager does. */
+    /** Finds the application's EntityManagerFactory in the bean factory, as Spring Boot's own JPA one does. */
     public ShardedJpaTransactionManager() {
     }
 

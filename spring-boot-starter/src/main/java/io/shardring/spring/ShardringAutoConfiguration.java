@@ -95,7 +95,7 @@ public class ShardringAutoConfiguration {
         return router.contextBound();
     }
 
-    /** Without JPA. With JPA on the classpath {@link Jpa} registers the transaction manager first, and this backs off. */
+    /** Without JPA. With JPA on the classpath {@link Jpa} registers the transaction manager first; this backs off. */
     @Bean
     @ConditionalOnMissingBean(TransactionManager.class)
     public ShardedTransactionManager transactionManager(ShardedDataSource router) {

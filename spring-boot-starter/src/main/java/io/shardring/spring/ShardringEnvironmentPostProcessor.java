@@ -1,5 +1,6 @@
 package io.shardring.spring;
 
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,8 +22,9 @@ public final class ShardringEnvironmentPostProcessor implements EnvironmentPostP
     static final String SOURCE = "shardringDefaults";
 
     /** The classes on which Spring Boot's HibernateJpaAutoConfiguration depends. */
-    static final List<String> JPA_CLASSES = List.of("org.springframework.orm.jpa.LocalContainerEntityManagerFactoryBean",
-            "jakarta.persistence.EntityManager", "org.hibernate.engine.spi.SessionImplementor");
+    static final List<String> JPA_CLASSES = List.of(
+            "org.springframework.orm.jpa.LocalContainerEntityManagerFactoryBean", "jakarta.persistence.EntityManager",
+            "org.hibernate.engine.spi.SessionImplementor");
 
     /**
      * <ul>
@@ -33,10 +35,13 @@ public final class ShardringEnvironmentPostProcessor implements EnvironmentPostP
      * so the dialect may use what 15 has;
      * <li>{@code ddl-auto} none: Flyway owns every shard's schema, and without it Boot asks a connection whether the
      * database is embedded;
-     * <li>open-in-view off: one EntityManager per web request, across the request's transactions, would hold one
-     * shard's connection for the whole request (Spring's Hibernate set-up releases connections when the
-     * EntityManager closes), so a second tenant's transaction, or a transaction run again after a cutover, would
-     * start on the wrong shard; and lazy loading after the transaction would run with no tenant bound.
+     * <li>open-in-view off: it keeps one EntityManager, and with Spring's Hibernate set-up the connection it took
+     * last, for the whole web request. Lazy loading after a transaction would then read through the connection of
+     * the request's last transaction, on that transaction's shard, whichever tenant the entity belongs to; and a
+     * unit of work run again after a cutover would reuse the failed run's EntityManager (cleared), where Hibernate
+     * asks for a new one after an exception.
+     * {@link ShardedJpaTransactionManager} releases the held connection when a transaction begins, so transactions
+     * stay on their own tenant's shard if an application turns it on anyway.
      * </ul>
      */
     static final Map<String, String> JPA = jpaDefaults();
@@ -48,7 +53,7 @@ public final class ShardringEnvironmentPostProcessor implements EnvironmentPostP
         m.put("spring.jpa.properties.jakarta.persistence.database-major-version", "15");
         m.put("spring.jpa.hibernate.ddl-auto", "none");
         m.put("spring.jpa.open-in-view", "false");
-        return java.util.Collections.unmodifiableMap(m);
+        return Collections.unmodifiableMap(m);
     }
 
     @Override

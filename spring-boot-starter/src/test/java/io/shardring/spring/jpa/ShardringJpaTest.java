@@ -87,7 +87,8 @@ class ShardringJpaTest {
                     "shardring.nodes[" + i + "].pool.maximum-pool-size=3"));
         }
         p.addAll(List.of(more));
-        return new SpringApplicationBuilder(App.class).web(WebApplicationType.NONE).properties(p.toArray(String[]::new));
+        return new SpringApplicationBuilder(App.class).web(WebApplicationType.NONE)
+                .properties(p.toArray(String[]::new));
     }
 
     @Test
