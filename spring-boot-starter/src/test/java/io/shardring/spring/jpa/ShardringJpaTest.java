@@ -195,13 +195,16 @@ class ShardringJpaTest {
     }
 
     @Test
-    void theApplicationsOwnJpaSettingsWin() {
+    void theApplicationsOwnSettingsWinAndBootsCustomizersApply() {
         // as a command-line argument: SpringApplicationBuilder.properties are Boot's default properties, which come
         // after every other property source, the starter's defaults included
         try (ConfigurableApplicationContext other = app("shardring.flyway.enabled=false")
-                .run("--spring.jpa.properties.jakarta.persistence.database-major-version=17")) {
+                .run("--spring.jpa.properties.jakarta.persistence.database-major-version=17",
+                        "--spring.transaction.default-timeout=7s")) {
             assertThat(other.getBean(EntityManagerFactory.class).unwrap(SessionFactoryImplementor.class)
                     .getJdbcServices().getDialect().getVersion().getMajor()).isEqualTo(17);
+            assertThat(other.getBean(ShardedJpaTransactionManager.class).getDefaultTimeout())
+                    .as("Spring Boot's customizers, as for the transaction manager this one replaces").isEqualTo(7);
         }
     }
 
