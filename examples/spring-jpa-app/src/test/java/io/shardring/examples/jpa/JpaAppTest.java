@@ -52,12 +52,14 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.context.ApplicationContext;
 import org.springframework.context.annotation.Bean;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.client.TestRestTemplate;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
+import org.springframework.orm.jpa.support.OpenEntityManagerInViewInterceptor;
 import org.springframework.test.annotation.DirtiesContext;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
@@ -94,6 +96,8 @@ class JpaAppTest {
     private PlatformTransactionManager transactions;
     @Autowired
     private MeterRegistry meters;
+    @Autowired
+    private ApplicationContext context;
 
     /** The router's meters, read by the rebalance test to say how many requests met a cutover. */
     @TestConfiguration
@@ -131,6 +135,8 @@ class JpaAppTest {
     @Order(1)
     void eachCompanysRowsLandOnTheShardTheRingNames() throws SQLException {
         assertThat(transactions).isInstanceOf(ShardedJpaTransactionManager.class);
+        assertThat(context.getBeansOfType(OpenEntityManagerInViewInterceptor.class))
+                .as("open-in-view, off by the starter's default").isEmpty();
         for (long c = FIRST_COMPANY; c < FIRST_COMPANY + COMPANIES; c++) {
             ResponseEntity<JsonNode> company = rest.postForEntity("/companies", Map.of("id", c, "name", "company " + c),
                     JsonNode.class);
