@@ -101,10 +101,10 @@ final class ShardKeyAdvisor extends AbstractPointcutAdvisor {
         // each run gets a fresh invocation: proceed() on a used one skips the advice after this one, the transaction
         long[] commitsBefore = new long[1];
         return router.get().awaitingCutover(key, () -> {
-            commitsBefore[0] = ShardedTransactionManager.commits();
+            commitsBefore[0] = ShardedTransactions.commits();
             return proceed(((ProxyMethodInvocation) inv).invocableClone());
-        }, e -> ShardedTransactionManager.commits() == commitsBefore[0]); // something committed: running it again
-                                                                         // would repeat that
+        }, e -> ShardedTransactions.commits() == commitsBefore[0]); // something committed: running it again
+                                                                    // would repeat that
     }
 
     private static Object proceed(MethodInvocation inv) throws Exception {

@@ -4,9 +4,11 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import io.shardring.router.ShardUnavailableException;
 import io.shardring.router.jdbc.ShardedDataSource;
+import jakarta.persistence.EntityManagerFactory;
 import java.util.List;
 import javax.sql.DataSource;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
+import org.springframework.beans.factory.ListableBeanFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.beans.factory.config.BeanDefinition;
 import org.springframework.boot.autoconfigure.AutoConfiguration;
@@ -16,6 +18,7 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.boot.autoconfigure.flyway.FlywayConfigurationCustomizer;
+import org.springframework.boot.autoconfigure.transaction.TransactionManagerCustomizers;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.boot.context.properties.bind.Bindable;
 import org.springframework.boot.context.properties.bind.Binder;
@@ -24,6 +27,7 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.Role;
 import org.springframework.core.env.Environment;
 import org.springframework.core.io.ResourceLoader;
+import org.springframework.transaction.PlatformTransactionManager;
 import org.springframework.transaction.TransactionManager;
 import org.springframework.web.servlet.config.annotation.InterceptorRegistry;
 import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
@@ -33,12 +37,13 @@ import org.springframework.web.servlet.config.annotation.WebMvcConfigurer;
  * application's DataSource bound to the current tenant, a transaction manager on that tenant's shard, Flyway on every
  * shard, tenant binding by {@link ShardKey}/{@link ShardedBy} (and optionally by web request), and, with Actuator, a
  * health indicator and the {@code shardring} endpoint. Each bean backs off when the application defines its own.
- * Runs before Spring Boot's DataSource, transaction, jOOQ and Flyway auto-configuration, which then use (or, for
+ * Runs before Spring Boot's DataSource, transaction, JPA, jOOQ and Flyway auto-configuration, which then use (or, for
  * Flyway, leave alone) the sharded DataSource.
  */
 @AutoConfiguration(beforeName = {
         "org.springframework.boot.autoconfigure.jdbc.DataSourceAutoConfiguration",
         "org.springframework.boot.autoconfigure.jdbc.DataSourceTransactionManagerAutoConfiguration",
+        "org.springframework.boot.autoconfigure.orm.jpa.HibernateJpaAutoConfiguration",
         "org.springframework.boot.autoconfigure.transaction.TransactionAutoConfiguration",
         "org.springframework.boot.autoconfigure.jooq.JooqAutoConfiguration",
         "org.springframework.boot.autoconfigure.flyway.FlywayAutoConfiguration"})
@@ -90,10 +95,35 @@ public class ShardringAutoConfiguration {
         return router.contextBound();
     }
 
+    /** Without JPA. With JPA on the classpath {@link Jpa} registers the transaction manager first; this backs off. */
     @Bean
     @ConditionalOnMissingBean(TransactionManager.class)
     public ShardedTransactionManager transactionManager(ShardedDataSource router) {
         return new ShardedTransactionManager(router);
+    }
+
+    /**
+     * Spring Data JPA on Hibernate: the conditions of Spring Boot's HibernateJpaAutoConfiguration, whose
+     * JpaTransactionManager backs off for this one. A nested configuration is registered before the enclosing class's
+     * own beans, so with JPA on the classpath its transaction manager is the one.
+     */
+    @Configuration(proxyBeanMethods = false)
+    @ConditionalOnClass(name = {"org.springframework.orm.jpa.LocalContainerEntityManagerFactoryBean",
+            "jakarta.persistence.EntityManager", "org.hibernate.engine.spi.SessionImplementor"})
+    static class Jpa {
+        @Bean
+        @ConditionalOnMissingBean(TransactionManager.class)
+        PlatformTransactionManager transactionManager(ShardedDataSource router, ListableBeanFactory beans,
+                ObjectProvider<TransactionManagerCustomizers> customizers) {
+            // Hibernate on the classpath but no EntityManagerFactory (JPA's auto-configuration excluded, or Hibernate
+            // came with another library): a JPA transaction manager would have nothing to manage
+            if (beans.getBeanNamesForType(EntityManagerFactory.class, true, false).length == 0) {
+                return new ShardedTransactionManager(router);
+            }
+            ShardedJpaTransactionManager tm = new ShardedJpaTransactionManager();
+            customizers.ifAvailable(c -> c.customize(tm)); // as Spring Boot does for the one this replaces
+            return tm;
+        }
     }
 
     @Bean
