@@ -24,33 +24,7 @@ CREATE TABLE ads (
     FOREIGN KEY (company_id, campaign_id) REFERENCES campaigns (company_id, id)
 );
 
--- bigserial ids come from each shard's own sequence, and are unique per company only (they follow company_id in
--- every key). A company's rows keep their ids when a rebalance moves them, so the new shard's sequence may be
--- behind them, and would hand the company one of those ids again. This trigger moves a table's sequence past every
--- id that arrives from elsewhere. It is ENABLE ALWAYS because the rows arrive through the mover's COPY and logical
--- replication, which run as a replica (ordinary triggers do not fire there), and SECURITY DEFINER because they
--- run as the tool's role, which need not own the sequence. The advisory lock keeps two sessions that move rows in
--- at once from setting the sequence back. The application's own inserts, whose ids come from the sequence, only
--- read it.
-CREATE FUNCTION keep_sequence_ahead() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    seq regclass := TG_ARGV[0]::regclass;
-BEGIN
-    IF NEW.id > coalesce(pg_sequence_last_value(seq), 0) THEN
-        PERFORM pg_advisory_lock(seq::oid::bigint);
-        IF NEW.id > coalesce(pg_sequence_last_value(seq), 0) THEN
-            PERFORM setval(seq, NEW.id);
-        END IF;
-        PERFORM pg_advisory_unlock(seq::oid::bigint);
-    END IF;
-    RETURN NEW;
-END $$;
-
-CREATE TRIGGER campaigns_keep_sequence_ahead BEFORE INSERT ON campaigns
-    FOR EACH ROW EXECUTE FUNCTION keep_sequence_ahead('public.campaigns_id_seq');
-ALTER TABLE campaigns ENABLE ALWAYS TRIGGER campaigns_keep_sequence_ahead;
-
-CREATE TRIGGER ads_keep_sequence_ahead BEFORE INSERT ON ads
-    FOR EACH ROW EXECUTE FUNCTION keep_sequence_ahead('public.ads_id_seq');
-ALTER TABLE ads ENABLE ALWAYS TRIGGER ads_keep_sequence_ahead;
+-- bigserial ids come from each node's own sequence. Each node's sequences draw from the node's own range of 2^48
+-- values (its ordinal in the ring: shardring restricts them after every migration and before a node's first
+-- cutover), so a company's rows keep their ids when a rebalance moves them, and no node hands out an id another
+-- node drew.

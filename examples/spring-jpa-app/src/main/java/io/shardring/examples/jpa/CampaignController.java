@@ -2,6 +2,7 @@ package io.shardring.examples.jpa;
 
 import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardringException;
+import io.shardring.router.jdbc.ShardedDataSource;
 import java.net.URI;
 import java.util.List;
 import java.util.Map;
@@ -44,19 +45,20 @@ public class CampaignController {
     }
 
     private final CampaignService service;
+    private final ShardedDataSource router;
 
-    public CampaignController(CampaignService service) {
+    public CampaignController(CampaignService service, ShardedDataSource router) {
         this.service = service;
+        this.router = router;
     }
 
+    /** A new company: its id given, or drawn from the catalog's key sequence (the id decides its shard). */
     @PostMapping("/companies")
     public ResponseEntity<Map<String, Object>> createCompany(@RequestBody NewCompanyBody body) {
-        if (body.id() == null) {
-            throw new BadRequest("a company needs its id (\"id\": a bigint): the id decides the company's shard");
-        }
-        service.createCompany(body.id(), required("name", body.name()));
-        return ResponseEntity.created(URI.create("/companies/" + body.id()))
-                .body(Map.of("id", body.id(), "name", body.name()));
+        String name = required("name", body.name());
+        long id = body.id() != null ? body.id() : router.newKey();
+        service.createCompany(id, name);
+        return ResponseEntity.created(URI.create("/companies/" + id)).body(Map.of("id", id, "name", name));
     }
 
     @PostMapping("/companies/{companyId}/campaigns")

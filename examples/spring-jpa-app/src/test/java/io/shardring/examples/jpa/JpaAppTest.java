@@ -19,7 +19,11 @@ import io.shardring.router.ring.KeyType;
 import io.shardring.router.ring.TokenRange;
 import io.shardring.router.schema.OwnershipGuard;
 import io.shardring.router.ring.TokenPlacement;
+import io.shardring.migration.adopt.KeyAllocatorSetup;
+import io.shardring.router.schema.Membership;
+import io.shardring.router.schema.ShardedFlyway;
 import io.shardring.router.topology.Catalog;
+import io.shardring.router.topology.NodeOrdinals;
 import io.shardring.router.topology.NodeConfig;
 import io.shardring.router.topology.PoolSettings;
 import io.shardring.router.topology.RingSettings;
@@ -47,6 +51,7 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.sql.DataSource;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
@@ -118,7 +123,18 @@ class JpaAppTest {
                 .table("companies", "id").table("campaigns", "company_id").table("ads", "company_id");
         ring.forEach(b::node);
         Topology topology = b.build().withStoredTokens();
-        Catalog.open(cluster.shard(0).dataSource()).initialize(topology);
+        Catalog catalog = Catalog.open(cluster.shard(0).dataSource());
+        catalog.initialize(topology);
+        // as `shardring init` does: each node's ordinal, the range its sequences draw ids from, and the key sequence
+        NodeOrdinals ordinals = new NodeOrdinals(catalog.dataSource());
+        for (int i = 0; i < 3; i++) {
+            DataSource ds = cluster.shard(i).dataSource();
+            ShardedFlyway.shardringFlyway(ds).migrate();
+            try (Connection c = ds.getConnection()) {
+                new Membership(ordinals.catalogId(), "shard" + i, ordinals.assign("shard" + i)).write(c);
+            }
+        }
+        KeyAllocatorSetup.ensure(catalog.dataSource(), topology, 1_000_000);
         initial = new ShardringConfig(topology, RouterSettings.DEFAULTS, "shard0", List.of(MIGRATIONS));
         Path file = Files.createTempFile("shardring-jpa-", ".yaml");
         file.toFile().deleteOnExit();
@@ -168,6 +184,15 @@ class JpaAppTest {
         JsonNode campaigns = rest.getForObject("/companies/{c}/campaigns", JsonNode.class, c);
         assertThat(campaigns).hasSize(1);
         assertThat(campaigns.get(0).at("/ads/0/text").asText()).isEqualTo("Ads by company " + c);
+
+        // a company without an id gets one from the router (the catalog's key sequence), and lands on its owner
+        ResponseEntity<JsonNode> keyed = rest.postForEntity("/companies", Map.of("name", "no id given"),
+                JsonNode.class);
+        assertThat(keyed.getStatusCode()).as("%s", keyed.getBody()).isEqualTo(HttpStatus.CREATED);
+        long drawn = keyed.getBody().get("id").asLong();
+        assertThat(drawn).as("above every key in use when the sequence was made").isGreaterThan(1_000_000);
+        assertThat(companiesByShard("companies").get(drawn))
+                .containsExactly(initial.topology().ring().route(drawn).id());
 
         ResponseEntity<JsonNode> again = rest.postForEntity("/companies", Map.of("id", c, "name", "again"),
                 JsonNode.class);
