@@ -160,10 +160,13 @@ public final class AdoptionPlan {
             out.append('\n').append(String.format(Locale.ROOT, "sequences (node ordinal 0 draws ids %,d..%,d; each"
                     + " new node its own range of 2^%d):%n", SequenceRanges.low(0), SequenceRanges.high(0),
                     SequenceRanges.BITS));
+            List<String[]> seqs = new ArrayList<>();
+            seqs.add(new String[] {"SEQUENCE", "NEXT", "FILLS"});
             for (SequenceRanges.Fed f : sequences) {
-                out.append(String.format(Locale.ROOT, "  %s  next %,d  (%s)%n", f.displayName(), f.next(),
-                        String.join(", ", f.columns().stream().map(SequenceRanges.Column::displayName).toList())));
+                seqs.add(new String[] {f.displayName(), String.format(Locale.ROOT, "%,d", f.next()),
+                    String.join(", ", f.columns().stream().map(SequenceRanges.Column::displayName).toList())});
             }
+            table(out, seqs);
         }
         out.append('\n').append("flyway: ").append(flyway).append('\n');
         out.append('\n').append("clients not on a router:");

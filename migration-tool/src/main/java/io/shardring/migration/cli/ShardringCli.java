@@ -21,7 +21,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "shardring", mixinStandardHelpOptions = true, versionProvider = ShardringCli.Version.class,
         sortOptions = false, usageHelpAutoWidth = true,
         description = {
-            "Operates a shardring cluster: PostgreSQL shards on a consistent-hash ring, with online rebalancing.",
+            "Operates a shardring cluster: PostgreSQL shards on a consistent-hash ring, with online rebalancing."
+                    + " Starting from an existing database: `shardring adopt` (docs/adopting.md).",
             "",
             "Every command reads the configuration file (--config, default $SHARDRING_CONFIG or ./shardring.yaml)"
                     + " and the catalog (the versioned topology) in the database of the node named by"
@@ -38,7 +39,8 @@ import picocli.CommandLine.Spec;
         footerHeading = "%nExamples:%n",
         footer = {
             "  shardring demo --keep-running    # a throw-away cluster to try things on",
-            "  shardring init --config shardring.yaml",
+            "  shardring init --config shardring.yaml           # a new ring; or, for an existing database:",
+            "  shardring adopt --config shardring.yaml          # the plan; then --execute",
             "  shardring status",
             "  shardring add-node pg-d --jdbc-url jdbc:postgresql://10.0.0.4:5432/app \\",
             "      --user app --password-ref '$${PG_D_PASSWORD}' --zone eu-1c   # the plan",
@@ -53,7 +55,8 @@ import picocli.CommandLine.Spec;
             "2:bad usage (unknown option, missing argument) or bad configuration",
             "3:refused: another move is running, the plan is not executable, nothing to resume, unknown node,"
                     + " node already present, last node, weight <= 0, a pin key that does not fit the key type,"
-                    + " a pin to a node being removed, a node with pinned keys removed",
+                    + " a pin to a node being removed, a node with pinned keys removed, an adoption that is not"
+                    + " executable, a move of an adopted ring while clients around the router write",
             "4:a node is unreachable: the message names it, its host:port and the driver's reason; start it,"
                     + " then run the command (or `resume`) again"})
 public final class ShardringCli implements Callable<Integer> {

@@ -337,10 +337,9 @@ public final class TableRules {
                                 + " range of 2^" + SequenceRanges.BITS + " values, which needs bigint", widen(t, col, f)));
                     } else if (col.column().equals(st.keyColumn())) {
                         notes.add("new keys: ShardedDataSource.newKey() draws them from " + f.displayName()
-                                + " through the catalog, so clients not yet on the router keep using it");
+                                + ", which clients not yet on the router keep using");
                     } else {
-                        notes.add("ids of " + col.column() + " from " + f.displayName() + ": each node draws from its"
-                                + " own range");
+                        notes.add(col.column() + " from " + f.displayName() + ": each node draws from its own range");
                     }
                 }
                 for (SequenceRanges.Column other : f.columns()) {
