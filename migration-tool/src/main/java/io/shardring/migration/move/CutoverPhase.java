@@ -51,6 +51,8 @@ final class CutoverPhase {
                 // the fallback: nothing can change these ranges on the source now, so copy them while fenced
                 PreparePhase.clearTarget(run, job);
                 run.journal.rowsCopied(run.moveId, job, CopyPipe.copy(run, job, null));
+                // copied with triggers off just now: its foreign keys are checked here, a failure gives the ranges back
+                IntegrityCheck.run(run, job);
             }
             caughtUp = System.nanoTime();
             // 3. a snapshot of the target at exactly that point, for verify, before the target takes writes; verify's

@@ -202,7 +202,15 @@ class AdoptTest {
                 check(cluster, app, split4, Map.of("legacy", 0, "pg-b", 1, "pg-c", 2, "pg-d", 3), true);
                 assertThat(app.insertedAfter).as("rows inserted during and after the split").hasSizeGreaterThan(50);
                 Result status = cli(four, "status", "--output", "text");
-                assertThat(status.out()).contains("id ranges (node ordinals): legacy 0, pg-b 1, pg-c 2, pg-d 3");
+                assertThat(status.out()).contains("id ranges (node ordinals): legacy 0, pg-b 1, pg-c 2, pg-d 3")
+                        .doesNotContain("WARNING");
+                // a sequence that has drawn 81% of its node's range is named, with what to do
+                try (Connection c = cluster.shard(1).connect(); Statement s = c.createStatement()) {
+                    s.execute("SELECT setval('invoices_id_seq', " + (SequenceRanges.low(1)
+                            + (long) (0.81 * (1L << SequenceRanges.BITS))) + ")");
+                }
+                assertThat(cli(four, "status", "--output", "text").out()).contains("WARNING: public.invoices_id_seq on"
+                        + " pg-b has used 81.0% of node ordinal 1's range");
 
                 // and back to one node, in one plan, the writers still on
                 app.start(4);
