@@ -154,7 +154,7 @@ public final class Adopter {
             step = "flyway baseline";
             run(ds, node, step, () -> baseline(ds, baseline));
             step = "key allocator";
-            run(ds, node, step, () -> "new keys from " + KeyAllocatorSetup.ensure(ds, v1, 0));
+            run(ds, node, step, () -> "new keys from " + KeyAllocatorSetup.ensure(ds, v1, 0, true));
             step = "topology version 1";
             run(ds, node, step, () -> catalog.initialize(v1) ? "topology version 1 stored: " + node
                     + " owns the whole ring" : "topology version 1 was stored already");
@@ -170,8 +170,8 @@ public final class Adopter {
             return catalog.version();
         } catch (SQLException e) {
             throw new ShardringException(ErrorCode.SHARD_ERROR, "adoption of " + node + " stopped at step '" + step
-                    + "': " + e.getMessage() + "; nothing of that step was applied. Fix the cause and run adopt"
-                    + " --execute again: the steps done are not repeated", e);
+                    + "': " + e.getMessage() + ". Fix the cause and run adopt --execute again: the steps done are not"
+                    + " repeated, and this one finishes what it had not done", e);
         }
     }
 

@@ -113,10 +113,11 @@ public final class Adoption {
             List<SequenceRanges.Fed> sequences = v1 == null ? List.of() : SequenceRanges.find(c, v1.tables());
             if (state != AdoptionPlan.State.ADOPTED) {
                 for (SequenceRanges.Fed f : sequences) {
-                    if (f.last() != null && f.last() > SequenceRanges.high(0)) {
+                    if (f.pastRange(SequenceRanges.high(0))) {
                         refusals.add(String.format(Locale.ROOT, "sequence %s is at %,d, past node ordinal 0's range"
                                 + " (ids 1..%,d): the ids it drew could meet another node's; give those rows ids below"
-                                + " 2^%d first", f.displayName(), f.last(), SequenceRanges.high(0), SequenceRanges.BITS));
+                                + " 2^%d first", f.displayName(), f.last() != null ? f.last() : f.next(),
+                                SequenceRanges.high(0), SequenceRanges.BITS));
                     }
                 }
             }

@@ -10,14 +10,15 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import javax.sql.DataSource;
 
 /**
  * Records the sequence that routers draw new shard keys from ({@code shardring.key_allocator} in the catalog, read by
  * {@code ShardedDataSource.newKey()}). For an adopted database it is the sequence that fills the tenants table's own
- * key column, so that the application's clients that are not on the router yet keep drawing from the same sequence
- * and no key is given twice; otherwise a sequence {@code shardring.new_keys} in the catalog's database, starting above
- * every key in use.
+ * key column (advanced past every key in use), so that the application's clients that are not on the router yet keep
+ * drawing from the same sequence and no key is given twice; otherwise a sequence {@code shardring.new_keys} in the
+ * catalog's database, starting above every key in use on every node.
  */
 public final class KeyAllocatorSetup {
     static final String OWN_SEQUENCE = "shardring.new_keys";
@@ -34,6 +35,16 @@ public final class KeyAllocatorSetup {
      * @return the sequence's name, or a sentence saying why there is none (keys that are not integers)
      */
     public static String ensure(DataSource catalog, Topology topology, long startAbove) throws SQLException {
+        return ensure(catalog, topology, startAbove, false);
+    }
+
+    /**
+     * Like {@link #ensure(DataSource, Topology, long)}; with {@code tenantSequence} (an adopted database, which holds
+     * every key) the sequence that fills a sharded table's key column is the key sequence, advanced past the highest
+     * key when it is behind (an application that gave some keys itself).
+     */
+    public static String ensure(DataSource catalog, Topology topology, long startAbove, boolean tenantSequence)
+            throws SQLException {
         KeyType keyType = topology.ring().keyType();
         try (Connection c = catalog.getConnection()) {
             try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
@@ -46,7 +57,8 @@ public final class KeyAllocatorSetup {
                 return "nowhere: " + keyType.sqlType() + " keys are made by the application";
             }
             String name = null;
-            for (SequenceRanges.Fed f : SequenceRanges.find(c, topology.tables())) {
+            for (SequenceRanges.Fed f : tenantSequence ? SequenceRanges.find(c, topology.tables())
+                    : List.<SequenceRanges.Fed>of()) {
                 for (SequenceRanges.Column col : f.columns()) {
                     for (ShardedTable t : topology.tables()) {
                         if (name == null && t.schema().equals(col.schema()) && t.name().equals(col.table())
@@ -56,8 +68,18 @@ public final class KeyAllocatorSetup {
                     }
                 }
             }
+            long max = Math.max(startAbove, maxKey(c, topology));
+            if (name != null) {
+                try (PreparedStatement ps = c.prepareStatement("SELECT setval(?::regclass, ?) WHERE ? >="
+                        + " (SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM " + name + ")")) {
+                    ps.setString(1, name);
+                    ps.setLong(2, max);
+                    ps.setLong(3, max);
+                    ps.executeQuery().close();
+                }
+            }
             if (name == null) {
-                long start = Math.max(startAbove, maxKey(c, topology)) + 1;
+                long start = max + 1;
                 try (Statement s = c.createStatement()) {
                     s.execute("CREATE SEQUENCE IF NOT EXISTS " + OWN_SEQUENCE + " AS bigint START WITH "
                             + Math.max(1, start));

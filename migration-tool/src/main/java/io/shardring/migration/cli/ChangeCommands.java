@@ -129,8 +129,26 @@ final class ChangeCommands {
                         + "; choose another id, or use set-weight to change its weight");
             }
             cmd.pools().add(n);
+            refuseOtherRing(cmd, n.id());
         }
         return Planner.plan(current, change, cmd.pools());
+    }
+
+    /** A new node's database that records another catalog is another ring's node, whatever its node id. */
+    private static void refuseOtherRing(CliCommand cmd, String id) {
+        java.util.UUID ours = new io.shardring.router.topology.NodeOrdinals(cmd.catalog().dataSource()).catalogId();
+        try (java.sql.Connection c = cmd.pools().apply(id).getConnection()) {
+            io.shardring.router.schema.Membership.read(c).filter(m -> !m.catalogId().equals(ours)).ifPresent(m -> {
+                throw new Refused("new node " + id + ": its database is node '" + m.nodeId() + "' of another"
+                        + " shardring ring (catalog " + m.catalogId() + ", this ring's is " + ours + "); give it an"
+                        + " empty database");
+            });
+        } catch (java.sql.SQLException | RuntimeException unreachable) {
+            if (unreachable instanceof Refused) {
+                throw (Refused) unreachable;
+            }
+            // the plan says why it cannot reach the node
+        }
     }
 
     /** A change to nodes already in the topology: its plan, or with {@code execute} the move (refused while one runs). */

@@ -42,7 +42,7 @@ final class InitCommand extends CliCommand {
         boolean stored = catalog().initialize(configured.withStoredTokens());
         Topology t = current();
         boolean differs = !stored && !sameNodes(configured, t);
-        join(t);
+        join(t, !stored);
         MigrationReport report = migrate(t, this);
         String keys = report.isSuccess() ? keyAllocator(t) : null;
         if (report.isSuccess() && t.ringSettings().replicationFactor() >= 2) {
@@ -86,9 +86,13 @@ final class InitCommand extends CliCommand {
      * Every node gets its ordinal (its sequences' id range) and records its membership, before the migrations range
      * its sequences. A node that cannot be reached is left to the migration's report.
      */
-    private void join(Topology t) {
+    private void join(Topology t, boolean ringExisted) {
         NodeOrdinals ordinals = new NodeOrdinals(catalog().dataSource());
         UUID catalogId = ordinals.catalogId();
+        if (ringExisted) {
+            // a ring made before ordinals: its nodes drew ids from 1 each; every range starts above them
+            ordinals.setZeroAside();
+        }
         for (String id : t.nodes().keySet()) {
             DataSource ds = pools().apply(id);
             try {

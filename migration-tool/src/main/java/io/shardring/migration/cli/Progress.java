@@ -29,7 +29,6 @@ final class Progress implements MoveListener {
     private final Map<Integer, Long> expectedRows;
     private final Map<Integer, ProgressBar> bars = new HashMap<>();
     private final Map<Integer, Long> lastProgress = new HashMap<>();
-    private final Map<Integer, Integer> copySteps = new HashMap<>();
 
     Progress(CliCommand cmd, Map<Integer, Long> expectedRows) {
         this.cmd = cmd;
@@ -108,14 +107,11 @@ final class Progress implements MoveListener {
     }
 
     private void line(long moveId, int job, String phase, String event, String detail, long rows, long lagBytes) {
-        if ("copy".equals(phase) && ("started".equals(event) || "finished".equals(event))) {
-            // the mover runs copy as two steps per job: copy in a slot's snapshot and subscribe, then catch up
-            int n = copySteps.merge(job, 1, Integer::sum);
-            if (n == 2 || n == 3) {
-                return;
-            }
-            detail = n == 1 ? "slot and publication on the source, COPY in the slot's snapshot, then a subscription"
-                    + " on the target (" + detail + ")" : "target caught up, streaming changes (" + detail + ")";
+        if ("copy".equals(phase) && "started".equals(event)) {
+            detail = "slot and publication on the source, COPY in the slot's snapshot, then a subscription on the"
+                    + " target (" + detail + ")";
+        } else if ("copy".equals(phase) && "finished".equals(event)) {
+            detail = "target caught up, streaming changes (" + detail + ")";
         }
         StringBuilder sb = new StringBuilder();
         sb.append(LocalTime.now().format(TIME)).append("  move ").append(moveId);

@@ -52,7 +52,7 @@ final class CutoverPhase {
                 PreparePhase.clearTarget(run, job);
                 run.journal.rowsCopied(run.moveId, job, CopyPipe.copy(run, job, null));
                 // copied with triggers off just now: its foreign keys are checked here, a failure gives the ranges back
-                IntegrityCheck.run(run, job);
+                IntegrityCheck.run(run, job, true);
             }
             caughtUp = System.nanoTime();
             // 3. a snapshot of the target at exactly that point, for verify, before the target takes writes; verify's

@@ -38,12 +38,21 @@ final class IntegrityCheck {
     }
 
     static void run(MoveRun run, JobState job) throws SQLException {
+        run(run, job, false);
+    }
+
+    /**
+     * @param fenced the source is fenced already (a copy made at the cutover, without logical replication): no wait
+     *               for violations to resolve, since the keys' writes are paused, and a failure gives the ranges back
+     */
+    static void run(MoveRun run, JobState job, boolean fenced) throws SQLException {
+        String phase = fenced ? "cutover" : "check";
         try (Connection c = run.node(job.target).getConnection()) {
             List<ForeignKey> fks = new ArrayList<>();
             for (ShardedTable t : run.tables) {
                 fks.addAll(foreignKeys(c, t));
             }
-            long deadline = System.nanoTime() + SETTLE_MS * 1_000_000L;
+            long deadline = System.nanoTime() + (fenced ? 0 : SETTLE_MS * 1_000_000L);
             List<String> violations = violations(run, job, c, fks);
             while (!violations.isEmpty() && System.nanoTime() < deadline) {
                 Mover.sleep(250);
@@ -51,17 +60,18 @@ final class IntegrityCheck {
             }
             if (!violations.isEmpty()) {
                 String what = String.join("; ", violations);
-                run.journal(job, "check", "failed", what);
+                run.journal(job, phase, "failed", what);
                 throw new ShardringException(ErrorCode.SHARD_ERROR, job.label() + " (" + job.pair() + ") stopped"
                         + " before its cutover: rows copied to " + job.target + " break foreign keys there: " + what
-                        + ". Nothing was fenced; " + job.source + " still owns the keys. Make the referenced rows"
-                        + " exist on " + job.target + " (a reference table, or shard the referenced table by the same"
-                        + " key), then resume; or abort");
+                        + (fenced ? ". The cutover gives the ranges back to " + job.source : ". Nothing was fenced; "
+                                + job.source + " still owns the keys") + ". Make the referenced rows exist on "
+                        + job.target + " (a reference table, or shard the referenced table by the same key), then"
+                        + " resume; or abort");
             }
             String ok = fks.size() + " foreign keys checked on " + job.target + " over the job's ranges: no row"
                     + " without the row it references";
-            run.journal(job, "check", "info", ok);
-            run.tell(job, "check", "info", ok);
+            run.journal(job, phase, "info", ok);
+            run.tell(job, phase, "info", ok);
         }
     }
 

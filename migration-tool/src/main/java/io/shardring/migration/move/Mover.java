@@ -381,6 +381,8 @@ public final class Mover {
         try (MoveLock lock = MoveLock.take(journal.catalog(), moveId, options.lockWait())) {
             MoveRun run = open(moveId);
             refuseVerifyFailed(run);
+            // per job at once: its COPY pipes, the copy's progress monitor and a step's own connection
+            nodes.ensureCapacity(parallelism(run.jobs) * (options.copyStreams() + 2) + 2);
             runPhases(run);
         }
     }
@@ -484,6 +486,25 @@ public final class Mover {
         return (int) Math.max(1, Math.min(4, jobs.stream().map(j -> j.target).distinct().count()));
     }
 
+    /**
+     * After an abort, the nodes of the move that the published topology does not hold (removed by jobs that had cut
+     * over, or added by a move that never published them) have their ordinals retired: never given again.
+     */
+    private void retireUnpublished(MoveRun run) throws SQLException {
+        Topology published = journal.catalog().load();
+        java.util.Set<String> involved = new java.util.LinkedHashSet<>(run.before.nodes().keySet());
+        involved.addAll(run.after.nodes().keySet());
+        io.shardring.router.topology.NodeOrdinals ordinals = new io.shardring.router.topology.NodeOrdinals(
+                journal.catalog().dataSource());
+        java.util.Map<String, Integer> active = ordinals.active();
+        for (String id : involved) {
+            if (!published.nodes().containsKey(id) && active.containsKey(id)) {
+                ordinals.retire(id);
+                journal.event(run.moveId, null, "abort", "info", id + " is not in the ring; its id range is retired");
+            }
+        }
+    }
+
     /** Nodes the move took out of the ring: their ordinals are never given again. */
     private void retireLeavers(MoveRun run) throws SQLException {
         for (String id : run.before.nodes().keySet()) {
@@ -521,6 +542,7 @@ public final class Mover {
             for (JobState job : run.jobs) {
                 AbortPhase.run(run, job, discardTargetCopy);
             }
+            retireUnpublished(run);
             journal.finish(moveId, "aborted");
             LOG.info("move {} aborted", moveId);
         } catch (SQLException e) {

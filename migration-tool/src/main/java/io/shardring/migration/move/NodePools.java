@@ -24,6 +24,7 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
     private final Map<String, NodeConfig> nodes = new LinkedHashMap<>();
     private final Map<String, NodeDataSource> pools = new LinkedHashMap<>();
     private final Function<String, String> env;
+    private int maxPerNode = 6;
 
     public NodePools(Function<String, String> env) {
         this.env = env;
@@ -69,7 +70,7 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
             if (n.password() != null) {
                 hc.setPassword(n.password().resolve(env));
             }
-            hc.setMaximumPoolSize(6);
+            hc.setMaximumPoolSize(maxPerNode);
             hc.setMinimumIdle(0);
             hc.setConnectionTimeout(n.pool().connectionTimeout().toMillis());
             hc.setInitializationFailTimeout(-1);
@@ -77,6 +78,18 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
             pools.put(nodeId, ds);
         }
         return ds;
+    }
+
+    /**
+     * Lets every pool hold at least {@code connections}: a move's jobs that copy at once each hold their COPY pipes'
+     * connections on their source and target for the whole copy, and would otherwise wait for each other's.
+     */
+    public synchronized void ensureCapacity(int connections) {
+        if (connections <= maxPerNode) {
+            return;
+        }
+        maxPerNode = connections;
+        pools.values().forEach(p -> p.pool.getHikariConfigMXBean().setMaximumPoolSize(connections));
     }
 
     /**

@@ -13,6 +13,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import javax.sql.DataSource;
 
 /**
  * Prepare: the target gets the shardring schema, its ordinal in the ring (a new node), the application's tables (from
@@ -25,6 +27,9 @@ final class PreparePhase {
     }
 
     static void run(MoveRun run, JobState job) throws SQLException {
+        if (run.migrated.add("ordinals of the ring's nodes")) {
+            ordinalsOfCurrentNodes(run);
+        }
         // each node once per run: the jobs of an add-node share their target (Flyway takes a second a node)
         if (run.migrated.add("target " + job.target)) {
             ShardedFlyway.shardringFlyway(run.node(job.target)).migrate();
@@ -70,8 +75,13 @@ final class PreparePhase {
      */
     private static void join(MoveRun run, JobState job) throws SQLException {
         NodeOrdinals ordinals = new NodeOrdinals(run.journal.catalog().dataSource());
-        int ordinal = ordinals.assign(job.target);
+        Integer active = ordinals.active().get(job.target);
         try (Connection c = run.node(job.target).getConnection()) {
+            Optional<Membership> recorded = Membership.read(c);
+            // the active ordinal is this database's only if it records it; otherwise it may be another database's
+            // under the same node id (one an abort left in the catalog), whose ids are in use: never draw them again
+            int ordinal = active != null && recorded.isPresent() && recorded.get().ordinal() == active ? active
+                    : ordinals.assignFresh(job.target);
             c.setAutoCommit(false);
             new Membership(ordinals.catalogId(), job.target, ordinal).write(c);
             c.commit();
@@ -80,6 +90,44 @@ final class PreparePhase {
         if (created != null) {
             run.journal(job, "prepare", "info", created);
             run.tell(job, "prepare", "info", created);
+        }
+    }
+
+    /**
+     * The ring's nodes without an ordinal (a ring made before ordinals, whose operator did not run {@code init}
+     * again) get theirs before any node the move adds, and their sequences are kept to it: otherwise the first node
+     * added would be ordinal 0 and draw the ids the others drew.
+     */
+    private static void ordinalsOfCurrentNodes(MoveRun run) throws SQLException {
+        NodeOrdinals ordinals = new NodeOrdinals(run.journal.catalog().dataSource());
+        boolean zeroAside = false;
+        for (String id : run.before.nodes().keySet()) {
+            DataSource ds = run.node(id);
+            Optional<Membership> recorded;
+            try (Connection c = ds.getConnection()) {
+                recorded = Membership.read(c);
+            }
+            Integer active = ordinals.active().get(id);
+            if (recorded.isPresent() && active != null && recorded.get().ordinal() == active) {
+                continue;
+            }
+            ShardedFlyway.shardringFlyway(ds).migrate();
+            // these nodes have drawn ids from 1 on, each its own: every range starts above them, ordinal 0 is no one's
+            zeroAside |= ordinals.setZeroAside();
+            int ordinal = ordinals.assign(id);
+            try (Connection c = ds.getConnection()) {
+                c.setAutoCommit(false);
+                new Membership(ordinals.catalogId(), id, ordinal).write(c);
+                c.commit();
+            }
+            List<List<String>> ranged = new java.util.ArrayList<>();
+            Locks.retry(ds, run.options.fenceLockTimeout(), run.options.fenceTimeout(), "the sequences on " + id,
+                    "Find it in pg_stat_activity on " + id + ", then resume",
+                    c -> ranged.add(SequenceRanges.applyOwn(c, run.tables, run.options.fenceLockTimeout())));
+            run.journal.event(run.moveId, null, "prepare", "info", id + " had no ordinal: ordinal " + ordinal
+                    + (zeroAside ? " (ordinal 0 set aside: the ids drawn before ordinals are in its range)" : "")
+                    + (ranged.get(ranged.size() - 1).isEmpty() ? "" : "; " + String.join("; ",
+                            ranged.get(ranged.size() - 1))));
         }
     }
 

@@ -215,8 +215,27 @@ public final class Planner {
                         + ") but not " + String.join(", ", absent) + ": give it an empty database (the move creates"
                         + " the tables) or the whole schema");
             }
+            List<String> holding = new ArrayList<>();
+            for (ShardedTable t : after.tables()) {
+                if (present.contains(t.displayName()) && hasRows(c, t)) {
+                    holding.add(t.displayName());
+                }
+            }
+            if (!holding.isEmpty()) {
+                errors.add("new node " + id + " holds rows in sharded tables (" + String.join(", ", holding) + "): a"
+                        + " node joins the ring empty (rows written there around the ring, or left by another use of"
+                        + " the database, would be deleted or mixed with the moved ones); give it an empty database");
+            }
         } catch (SQLException | RuntimeException e) {
             errors.add("cannot inspect new node " + id + ": " + e.getMessage());
+        }
+    }
+
+    private static boolean hasRows(Connection c, ShardedTable t) throws SQLException {
+        try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT EXISTS (SELECT 1 FROM "
+                + t.quotedName() + ")")) {
+            rs.next();
+            return rs.getBoolean(1);
         }
     }
 

@@ -291,11 +291,35 @@ class PlannerTest {
         assertThat(refused.errors()).singleElement().asString().startsWith("cannot reach new node shard3: ");
         assertThat(refused.isExecutable()).isFalse();
 
-        // shard3 reached (it is shard0's server, wal_level=logical, with the whole schema): no warning at all
-        Plan reached = Planner.plan(topology, addShard3(), id -> SOURCES.get(id.equals("shard3") ? "shard0" : id));
+        // shard3 reached (an empty database on shard0's server, wal_level=logical): no warning at all
+        Plan reached = Planner.plan(topology, addShard3(), id -> id.equals("shard3") ? emptyDatabase()
+                : SOURCES.get(id));
         assertThat(reached.warnings()).isEmpty();
         assertThat(reached.isExecutable()).isTrue();
         assertThat(reached.jobs()).isEqualTo(unreachable.jobs());
+
+        // shard0's own database as the new node: it holds rows of the sharded tables
+        Plan holding = Planner.plan(topology, addShard3(), id -> SOURCES.get(id.equals("shard3") ? "shard0" : id));
+        assertThat(holding.errors()).containsExactly("new node shard3 holds rows in sharded tables (public.accounts):"
+                + " a node joins the ring empty (rows written there around the ring, or left by another use of the"
+                + " database, would be deleted or mixed with the moved ones); give it an empty database");
+    }
+
+    /** An empty database on shard0's server, for a new node that is reached. */
+    private static DataSource emptyDatabase() {
+        try (Connection c = cluster.shard(0).connect(); Statement s = c.createStatement()) {
+            s.execute("DROP DATABASE IF EXISTS planner_new_node");
+            s.execute("CREATE DATABASE planner_new_node");
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        PGSimpleDataSource ds = new PGSimpleDataSource();
+        ds.setURL("jdbc:postgresql://" + cluster.shard(0).host() + ":" + cluster.shard(0).port() + "/planner_new_node");
+        ds.setUser(cluster.shard(0).user());
+        if (cluster.shard(0).password() != null) {
+            ds.setPassword(cluster.shard(0).password());
+        }
+        return ds;
     }
 
     @Test
@@ -326,8 +350,9 @@ class PlannerTest {
             plain.put(s.name(), ds);
         }
         try {
-            Plan plan = Planner.plan(topology, addShard3(), id -> plain.get(id.equals("shard3") ? "shard0" : id),
-                    false);
+            DataSource empty = emptyDatabase();
+            ((PGSimpleDataSource) empty).setUser("mover_plain");
+            Plan plan = Planner.plan(topology, addShard3(), id -> id.equals("shard3") ? empty : plain.get(id), false);
             assertThat(plan.isExecutable()).as("%s", plan.errors()).isTrue();
             assertThat(plan.warnings()).anyMatch(w -> w.contains("role mover_plain on shard1 has no REPLICATION")
                     && w.contains("ALTER ROLE mover_plain REPLICATION"));

@@ -68,10 +68,11 @@ public final class SequenceRanges {
     /**
      * A sequence that feeds a column of a sharded table, where it stands, and every column it feeds (of any table).
      *
-     * @param last the last value drawn, or null when none has been (the next is {@code start})
+     * @param last the last value drawn, or null when none has been
+     * @param next the value the next {@code nextval} returns
      */
     public record Fed(String schema, String name, String type, long min, long max, long start, long increment,
-            Long last, List<Column> columns) {
+            Long last, long next, List<Column> columns) {
         /** {@code "schema"."name"}, quoted. */
         public String quotedName() {
             return Sql.quote(schema) + "." + Sql.quote(name);
@@ -81,11 +82,6 @@ public final class SequenceRanges {
             return schema + "." + name;
         }
 
-        /** The value the next {@code nextval} returns. */
-        public long next() {
-            return last == null ? start : last + increment;
-        }
-
         /** How much of ordinal {@code k}'s range this sequence has drawn, 0 to 1. */
         public double used(int ordinal) {
             long lo = low(ordinal);
@@ -93,6 +89,11 @@ public final class SequenceRanges {
                 return 0;
             }
             return Math.min(1.0, (double) (last - lo + 1) / (double) (high(ordinal) - lo + 1));
+        }
+
+        /** Whether the sequence has drawn past {@code high}, or would draw past it next. */
+        public boolean pastRange(long high) {
+            return last != null ? last > high : next > high;
         }
 
         /** Whether the sequence is restricted to ordinal {@code k}'s range already. */
@@ -114,7 +115,9 @@ public final class SequenceRanges {
                 + " q.seqincrement, tn.nspname, t.relname, a.attname, format_type(a.atttypid, a.atttypmod)"
                 + " FROM feeds f JOIN pg_class s ON s.oid = f.seq AND s.relkind = 'S'"
                 + " JOIN pg_namespace sn ON sn.oid = s.relnamespace JOIN pg_sequence q ON q.seqrelid = s.oid"
-                + " JOIN pg_class t ON t.oid = f.rel JOIN pg_namespace tn ON tn.oid = t.relnamespace"
+                // a partition's column belongs to its partitioned table, which is what the configuration names
+                + " JOIN pg_class t ON t.oid = coalesce(pg_partition_root(f.rel), f.rel)"
+                + " JOIN pg_namespace tn ON tn.oid = t.relnamespace"
                 + " JOIN pg_attribute a ON a.attrelid = f.rel AND a.attnum = f.att AND NOT a.attisdropped"
                 + " ORDER BY sn.nspname, s.relname, tn.nspname, t.relname, a.attnum";
         Map<String, List<Column>> columns = new LinkedHashMap<>();
@@ -128,8 +131,11 @@ public final class SequenceRanges {
                 for (ShardedTable t : tables) {
                     sharded |= t.schema().equals(rs.getString(8)) && t.name().equals(rs.getString(9));
                 }
-                columns.computeIfAbsent(key, k -> new ArrayList<>()).add(new Column(rs.getString(8), rs.getString(9),
-                        rs.getString(10), rs.getString(11), sharded));
+                Column col = new Column(rs.getString(8), rs.getString(9), rs.getString(10), rs.getString(11), sharded);
+                List<Column> cols = columns.computeIfAbsent(key, k -> new ArrayList<>());
+                if (!cols.contains(col)) {
+                    cols.add(col);
+                }
             }
         }
         List<Fed> out = new ArrayList<>();
@@ -142,13 +148,16 @@ public final class SequenceRanges {
             String quoted = Sql.quote((String) q[0]) + "." + Sql.quote(
                     (String) q[1]);
             Long last;
+            long next;
             try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
                     "SELECT last_value, is_called FROM " + quoted)) {
                 rs.next();
+                // not called yet (new, restarted, or setval(..., false)): last_value is what nextval returns
                 last = rs.getBoolean(2) ? rs.getLong(1) : null;
+                next = last == null ? rs.getLong(1) : last + (Long) q[6];
             }
             out.add(new Fed((String) q[0], (String) q[1], (String) q[2], (Long) q[3], (Long) q[4], (Long) q[5],
-                    (Long) q[6], last, List.copyOf(cols)));
+                    (Long) q[6], last, next, List.copyOf(cols)));
         }
         return out;
     }
@@ -180,9 +189,9 @@ public final class SequenceRanges {
                         + " (INCREMENT " + f.increment() + "); a node's ids are drawn upwards from its range: ALTER"
                         + " SEQUENCE " + f.quotedName() + " INCREMENT BY 1");
             }
-            if (f.last() != null && f.last() > hi) {
+            if (f.pastRange(hi)) {
                 throw new ConfigurationException("node '" + nodeId + "': sequence " + f.displayName() + " is at "
-                        + f.last() + ", past the range of node ordinal " + ordinal + " [" + lo + ", " + hi + "]: ids it"
+                        + (f.last() != null ? f.last() : f.next()) + ", past the range of node ordinal " + ordinal + " [" + lo + ", " + hi + "]: ids it"
                         + " drew there could collide with another node's. Give the rows new ids below " + (hi + 1)
                         + " or add this database as a new node of its own");
             }

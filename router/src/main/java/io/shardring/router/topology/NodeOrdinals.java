@@ -81,6 +81,35 @@ public final class NodeOrdinals {
         }
     }
 
+    /**
+     * A new ordinal for the node, its active one (if any) retired first: for a database that does not record the
+     * active one, which may have been another database's under the same node id, whose ids are still in use.
+     */
+    public int assignFresh(String nodeId) {
+        retire(nodeId);
+        return assign(nodeId);
+    }
+
+    /**
+     * Keeps ordinal 0 from ever being given, if no ordinal was given yet: for a ring whose nodes drew ids from 1 before
+     * they had ordinals, every node's range then starts above the ids drawn so far (ordinal 0's range holds them).
+     *
+     * @return whether ordinal 0 was set aside now
+     */
+    public boolean setZeroAside() {
+        try (Connection c = catalog.getConnection(); Statement s = c.createStatement()) {
+            c.setAutoCommit(false);
+            s.execute("LOCK TABLE shardring.node_ordinals IN SHARE ROW EXCLUSIVE MODE");
+            int n = s.executeUpdate("INSERT INTO shardring.node_ordinals (ordinal, node_id, retired_at)"
+                    + " SELECT 0, '(ids drawn before ordinals)', now()"
+                    + " WHERE NOT EXISTS (SELECT 1 FROM shardring.node_ordinals)");
+            c.commit();
+            return n == 1;
+        } catch (SQLException e) {
+            throw Catalog.error("set ordinal 0 aside", e);
+        }
+    }
+
     /** Active ordinals by node id, in ordinal order. */
     public Map<String, Integer> active() {
         try (Connection c = catalog.getConnection()) {

@@ -24,6 +24,8 @@ CREATE TABLE shardring.key_allocator (
     sequence_name text NOT NULL,      -- schema-qualified, quoted as regclass prints it
     created_at timestamptz NOT NULL DEFAULT now()
 );
+-- every router reads it (the application's role needs USAGE on the sequence it names)
+GRANT SELECT ON shardring.key_allocator TO PUBLIC;
 
 -- A database adopted as the ring's first node (`shardring adopt`): the steps done, so that an adoption interrupted at
 -- any point is finished by running it again.
