@@ -344,14 +344,24 @@ public final class AdoptBench {
 
         // ---- 7. the baseline under the same writers, right before the move
         checkpoint(pg);
-        double[] busy = baseline(legacy, other, union, false);
-        base.put("under_writers_text_seconds", busy[0]);
-        base.put("under_writers_text_rows_per_s", busy[1] / busy[0]);
-        base.put("under_writers_text_rows", (long) busy[1]);
-        log("baseline COPY|COPY under the writers (text): %,d rows in %.2f s = %.0f rows/s", (long) busy[1], busy[0],
-                busy[1] / busy[0]);
+        double[] busyText = baseline(legacy, other, union, false);
+        base.put("under_writers_text_seconds", busyText[0]);
+        base.put("under_writers_text_rows_per_s", busyText[1] / busyText[0]);
+        base.put("under_writers_text_rows", (long) busyText[1]);
+        log("baseline COPY|COPY under the writers (text): %,d rows in %.2f s = %.0f rows/s", (long) busyText[1],
+                busyText[0], busyText[1] / busyText[0]);
         checkpoint(pg);
-        // the move's scans find the source's pages where the baseline's did
+        double[] busyBin = baseline(legacy, other, union, true);
+        base.put("under_writers_binary_seconds", busyBin[0]);
+        base.put("under_writers_binary_rows_per_s", busyBin[1] / busyBin[0]);
+        base.put("under_writers_binary_rows", (long) busyBin[1]);
+        log("baseline COPY|COPY under the writers (binary): %,d rows in %.2f s = %.0f rows/s", (long) busyBin[1],
+                busyBin[0], busyBin[1] / busyBin[0]);
+        checkpoint(pg);
+        // the stronger of the two formats is the baseline: binary was 10-35% faster in most pairs measured, not all
+        double[] busy = busyBin[1] / busyBin[0] >= busyText[1] / busyText[0] ? busyBin : busyText;
+        base.put("chosen", busy == busyBin ? "under_writers_binary" : "under_writers_text");
+        // the move's scans find the source's pages where the baselines' did
         diag.put("warmup_count_before_move", timeQuery(legacy, "SELECT count(*) FROM ads WHERE "
                 + TokenRange.toSql(union, KeyType.BIGINT, "company_id")));
 
@@ -642,8 +652,10 @@ public final class AdoptBench {
         out.put("rows_per_s", rowsPerS);
         out.put("copy_rows_per_s", copyRowsPerS);
         out.put("ratio", rowsPerS / copyRowsPerS);
-        out.put("ratio_vs_idle_copy", rowsPerS / (idle[1] / idle[0]));
-        out.put("ratio_vs_idle_binary_copy", rowsPerS / out.get("baseline").get("idle_binary_rows_per_s").asDouble());
+        out.put("ratio_vs_idle_copy", rowsPerS / Math.max(idle[1] / idle[0],
+                out.get("baseline").get("idle_binary_rows_per_s").asDouble()));
+        out.put("ratio_vs_text_copy_under_writers", rowsPerS / out.get("baseline").get("under_writers_text_rows_per_s")
+                .asDouble());
         out.put("moved_share", plan.movedShare());
         out.put("app_errors", appErrors);
         out.put("lost", check.lostLoaded + check.lostInserted + check.lostClicks);
@@ -720,11 +732,13 @@ public final class AdoptBench {
         def.put("rows_per_s", "rows / seconds");
         def.put("copy_rows_per_s", "the baseline under the same writers, right before the move: COPY (SELECT cols"
                 + " FROM t WHERE <the three jobs' ranges merged where adjacent, as hashint8extended(key, 0) BETWEEN"
-                + " ... OR ...>) TO STDOUT on legacy, default text format, piped on one thread in 64 KiB chunks into"
-                + " COPY baseline.t FROM STDIN on pg-b (same columns, primary keys and index, no foreign keys, no"
-                + " guard, no triggers), one stream per table, companies then campaigns then ads, in one transaction"
-                + " per side; rows / time from the first COPY to the commit. The same copy idle (before the writers"
-                + " started) and in binary format (the mover's) are in baseline");
+                + " ... OR ...>) TO STDOUT on legacy, piped on one thread in 64 KiB chunks into COPY baseline.t FROM"
+                + " STDIN on pg-b (same columns, primary keys and index, no foreign keys, no guard, no triggers), one"
+                + " stream per table, companies then campaigns then ads, one transaction per side; rows / time from"
+                + " the first COPY to the commit. Run in text format, then in binary format (the mover's); the faster"
+                + " of the two is copy_rows_per_s (baseline.chosen). The same copies idle, before the writers started"
+                + " (the first copy into pg-b, text, pays for a fresh server's first bulk write), are in baseline");
+        def.put("ratio_vs_idle_copy", "rows_per_s over the faster idle baseline (before the writers started)");
         def.put("ratio", "rows_per_s / copy_rows_per_s");
         def.put("moved_share", "the plan's share of the keyspace that changes owner");
         def.put("app_errors", "writer calls that threw: direct JDBC transactions before the switch, inTransaction"
