@@ -552,6 +552,7 @@ public final class AdoptBench {
             firstCopyStart = Math.min(firstCopyStart, copyS);
             lastCopied = Math.max(lastCopied, copied.nanos);
             o.put("mover_reported_pause", pauseDetail[j]);
+            cleanupBatches(o, events, j);
             // the cutovers publish versions in job order, one each
             Long seen = versionSeen.get(versionBefore + 1 + j);
             o.put("router_switched_ms_after_publish", seen == null ? -1 : (seen - published[j]) / 1e6);
@@ -792,6 +793,32 @@ public final class AdoptBench {
                 + " on non-owner %d, id collisions %d, unexpected %d, fk violations %d", check.scanned, check.perNode,
                 check.lostLoaded, check.lostInserted, check.acknowledgedInserts, check.lostClicks, check.clicksTooMany,
                 check.clickedAds, check.onNonOwner, check.idCollisions, check.unexpected, check.fkViolations);
+    }
+
+    /**
+     * The cleanup's batches of ads, each its own DELETE of up to 10,000 rows told by a progress event: whether a batch
+     * takes longer the more rows the batches before it deleted (each batch's scan passes their dead rows again).
+     */
+    private static void cleanupBatches(ObjectNode o, List<Event> events, int job) {
+        Longs gaps = new Longs();
+        long prev = 0;
+        synchronized (events) {
+            for (Event e : events) {
+                if (e.job != job || !e.phase.equals("cleanup")) {
+                    continue;
+                }
+                boolean ads = e.event.equals("progress") && e.detail != null && e.detail.endsWith("public.ads");
+                if (ads && prev != 0) {
+                    gaps.add(e.nanos - prev);
+                }
+                // the first batch of ads is timed from the last event before it (the end of campaigns)
+                prev = e.nanos;
+            }
+        }
+        ArrayNode ms = o.putArray("cleanup_ads_batch_ms");
+        for (int i = 0; i < gaps.n; i++) {
+            ms.add(Math.round(gaps.a[i] / 1e5) / 10.0);
+        }
     }
 
     static int jobOf(List<MoveJob> jobs, long key) {
