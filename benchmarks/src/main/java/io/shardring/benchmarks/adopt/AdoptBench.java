@@ -201,6 +201,9 @@ public final class AdoptBench {
             run(out, pg, work, rowsWanted, writeRate, parallel, copyStreams, runStart);
             out.put("postgresql", serverVersion(pg.shard(0)));
             out.put("backend", pg.backend());
+        } finally {
+            Files.deleteIfExists(work.resolve("shardring.yaml"));
+            Files.deleteIfExists(work);
         }
         out.put("load_average_after", Machine.loadAverage());
         out.put("java", System.getProperty("java.version"));
