@@ -68,8 +68,8 @@ final class IntegrityCheck {
                         + job.target + " (a reference table, or shard the referenced table by the same key), then"
                         + " resume; or abort");
             }
-            String ok = fks.size() + " foreign keys checked on " + job.target + " over the job's ranges: no row"
-                    + " without the row it references";
+            String ok = fks.size() + (fks.size() == 1 ? " foreign key" : " foreign keys") + " checked on " + job.target
+                    + " over the job's ranges: no row without the row it references";
             run.journal(job, phase, "info", ok);
             run.tell(job, phase, "info", ok);
         }
