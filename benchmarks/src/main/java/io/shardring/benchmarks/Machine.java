@@ -1,9 +1,14 @@
 package io.shardring.benchmarks;
 
+import io.shardring.testkit.PgShard;
 import java.io.IOException;
 import java.lang.management.ManagementFactory;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 
 /** What the suites record of the machine they ran on: a figure means little without it. */
 public final class Machine {
@@ -45,5 +50,14 @@ public final class Machine {
             // not a HotSpot-style JVM
         }
         return -1;
+    }
+
+    /** The PostgreSQL server's version as it reports it ({@code SHOW server_version}). */
+    public static String serverVersion(PgShard server) throws SQLException {
+        try (Connection c = server.connect(); Statement st = c.createStatement();
+                ResultSet rs = st.executeQuery("SHOW server_version")) {
+            rs.next();
+            return rs.getString(1);
+        }
     }
 }

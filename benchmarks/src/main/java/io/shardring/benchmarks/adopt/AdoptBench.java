@@ -1,12 +1,16 @@
 package io.shardring.benchmarks.adopt;
 
+import static io.shardring.benchmarks.Longs.pct;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.shardring.benchmarks.Longs;
 import io.shardring.benchmarks.Machine;
+import io.shardring.benchmarks.MoveEvent;
 import io.shardring.migration.adopt.Adoption;
 import io.shardring.migration.cli.CliObserver;
 import io.shardring.migration.cli.ShardringCli;
@@ -134,23 +138,6 @@ public final class AdoptBench {
 
     // ---- records
 
-    /** One event of the move, heard through the CLI's observer, with the JVM's clock. */
-    record Event(long nanos, int job, String phase, String event, String detail, long rows, long lag) {
-    }
-
-    /** A growable array of longs. */
-    static final class Longs {
-        long[] a = new long[1 << 12];
-        int n;
-
-        void add(long v) {
-            if (n == a.length) {
-                a = Arrays.copyOf(a, n * 2);
-            }
-            a[n++] = v;
-        }
-    }
-
     /** What one writer did: its calls' start, duration and key (and whether through the router); what it was told. */
     static final class WriterLog {
         final Longs start = new Longs();
@@ -199,7 +186,7 @@ public final class AdoptBench {
                 .serverSetting("synchronous_commit", System.getProperty("adoptbench.synchronous_commit", "off"))
                 .start()) {
             run(out, pg, work, rowsWanted, writeRate, parallel, copyStreams, runStart);
-            out.put("postgresql", serverVersion(pg.shard(0)));
+            out.put("postgresql", Machine.serverVersion(pg.shard(0)));
             out.put("backend", pg.backend());
         } finally {
             Files.deleteIfExists(work.resolve("shardring.yaml"));
@@ -369,7 +356,7 @@ public final class AdoptBench {
                 + TokenRange.toSql(union, KeyType.BIGINT, "company_id")));
 
         // ---- 8. add-node pg-b pg-c pg-d --execute while they write
-        List<Event> events = new ArrayList<>();
+        List<MoveEvent> events = new ArrayList<>();
         Plan[] planned = new Plan[1];
         long[] plannedAt = new long[1];
         AtomicLong lastProgressLog = new AtomicLong();
@@ -385,7 +372,7 @@ public final class AdoptBench {
                     long lagBytes) {
                 long now = System.nanoTime();
                 synchronized (events) {
-                    events.add(new Event(now, job, phase, event, detail, rows, lagBytes));
+                    events.add(new MoveEvent(now, job, phase, event, detail, rows, lagBytes));
                 }
                 if (!"progress".equals(event)) {
                     log("  %8.3f s  job %d %-8s %-11s %s%s", (now - runStart) / 1e9, job, phase, event,
@@ -471,14 +458,14 @@ public final class AdoptBench {
 
     // ---- the figures
 
-    private static void figures(ObjectNode out, PgCluster pg, Plan plan, Topology fin, List<Event> events,
+    private static void figures(ObjectNode out, PgCluster pg, Plan plan, Topology fin, List<MoveEvent> events,
             List<WriterLog> logs, long[] loaded, long expectedMoving, double[] busy, double[] idle, long runStart,
             long cliStart, long cliEnd, long plannedAt, long adoptStart, long adoptEnd, long switchAt,
             long writersStart, long writersEnd, double writeRate, int parallel, int copyStreams, long versionBefore,
             Map<Long, Long> versionSeen) throws SQLException {
         List<MoveJob> jobs = plan.jobs();
         long rows = plan.rowsToMove();
-        long moveStart = events.get(0).nanos;
+        long moveStart = events.get(0).nanos();
         long[] cutStart = new long[3];
         long[] published = new long[3];
         long[] cutEnd = new long[3];
@@ -486,9 +473,9 @@ public final class AdoptBench {
         for (int j = 0; j < 3; j++) {
             cutStart[j] = first(events, j, "cutover", "started");
             cutEnd[j] = last(events, j, "cutover", "finished");
-            Event p = find(events, j, "cutover", "info", "paused");
-            published[j] = p.nanos;
-            pauseDetail[j] = p.detail;
+            MoveEvent p = find(events, j, "cutover", "info", "paused");
+            published[j] = p.nanos();
+            pauseDetail[j] = p.detail();
         }
         long lastPublished = Arrays.stream(published).max().getAsLong();
         double seconds = (lastPublished - moveStart) / 1e9;
@@ -501,7 +488,7 @@ public final class AdoptBench {
         sec.put("add_node_planning", (plannedAt - cliStart) / 1e9);
         sec.put("add_node_planned_to_move_start", (moveStart - plannedAt) / 1e9);
         sec.put("move_start_to_last_cutover_published", seconds);
-        sec.put("move_start_to_move_done", (events.get(events.size() - 1).nanos - moveStart) / 1e9);
+        sec.put("move_start_to_move_done", (events.get(events.size() - 1).nanos() - moveStart) / 1e9);
         ArrayNode perJob = out.putArray("jobs");
         double verifyInside = 0;
         long copiedRows = 0;
@@ -520,7 +507,7 @@ public final class AdoptBench {
             long prepE = last(events, j, "prepare", "finished");
             long copyS = first(events, j, "copy", "started");
             long copyE = last(events, j, "copy", "finished");
-            Event copied = lastWithSuffix(events, j, "copy", " copied");
+            MoveEvent copied = lastWithSuffix(events, j, "copy", " copied");
             long checkS = first(events, j, "check", "started");
             long checkE = last(events, j, "check", "finished");
             long fenced = first(events, j, "cutover", "fenced");
@@ -531,7 +518,7 @@ public final class AdoptBench {
             ObjectNode t = o.putObject("seconds_from_move_start");
             t.put("prepare_started", (prepS - moveStart) / 1e9);
             t.put("copy_started", (copyS - moveStart) / 1e9);
-            t.put("snapshot_copied", (copied.nanos - moveStart) / 1e9);
+            t.put("snapshot_copied", (copied.nanos() - moveStart) / 1e9);
             t.put("caught_up", (copyE - moveStart) / 1e9);
             t.put("check_finished", (checkE - moveStart) / 1e9);
             t.put("cutover_started", (cutStart[j] - moveStart) / 1e9);
@@ -541,19 +528,19 @@ public final class AdoptBench {
             t.put("cleanup_finished", (clE - moveStart) / 1e9);
             ObjectNode d = o.putObject("seconds");
             d.put("prepare", (prepE - prepS) / 1e9);
-            d.put("copy_snapshot", (copied.nanos - copyS) / 1e9);
-            d.put("subscribe_and_catch_up", (copyE - copied.nanos) / 1e9);
+            d.put("copy_snapshot", (copied.nanos() - copyS) / 1e9);
+            d.put("subscribe_and_catch_up", (copyE - copied.nanos()) / 1e9);
             d.put("fk_check", (checkE - checkS) / 1e9);
             d.put("waiting_for_cutover", (cutStart[j] - checkE) / 1e9);
             d.put("cutover_catch_up_before_fence", (fenced - cutStart[j]) / 1e9);
             d.put("fence_to_published", (published[j] - fenced) / 1e9);
             d.put("verify", (verE - verS) / 1e9);
             d.put("cleanup", (clE - clS) / 1e9);
-            o.put("rows_copied", copied.rows);
-            o.put("copy_snapshot_rows_per_s", copied.rows / ((copied.nanos - copyS) / 1e9));
-            copiedRows += copied.rows;
+            o.put("rows_copied", copied.rows());
+            o.put("copy_snapshot_rows_per_s", copied.rows() / ((copied.nanos() - copyS) / 1e9));
+            copiedRows += copied.rows();
             firstCopyStart = Math.min(firstCopyStart, copyS);
-            lastCopied = Math.max(lastCopied, copied.nanos);
+            lastCopied = Math.max(lastCopied, copied.nanos());
             o.put("mover_reported_pause", pauseDetail[j]);
             cleanupBatches(o, events, j);
             // the cutovers publish versions in job order, one each
@@ -580,10 +567,10 @@ public final class AdoptBench {
         // the jobs' snapshot copies together, from the first copy's start to the last table copied: what running the
         // jobs at once (--parallel) gains or loses against one stream
         out.put("copy_phase_rows_per_s", copiedRows / ((lastCopied - firstCopyStart) / 1e9));
-        Event prepInfo = findOrNull(events, 0, "prepare", "info", "schema created");
+        MoveEvent prepInfo = findOrNull(events, 0, "prepare", "info", "schema created");
         if (prepInfo != null) {
-            out.put("schema_clone_event", prepInfo.detail);
-            sec.put("job0_prepare_until_schema_cloned", (prepInfo.nanos - firstPrep) / 1e9);
+            out.put("schema_clone_event", prepInfo.detail());
+            sec.put("job0_prepare_until_schema_cloned", (prepInfo.nanos() - firstPrep) / 1e9);
         }
 
         // ---- pause: writes to keys of job j that started within [cutover j started - 100 ms, cutover j finished]
@@ -772,14 +759,14 @@ public final class AdoptBench {
                 + " fence_to_published; verify; cleanup (after every job's verify)");
         ArrayNode ev = out.putArray("events");
         synchronized (events) {
-            for (Event e : events) {
-                if (e.event.equals("progress") && (e.detail == null || !(e.detail.endsWith(" copied")
-                        || e.detail.startsWith("caught up")))) {
+            for (MoveEvent e : events) {
+                if (e.event().equals("progress") && (e.detail() == null || !(e.detail().endsWith(" copied")
+                        || e.detail().startsWith("caught up")))) {
                     continue;
                 }
-                ev.addObject().put("t_ms_from_move_start", (e.nanos - moveStart) / 1e6).put("job", e.job)
-                        .put("phase", e.phase).put("event", e.event).put("detail", e.detail).put("rows", e.rows)
-                        .put("lag_bytes", e.lag);
+                ev.addObject().put("t_ms_from_move_start", (e.nanos() - moveStart) / 1e6).put("job", e.job())
+                        .put("phase", e.phase()).put("event", e.event()).put("detail", e.detail()).put("rows", e.rows())
+                        .put("lag_bytes", e.lag());
             }
         }
 
@@ -802,20 +789,20 @@ public final class AdoptBench {
      * The cleanup's batches of ads, each its own DELETE of up to 10,000 rows told by a progress event: whether a batch
      * takes longer the more rows the batches before it deleted (each batch's scan passes their dead rows again).
      */
-    private static void cleanupBatches(ObjectNode o, List<Event> events, int job) {
+    private static void cleanupBatches(ObjectNode o, List<MoveEvent> events, int job) {
         Longs gaps = new Longs();
         long prev = 0;
         synchronized (events) {
-            for (Event e : events) {
-                if (e.job != job || !e.phase.equals("cleanup")) {
+            for (MoveEvent e : events) {
+                if (e.job() != job || !e.phase().equals("cleanup")) {
                     continue;
                 }
-                boolean ads = e.event.equals("progress") && e.detail != null && e.detail.endsWith("public.ads");
+                boolean ads = e.event().equals("progress") && e.detail() != null && e.detail().endsWith("public.ads");
                 if (ads && prev != 0) {
-                    gaps.add(e.nanos - prev);
+                    gaps.add(e.nanos() - prev);
                 }
                 // the first batch of ads is timed from the last event before it (the end of campaigns)
-                prev = e.nanos;
+                prev = e.nanos();
             }
         }
         ArrayNode ms = o.putArray("cleanup_ads_batch_ms");
@@ -1468,31 +1455,31 @@ public final class AdoptBench {
         }
     }
 
-    private static long first(List<Event> events, int job, String phase, String event) {
+    private static long first(List<MoveEvent> events, int job, String phase, String event) {
         synchronized (events) {
-            for (Event e : events) {
-                if (e.job == job && e.phase.equals(phase) && e.event.equals(event)) {
-                    return e.nanos;
+            for (MoveEvent e : events) {
+                if (e.job() == job && e.phase().equals(phase) && e.event().equals(event)) {
+                    return e.nanos();
                 }
             }
         }
         throw new IllegalStateException("the mover reported no " + phase + " " + event + " for job " + job);
     }
 
-    private static long last(List<Event> events, int job, String phase, String event) {
+    private static long last(List<MoveEvent> events, int job, String phase, String event) {
         synchronized (events) {
             for (int i = events.size() - 1; i >= 0; i--) {
-                Event e = events.get(i);
-                if (e.job == job && e.phase.equals(phase) && e.event.equals(event)) {
-                    return e.nanos;
+                MoveEvent e = events.get(i);
+                if (e.job() == job && e.phase().equals(phase) && e.event().equals(event)) {
+                    return e.nanos();
                 }
             }
         }
         throw new IllegalStateException("the mover reported no " + phase + " " + event + " for job " + job);
     }
 
-    private static Event find(List<Event> events, int job, String phase, String event, String detailPrefix) {
-        Event e = findOrNull(events, job, phase, event, detailPrefix);
+    private static MoveEvent find(List<MoveEvent> events, int job, String phase, String event, String detailPrefix) {
+        MoveEvent e = findOrNull(events, job, phase, event, detailPrefix);
         if (e == null) {
             throw new IllegalStateException("the mover reported no " + phase + " " + event + " '" + detailPrefix
                     + "...' for job " + job);
@@ -1500,11 +1487,11 @@ public final class AdoptBench {
         return e;
     }
 
-    private static Event findOrNull(List<Event> events, int job, String phase, String event, String detailPrefix) {
+    private static MoveEvent findOrNull(List<MoveEvent> events, int job, String phase, String event, String detailPrefix) {
         synchronized (events) {
-            for (Event e : events) {
-                if (e.job == job && e.phase.equals(phase) && e.event.equals(event) && e.detail != null
-                        && e.detail.startsWith(detailPrefix)) {
+            for (MoveEvent e : events) {
+                if (e.job() == job && e.phase().equals(phase) && e.event().equals(event) && e.detail() != null
+                        && e.detail().startsWith(detailPrefix)) {
                     return e;
                 }
             }
@@ -1512,11 +1499,11 @@ public final class AdoptBench {
         return null;
     }
 
-    private static Event lastWithSuffix(List<Event> events, int job, String phase, String suffix) {
+    private static MoveEvent lastWithSuffix(List<MoveEvent> events, int job, String phase, String suffix) {
         synchronized (events) {
             for (int i = events.size() - 1; i >= 0; i--) {
-                Event e = events.get(i);
-                if (e.job == job && e.phase.equals(phase) && e.detail != null && e.detail.endsWith(suffix)) {
+                MoveEvent e = events.get(i);
+                if (e.job() == job && e.phase().equals(phase) && e.detail() != null && e.detail().endsWith(suffix)) {
                     return e;
                 }
             }
@@ -1524,23 +1511,4 @@ public final class AdoptBench {
         throw new IllegalStateException("the mover reported no '..." + suffix + "' for job " + job);
     }
 
-    /** Percentile in ms of durations in nanos (100 = max); 0 when empty. */
-    static double pct(Longs xs, double p) {
-        if (xs.n == 0) {
-            return 0;
-        }
-        long[] s = Arrays.copyOf(xs.a, xs.n);
-        Arrays.sort(s);
-        int idx = (int) Math.ceil(p / 100.0 * s.length) - 1;
-        idx = Math.max(0, Math.min(s.length - 1, idx));
-        return s[idx] / 1e6;
-    }
-
-    private static String serverVersion(PgShard s) throws SQLException {
-        try (Connection c = s.connect(); Statement st = c.createStatement();
-                ResultSet rs = st.executeQuery("SHOW server_version")) {
-            rs.next();
-            return rs.getString(1);
-        }
-    }
 }

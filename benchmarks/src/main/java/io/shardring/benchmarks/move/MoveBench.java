@@ -1,9 +1,14 @@
 package io.shardring.benchmarks.move;
 
+import static io.shardring.benchmarks.Longs.pct;
+
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.shardring.benchmarks.Longs;
+import io.shardring.benchmarks.Machine;
+import io.shardring.benchmarks.MoveEvent;
 import io.shardring.migration.move.MoveListener;
 import io.shardring.migration.move.Mover;
 import io.shardring.migration.move.NodePools;
@@ -80,23 +85,6 @@ public final class MoveBench {
     static final String FILLER = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-abcdefghijklmnopqrstuvwxyz";
 
     private MoveBench() {
-    }
-
-    /** One event heard from the mover, with the JVM's clock. */
-    record Event(long nanos, int job, String phase, String event, String detail, long rows, long lag) {
-    }
-
-    /** A growable array of longs. */
-    static final class Longs {
-        long[] a = new long[1 << 16];
-        int n;
-
-        void add(long v) {
-            if (n == a.length) {
-                a = Arrays.copyOf(a, n * 2);
-            }
-            a[n++] = v;
-        }
     }
 
     /** One writer's records: start nanos, duration nanos, moving-range flag; and its acknowledged values. */
@@ -323,12 +311,12 @@ public final class MoveBench {
         checkpoint(s1);
         double warmMoveS = warm(s0, pred);
 
-        List<Event> events = new ArrayList<>();
+        List<MoveEvent> events = new ArrayList<>();
         AtomicLong lastProgressLog = new AtomicLong();
         MoveListener listener = (moveId, j, phase, event, detail, rows, lag) -> {
             long now = System.nanoTime();
             synchronized (events) {
-                events.add(new Event(now, j, phase, event, detail, rows, lag));
+                events.add(new MoveEvent(now, j, phase, event, detail, rows, lag));
             }
             if (!"progress".equals(event)) {
                 log("  %8.3f s  move %d job %d %-8s %-8s %s%s", (now - runStart) / 1e9, moveId, j, phase, event,
@@ -375,11 +363,11 @@ public final class MoveBench {
         long cutStart = first(events, "cutover", "started");
         long cutEnd = last(events, "cutover", "finished");
         // the cutover's "paused N ms" info event: the topology is published
-        Event published = events.stream().filter(e -> e.phase.equals("cutover") && e.event.equals("info")
-                && e.detail != null && e.detail.startsWith("paused")).findFirst()
+        MoveEvent published = events.stream().filter(e -> e.phase().equals("cutover") && e.event().equals("info")
+                && e.detail() != null && e.detail().startsWith("paused")).findFirst()
                 .orElseThrow(() -> new IllegalStateException("the mover reported no cutover pause"));
-        long pauseInfo = published.nanos;
-        String pauseDetail = published.detail;
+        long pauseInfo = published.nanos();
+        String pauseDetail = published.detail();
         out.put("router_switched_ms_after_publish", switchedAt.get() == 0 ? -1 : (switchedAt.get() - pauseInfo) / 1e6);
         // the router's own account of the units of work that waited out the cutover (from their first rejection)
         io.micrometer.core.instrument.Timer waited = METERS.find("shardring.cutover.wait").timer();
@@ -388,8 +376,8 @@ public final class MoveBench {
             out.put("router_cutover_wait_max_ms", waited.max(java.util.concurrent.TimeUnit.MILLISECONDS));
             out.put("router_cutover_wait_mean_ms", waited.mean(java.util.concurrent.TimeUnit.MILLISECONDS));
         }
-        long verifiedRows = events.stream().filter(e -> e.phase.equals("verify") && e.rows >= 0)
-                .mapToLong(Event::rows).sum();
+        long verifiedRows = events.stream().filter(e -> e.phase().equals("verify") && e.rows() >= 0)
+                .mapToLong(MoveEvent::rows).sum();
         long cleanStart = first(events, "cleanup", "started");
         long cleanEnd = last(events, "cleanup", "finished");
         double moverS = (cutEnd - execStart) / 1e9;
@@ -547,13 +535,13 @@ public final class MoveBench {
         sec.put("cleanup", (cleanEnd - cleanStart) / 1e9);
         sec.put("run_total", (System.nanoTime() - runStart) / 1e9);
         ArrayNode ev = out.putArray("events");
-        for (Event e : events) {
-            if (e.event.equals("progress")) {
+        for (MoveEvent e : events) {
+            if (e.event().equals("progress")) {
                 continue;
             }
-            ev.addObject().put("t_ms_from_execute", (e.nanos - execStart) / 1e6).put("job", e.job)
-                    .put("phase", e.phase).put("event", e.event).put("detail", e.detail).put("rows", e.rows)
-                    .put("lag_bytes", e.lag);
+            ev.addObject().put("t_ms_from_execute", (e.nanos() - execStart) / 1e6).put("job", e.job())
+                    .put("phase", e.phase()).put("event", e.event()).put("detail", e.detail()).put("rows", e.rows())
+                    .put("lag_bytes", e.lag());
         }
         ArrayNode mon = out.putArray("subscription_states");
         for (String[] m : monitor.samples) {
@@ -591,7 +579,7 @@ public final class MoveBench {
         p.put("staying_rows", stayingRows);
         p.put("rows_per_tenant", ROWS_PER_TENANT);
         p.put("payload_bytes", 100);
-        out.put("postgresql", serverVersion(s0));
+        out.put("postgresql", Machine.serverVersion(s0));
         out.put("synchronous_commit", System.getProperty("movebench.synchronous_commit", "off"));
         out.put("backend", pg.backend());
         out.put("java", System.getProperty("java.version"));
@@ -865,50 +853,31 @@ public final class MoveBench {
         }
     }
 
-    private static long first(List<Event> events, String phase, String event) {
+    private static long first(List<MoveEvent> events, String phase, String event) {
         synchronized (events) {
-            for (Event e : events) {
-                if (e.phase.equals(phase) && e.event.equals(event)) {
-                    return e.nanos;
+            for (MoveEvent e : events) {
+                if (e.phase().equals(phase) && e.event().equals(event)) {
+                    return e.nanos();
                 }
             }
         }
         throw new IllegalStateException("the mover reported no " + phase + " " + event);
     }
 
-    private static long last(List<Event> events, String phase, String event) {
+    private static long last(List<MoveEvent> events, String phase, String event) {
         synchronized (events) {
             for (int i = events.size() - 1; i >= 0; i--) {
-                Event e = events.get(i);
-                if (e.phase.equals(phase) && e.event.equals(event)) {
-                    return e.nanos;
+                MoveEvent e = events.get(i);
+                if (e.phase().equals(phase) && e.event().equals(event)) {
+                    return e.nanos();
                 }
             }
         }
         throw new IllegalStateException("the mover reported no " + phase + " " + event);
     }
 
-    private static double span(List<Event> events, String phase) {
+    private static double span(List<MoveEvent> events, String phase) {
         return (last(events, phase, "finished") - first(events, phase, "started")) / 1e9;
     }
 
-    /** Percentile in ms of durations in nanos (100 = max); NaN-free: 0 when empty. */
-    static double pct(Longs xs, double p) {
-        if (xs.n == 0) {
-            return 0;
-        }
-        long[] s = Arrays.copyOf(xs.a, xs.n);
-        Arrays.sort(s);
-        int idx = (int) Math.ceil(p / 100.0 * s.length) - 1;
-        idx = Math.max(0, Math.min(s.length - 1, idx));
-        return s[idx] / 1e6;
-    }
-
-    private static String serverVersion(PgShard s) throws SQLException {
-        try (Connection c = s.connect(); Statement st = c.createStatement();
-                ResultSet rs = st.executeQuery("SHOW server_version")) {
-            rs.next();
-            return rs.getString(1);
-        }
-    }
 }

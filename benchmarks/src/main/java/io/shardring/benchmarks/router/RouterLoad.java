@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
+import io.shardring.benchmarks.Machine;
 import io.shardring.router.jdbc.ShardedDataSource;
 import io.shardring.router.ring.KeyType;
 import io.shardring.router.schema.OwnershipGuard;
@@ -161,7 +162,7 @@ public final class RouterLoad {
                 out.put("tps_router_noguard", c);
                 out.put("ratio", ratio);
                 out.put("guard_overhead_pct", guardPct);
-                out.put("postgresql", serverVersion(server));
+                out.put("postgresql", Machine.serverVersion(server));
                 out.put("java", System.getProperty("java.version"));
                 out.put("cores", Runtime.getRuntime().availableProcessors());
                 out.set("phases", phases);
@@ -293,11 +294,4 @@ public final class RouterLoad {
         return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
     }
 
-    private static String serverVersion(PgShard server) throws SQLException {
-        try (Connection c = server.connect(); Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery("SHOW server_version")) {
-            rs.next();
-            return rs.getString(1);
-        }
-    }
 }
