@@ -11,7 +11,7 @@ import java.sql.Statement;
 import java.util.List;
 
 /**
- * Cleanup: subscription, slot and publication dropped; the moved rows deleted on the source in batches, each its
+ * Cleanup: subscription, slot and publication dropped; the target's tables analyzed fully; the moved rows deleted on the source in batches, each its
  * own transaction, so that a long delete neither holds locks for long nor starts over after a crash.
  */
 final class CleanupPhase {
@@ -20,6 +20,8 @@ final class CleanupPhase {
 
     static void run(MoveRun run, JobState job) throws SQLException {
         new Replication(run, job).drop();
+        // the copy left the target a small sample's statistics, enough for the foreign-key check: the full ones now
+        CopyPhase.analyze(run, job.target, 0);
         awaitRouters(run, job);
         int batch = run.options.deleteBatch();
         try (Connection c = run.node(job.source).getConnection(); Sessions.Reset past = Sessions.pastTheGuard(c)) {
