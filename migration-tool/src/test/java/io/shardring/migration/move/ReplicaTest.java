@@ -92,6 +92,29 @@ class ReplicaTest {
             }
             Thread.sleep(200);
 
+            // a copy held behind its bound (its subscriptions stopped): sampled and usable, but a bounded read must
+            // not go there, and SECONDARY_PREFERRED within the bound falls back to the primary
+            subscriptions(f, copyNode, false);
+            Thread.sleep(3 * BOUNDED.maxStaleness().toMillis());
+            assertThatThrownBy(() -> f.router.forKey(probe, BOUNDED)).isInstanceOf(ShardUnavailableException.class)
+                    .hasMessageContaining("secondary store on " + copyNode).hasMessageContaining("ms behind");
+            assertThat(f.router.forKey(probe, ReadPreference.secondaryPreferred().maxStaleness(
+                    BOUNDED.maxStaleness()))).as("falls back to the primary").isSameAs(f.router.node("shard1"));
+            assertThat(f.router.forKey(probe, ReadPreference.secondary())).as("without a bound the copy serves")
+                    .isNotSameAs(f.router.node("shard1"));
+            subscriptions(f, copyNode, true);
+            long resumed = System.nanoTime();
+            while (true) {
+                try {
+                    assertThat(f.router.forKey(probe, BOUNDED)).isNotSameAs(f.router.node("shard1"));
+                    break;
+                } catch (ShardUnavailableException behind) {
+                    assertThat(Duration.ofNanos(System.nanoTime() - resumed)).as("copy caught up after: %s",
+                            behind.getMessage()).isLessThan(Duration.ofSeconds(10));
+                    Thread.sleep(20);
+                }
+            }
+
             // add-node and remove-node under writers: every store holds exactly its arcs, nothing acknowledged lost
             f.workload.start(4);
             f.workload.awaitOps(200);
@@ -271,6 +294,24 @@ class ReplicaTest {
             }
         }
         return out;
+    }
+
+    /** Enables or disables every subscription of the node's secondary store. */
+    private static void subscriptions(MoveFixture f, String node, boolean enabled) throws SQLException {
+        try (Connection c = store(f, node); Statement s = c.createStatement()) {
+            List<String> names = new java.util.ArrayList<>();
+            try (ResultSet rs = s.executeQuery("SELECT subname FROM pg_subscription WHERE subdbid ="
+                    + " (SELECT oid FROM pg_database WHERE datname = current_database())")) {
+                while (rs.next()) {
+                    names.add(rs.getString(1));
+                }
+            }
+            assertThat(names).as("subscriptions of %s's store", node).isNotEmpty();
+            for (String name : names) {
+                s.execute("ALTER SUBSCRIPTION \"" + name.replace("\"", "\"\"") + "\" "
+                        + (enabled ? "ENABLE" : "DISABLE"));
+            }
+        }
     }
 
     private static Connection store(MoveFixture f, String node) throws SQLException {

@@ -114,11 +114,15 @@ class CrossShardTest {
     }
 
     private static List<Order> topOrders(Connection c, String status, int limit, int offset) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT tenant_id, id, cents FROM orders_x WHERE status <> ?"
-                + " ORDER BY cents DESC, id LIMIT ? OFFSET ?")) {
-            ps.setString(1, status);
-            ps.setInt(2, limit);
-            ps.setInt(3, offset);
+        return orders(c, "SELECT tenant_id, id, cents FROM orders_x WHERE status <> ? ORDER BY cents DESC, id"
+                + " LIMIT ? OFFSET ?", status, limit, offset);
+    }
+
+    private static List<Order> orders(Connection c, String sql, Object... params) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            for (int i = 0; i < params.length; i++) {
+                ps.setObject(i + 1, params[i]);
+            }
             List<Order> rows = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
@@ -159,6 +163,74 @@ class CrossShardTest {
                         .orderBy(DSL.field("cents").desc(), DSL.field("id")).limit(n))
                 .valueOrThrow().stream().map(r -> new Order(r.value1(), r.value2(), r.value3())).toList();
         assertThat(viaJooq).isEqualTo(expected);
+    }
+
+    /**
+     * Windows that one shard supplies almost alone: each shard must return its first {@code offset + limit} rows, or
+     * the merge misses some. (The windows above fit inside what every shard holds, so a shard that returned only
+     * {@code limit} rows would still merge right there.)
+     */
+    @Test
+    void aWindowThatOneShardSuppliesAloneMergesToTheOneDatabaseAnswer() throws SQLException {
+        String ddl = "CREATE TABLE orders_skew (tenant_id bigint NOT NULL, id bigint PRIMARY KEY,"
+                + " cents bigint NOT NULL)";
+        try (Connection all = everything(); Statement st = all.createStatement()) {
+            st.execute("DROP TABLE IF EXISTS orders_skew");
+            st.execute(ddl);
+        }
+        shards.onAllShards(conn -> {
+            try (Statement st = conn.createStatement()) {
+                st.execute("DROP TABLE IF EXISTS orders_skew");
+                st.execute(ddl);
+            }
+            return null;
+        }).values().forEach(ShardResult::get);
+        String whaleNode = shards.nodeFor(0L);
+        List<Long> whales = new ArrayList<>();
+        List<Long> others = new ArrayList<>();
+        for (long k = 0; whales.size() < 3 || others.size() < 20; k++) {
+            (shards.nodeFor(k).equals(whaleNode) ? whales : others).add(k);
+        }
+        Random random = new Random(7);
+        String insert = "INSERT INTO orders_skew VALUES (?, ?, ?)";
+        try (Connection all = everything(); PreparedStatement ps = all.prepareStatement(insert)) {
+            // 300 rows of three tenants on one node, 60 rows spread over the others, their amounts interleaved
+            for (int i = 0; i < 360; i++) {
+                long tenant = i < 300 ? whales.get(i % 3) : others.get(i % 20);
+                long id = i + 1;
+                long cents = i < 300 ? 100 + random.nextInt(300) : 1 + random.nextInt(500);
+                ps.setLong(1, tenant);
+                ps.setLong(2, id);
+                ps.setLong(3, cents);
+                ps.executeUpdate();
+                shards.inTransaction(tenant, conn -> {
+                    try (PreparedStatement p = conn.prepareStatement(insert)) {
+                        p.setLong(1, tenant);
+                        p.setLong(2, id);
+                        p.setLong(3, cents);
+                        return p.executeUpdate();
+                    }
+                });
+            }
+        }
+        PgShard whaleShard = cluster.shards().stream().filter(s -> s.name().equals(whaleNode)).findFirst()
+                .orElseThrow();
+        assertThat(Shards.count(whaleShard, "SELECT count(*) FROM orders_skew")).as("rows on %s", whaleNode)
+                .isGreaterThanOrEqualTo(300L);
+
+        String sql = "SELECT tenant_id, id, cents FROM orders_skew ORDER BY cents DESC, id LIMIT ? OFFSET ?";
+        for (int[] window : new int[][] {{0, 100}, {0, 200}, {150, 100}, {280, 60}, {299, 1}, {340, 40}}) {
+            int offset = window[0];
+            int limit = window[1];
+            List<Order> expected;
+            try (Connection all = everything()) {
+                expected = orders(all, sql, limit, offset);
+            }
+            assertThat(expected).as("window %d+%d", offset, limit).isNotEmpty();
+            Merged<List<Order>> merged = CrossShard.on(shards).sorted(BY_CENTS_DESC_THEN_ID, offset, limit,
+                    (c, n) -> orders(c, sql, n, 0));
+            assertThat(merged.valueOrThrow()).as("offset %d limit %d", offset, limit).isEqualTo(expected);
+        }
     }
 
     @Test
