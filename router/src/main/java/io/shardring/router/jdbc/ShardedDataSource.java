@@ -17,6 +17,7 @@ import io.shardring.router.topology.RouterRegistry;
 import io.shardring.router.topology.RouterSettings;
 import io.shardring.router.topology.ShardringConfig;
 import io.shardring.router.topology.Topology;
+import io.shardring.router.topology.TopologyFollower;
 import io.shardring.router.topology.TopologySource;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -154,9 +155,6 @@ public final class ShardedDataSource implements AutoCloseable {
         metrics.topology(b.topology);
         if (b.probe) {
             probeAll(b.topology);
-        }
-        if (b.catalog != null) {
-            watcher = CatalogWatcher.start(b.catalog, this, settings.catalogPoll());
         }
         LOG.info("shardring router started: topology version {}, {} nodes {}{}", b.topology.version(),
                 primaries.size(), primaries.keySet(), b.catalog == null ? "" : ", following the catalog");
@@ -595,10 +593,10 @@ public final class ShardedDataSource implements AutoCloseable {
     }
 
     /**
-     * Wakes units of work that wait out a cutover, to try their key's owner again: called by {@link CatalogWatcher}
-     * on every notification of the catalog and after every topology switch.
+     * Wakes units of work that wait out a cutover, to try their key's owner again: on every notification of the
+     * catalog ({@link CatalogWatcher}), after every topology switch, and at close.
      */
-    public void routingMayHaveChanged() {
+    private void routingMayHaveChanged() {
         synchronized (routingChanged) {
             routingChanges++;
             routingChanged.notifyAll();
@@ -608,11 +606,12 @@ public final class ShardedDataSource implements AutoCloseable {
     /**
      * Opens pools ahead of time for nodes that a running move will bring into the topology (given by
      * {@link CatalogWatcher}), and closes those prepared for a move that is over: the first unit of work on such a
-     * node after the cutover then finds connections ready instead of waiting for the first one to be made.
+     * node after the cutover then finds connections ready instead of waiting for the first one to be made. Returns
+     * why a node's pool could not be opened, by node id.
      */
-    public synchronized void prepareNodes(Collection<NodeConfig> upcoming) {
+    private synchronized Map<String, String> prepareNodes(Collection<NodeConfig> upcoming) {
         if (closed) {
-            return;
+            return Map.of();
         }
         Map<String, NodeConfig> wanted = new LinkedHashMap<>();
         for (NodeConfig node : upcoming) {
@@ -629,18 +628,56 @@ public final class ShardedDataSource implements AutoCloseable {
                 drainer.execute(gone::close);
             }
         }
+        Map<String, String> failed = new LinkedHashMap<>();
         for (NodeConfig n : wanted.values()) {
             if (!prepared.containsKey(n.id())) {
-                NodePool p = new NodePool(n.id(), n, n.jdbcUrl(), false, settings.downBackoff().toNanos(), metrics, env);
-                prepared.put(n.id(), p);
-                drainer.execute(p::warmUp);
+                try {
+                    NodePool p = new NodePool(n.id(), n, n.jdbcUrl(), false, settings.downBackoff().toNanos(), metrics,
+                            env);
+                    prepared.put(n.id(), p);
+                    drainer.execute(p::warmUp);
+                } catch (RuntimeException e) {
+                    failed.put(n.id(), String.valueOf(e.getMessage()));
+                }
             }
+        }
+        return failed;
+    }
+
+    /** The router as {@link CatalogWatcher} drives it: calls that are not the router's API. */
+    private final class Follower implements TopologyFollower {
+        @Override
+        public Topology topology() {
+            return ShardedDataSource.this.topology();
+        }
+
+        @Override
+        public void apply(Topology next) {
+            ShardedDataSource.this.apply(next);
+        }
+
+        @Override
+        public void routingMayHaveChanged() {
+            ShardedDataSource.this.routingMayHaveChanged();
+        }
+
+        @Override
+        public Map<String, String> prepareNodes(Collection<NodeConfig> upcoming) {
+            return ShardedDataSource.this.prepareNodes(upcoming);
+        }
+
+        @Override
+        public void catalogReachable(boolean reachable) {
+            metrics.catalogReachable.set(reachable ? 1 : 0);
         }
     }
 
-    /** Reported by {@link CatalogWatcher}: the {@code shardring.catalog.reachable} gauge. */
-    public void catalogReachable(boolean reachable) {
-        metrics.catalogReachable.set(reachable ? 1 : 0);
+    /** Follows the catalog once the router is built: the watcher never sees a router under construction. */
+    private ShardedDataSource followCatalog() {
+        if (catalog != null) {
+            watcher = CatalogWatcher.start(catalog, new Follower(), settings.catalogPoll());
+        }
+        return this;
     }
 
     private StaleTopologyException cutoverTimeout(Object key, NodePool pool, long waitedNanos, Exception cause) {
@@ -656,23 +693,8 @@ public final class ShardedDataSource implements AutoCloseable {
 
     /** The running move job whose ranges hold the key, as an operator finds it in status; null if none. */
     private String heldBy(Object key) {
-        long hash = state.topology.ring().keyType().hash(key);
-        try (Connection c = catalog.getConnection(); java.sql.PreparedStatement ps = c.prepareStatement(
-                "SELECT m.id, m.change, j.job, j.source, j.target, j.phase FROM shardring.move_jobs j"
-                        + " JOIN shardring.moves m ON m.id = j.move_id, json_array_elements(j.ranges::json) r"
-                        + " WHERE m.state = 'running' AND j.phase NOT IN ('done', 'aborted') AND CASE"
-                        + " WHEN (r->>0)::numeric < (r->>1)::numeric THEN ? > (r->>0)::numeric AND ? <= (r->>1)::numeric"
-                        + " ELSE ? > (r->>0)::numeric OR ? <= (r->>1)::numeric END LIMIT 1")) {
-            for (int i = 1; i <= 4; i++) {
-                ps.setLong(i, hash);
-            }
-            try (java.sql.ResultSet rs = ps.executeQuery()) {
-                if (!rs.next()) {
-                    return null;
-                }
-                return "move " + rs.getLong(1) + " (" + rs.getString(2) + ") holds it in job " + (rs.getInt(3) + 1)
-                        + " (" + rs.getString(4) + " -> " + rs.getString(5) + "), phase " + rs.getString(6);
-            }
+        try {
+            return Catalog.attach(catalog).moveHolding(state.topology.ring().keyType().hash(key));
         } catch (SQLException | RuntimeException e) {
             return "the catalog cannot say which move holds it (" + e.getMessage() + ")";
         }
@@ -1214,7 +1236,7 @@ public final class ShardedDataSource implements AutoCloseable {
                 ownedCatalogPool = pool;
             }
             try {
-                return new ShardedDataSource(this);
+                return new ShardedDataSource(this).followCatalog();
             } catch (RuntimeException e) {
                 if (ownedCatalogPool != null) {
                     try {

@@ -201,6 +201,51 @@ public final class Catalog implements TopologySource {
         }
     }
 
+    /** A move that runs on this catalog: its id and the topology it moves to. */
+    public record RunningMove(long id, Topology target) {
+    }
+
+    /**
+     * The running move, or null when none runs; for routers that open pools ahead for the nodes it brings in.
+     *
+     * @throws SQLException when the catalog cannot say
+     * @throws ConfigurationException when the move's target topology cannot be read
+     */
+    public RunningMove runningMove() throws SQLException {
+        try (Connection c = ds.getConnection(); Statement s = c.createStatement(); ResultSet rs = s.executeQuery(
+                "SELECT id, target_document FROM shardring.moves WHERE state = 'running'")) {
+            if (!rs.next()) {
+                return null;
+            }
+            long id = rs.getLong(1);
+            return new RunningMove(id, parse(rs.getString(2), "move " + id));
+        }
+    }
+
+    /**
+     * The running move job whose ranges hold the key's hash, as an operator finds it in {@code shardring status}:
+     * "move 7 (set-weight ...) holds it in job 2 (a -> b), phase cutover"; null when none holds it.
+     */
+    public String moveHolding(long hash) throws SQLException {
+        try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT m.id, m.change, j.job, j.source, j.target, j.phase FROM shardring.move_jobs j"
+                        + " JOIN shardring.moves m ON m.id = j.move_id, json_array_elements(j.ranges::json) r"
+                        + " WHERE m.state = 'running' AND j.phase NOT IN ('done', 'aborted') AND CASE"
+                        + " WHEN (r->>0)::numeric < (r->>1)::numeric THEN ? > (r->>0)::numeric AND ? <= (r->>1)::numeric"
+                        + " ELSE ? > (r->>0)::numeric OR ? <= (r->>1)::numeric END LIMIT 1")) {
+            for (int i = 1; i <= 4; i++) {
+                ps.setLong(i, hash);
+            }
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    return null;
+                }
+                return "move " + rs.getLong(1) + " (" + rs.getString(2) + ") holds it in job " + (rs.getInt(3) + 1)
+                        + " (" + rs.getString(4) + " -> " + rs.getString(5) + "), phase " + rs.getString(6);
+            }
+        }
+    }
+
     static Topology parse(String yaml, String source) {
         return ShardringYaml.parse(yaml, source).topology();
     }

@@ -1,12 +1,15 @@
 package io.shardring.router.topology;
 
-import io.shardring.router.jdbc.ShardedDataSource;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import javax.sql.DataSource;
 import org.postgresql.PGConnection;
@@ -27,7 +30,7 @@ public final class CatalogWatcher implements AutoCloseable {
     private static final long REPORT_EVERY_NANOS = Duration.ofSeconds(1).toNanos();
 
     private final DataSource catalogDs;
-    private final ShardedDataSource router;
+    private final TopologyFollower router;
     private final long pollMillis;
     /** Read and write through the listening connection, so that the watcher never waits for a pooled one. */
     private Catalog catalog;
@@ -41,8 +44,10 @@ public final class CatalogWatcher implements AutoCloseable {
     private boolean registryMissing;
     /** The running move whose nodes have pools prepared; -1 for none. */
     private long preparedFor = -1;
+    /** Failures to prepare a move's pools already logged: retried every poll, logged once. */
+    private final Set<String> prepareWarned = new HashSet<>();
 
-    private CatalogWatcher(DataSource catalogDs, ShardedDataSource router, Duration pollInterval) {
+    private CatalogWatcher(DataSource catalogDs, TopologyFollower router, Duration pollInterval) {
         this.catalogDs = catalogDs;
         this.router = router;
         this.pollMillis = Math.max(10, pollInterval.toMillis());
@@ -51,7 +56,7 @@ public final class CatalogWatcher implements AutoCloseable {
     }
 
     /** Starts watching; the router's topology source should be the same catalog. */
-    public static CatalogWatcher start(DataSource catalogDs, ShardedDataSource router, Duration pollInterval) {
+    public static CatalogWatcher start(DataSource catalogDs, TopologyFollower router, Duration pollInterval) {
         CatalogWatcher w = new CatalogWatcher(catalogDs, router, pollInterval);
         w.thread.start();
         return w;
@@ -122,30 +127,43 @@ public final class CatalogWatcher implements AutoCloseable {
         report();
     }
 
-    /** Pools for the nodes of the running move's final topology, opened before its cutovers need them. */
+    /**
+     * Pools for the nodes of the running move's final topology, opened before its cutovers need them. A move whose
+     * pools could not all be opened (a password reference not yet resolvable, say) is tried again on the next poll.
+     */
     private void prepareMoveTargets() {
-        long running = -1;
-        String document = null;
-        try (Connection c = catalog.dataSource().getConnection(); Statement s = c.createStatement();
-                java.sql.ResultSet rs = s.executeQuery("SELECT id, target_document FROM shardring.moves"
-                        + " WHERE state = 'running'")) {
-            if (rs.next()) {
-                running = rs.getLong(1);
-                document = rs.getString(2);
-            }
+        Catalog.RunningMove move;
+        Map<String, String> failed;
+        try {
+            move = catalog.runningMove();
         } catch (SQLException e) {
             LOG.debug("cannot read running moves: {}", e.getMessage());
             return;
+        } catch (RuntimeException e) {
+            warnPrepare("the running move", "its target topology cannot be read: " + e.getMessage());
+            return;
         }
+        long running = move == null ? -1 : move.id();
         if (running == preparedFor) {
             return;
         }
-        preparedFor = running;
         try {
-            router.prepareNodes(document == null ? java.util.List.of()
-                    : ShardringYaml.parse(document, "move " + running).topology().nodes().values());
+            failed = router.prepareNodes(move == null ? List.of() : move.target().nodes().values());
         } catch (RuntimeException e) {
-            LOG.debug("cannot prepare pools for move {}: {}", running, e.getMessage());
+            warnPrepare("the nodes of move " + running, String.valueOf(e.getMessage()));
+            return;
+        }
+        if (failed.isEmpty()) {
+            preparedFor = running;
+            prepareWarned.clear();
+            return;
+        }
+        failed.forEach((node, why) -> warnPrepare("node " + node + " of move " + running, why));
+    }
+
+    private void warnPrepare(String what, String why) {
+        if (prepareWarned.add(what + why)) {
+            LOG.warn("cannot open a pool ahead for {}: {}; trying again every poll", what, why);
         }
     }
 

@@ -11,9 +11,11 @@ import io.shardring.router.ring.TokenRange;
 import io.shardring.router.schema.OwnershipGuard;
 import io.shardring.router.schema.ShardedFlyway;
 import io.shardring.router.topology.Catalog;
+import io.shardring.router.topology.NodeConfig;
 import io.shardring.router.topology.RouterRegistry;
 import io.shardring.router.topology.RouterSettings;
 import io.shardring.router.topology.ShardringConfig;
+import io.shardring.router.topology.ShardringYaml;
 import io.shardring.router.topology.Topology;
 import io.shardring.testkit.PgCluster;
 import io.shardring.testkit.PgShard;
@@ -24,6 +26,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.BeforeAll;
@@ -179,6 +183,37 @@ class CutoverWaitTest {
                     .hasMessageContaining("move 7 (set-weight shard0 3.0) holds it in job 2 (" + from + " -> shard0)")
                     .hasMessageContaining("shardring resume");
             assertThat(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start)).isBetween(600L, 5000L);
+        }
+    }
+
+    /**
+     * Pools for a running move's new node are opened ahead of its cutover; one that cannot be opened yet (its password
+     * reference does not resolve) is tried again on the next poll instead of never.
+     */
+    @Test
+    void aMovesNewNodeWhosePoolCannotBeOpenedYetIsTriedAgainOnTheNextPoll(PgCluster cluster) throws Exception {
+        PgShard server = cluster.shard(1);
+        Topology target = Shards.topology(cluster).version(2).node(NodeConfig.builder("ahead")
+                .jdbcUrl(server.jdbcUrl()).user(server.user()).password("${SHARDRING_TEST_AHEAD_PASSWORD}").build())
+                .build();
+        try (Connection c = cluster.shard(0).connect(); PreparedStatement ps = c.prepareStatement(
+                "INSERT INTO shardring.moves (id, change, from_version, target_document, state) VALUES"
+                        + " (8, 'add-node ahead', 1, ?, 'running')")) {
+            ps.setString(1, ShardringYaml.write(target.withStoredTokens(), null));
+            ps.executeUpdate();
+        }
+        Map<String, String> env = new ConcurrentHashMap<>();
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        try (ShardedDataSource router = ShardedDataSource.builder(v1).followCatalog(cluster.shard(0).dataSource())
+                .settings(RouterSettings.DEFAULTS.withCatalogPoll(Duration.ofMillis(100))).environment(env::get)
+                .meterRegistry(meters).build()) {
+            Thread.sleep(500); // five polls
+            assertThat(meters.find("hikaricp.connections.max").tag("pool", "ahead").gauge())
+                    .as("no pool while the password cannot be resolved").isNull();
+            boolean trust = server.password() == null || server.password().isEmpty();
+            env.put("SHARDRING_TEST_AHEAD_PASSWORD", trust ? "ignored-by-trust-auth" : server.password());
+            Shards.await("a pool opened ahead for node ahead", Duration.ofSeconds(5),
+                    () -> meters.find("hikaricp.connections.max").tag("pool", "ahead").gauge() != null);
         }
     }
 
