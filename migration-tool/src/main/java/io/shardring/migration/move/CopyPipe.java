@@ -1,5 +1,6 @@
 package io.shardring.migration.move;
 
+import io.shardring.migration.support.PerNode;
 import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardringException;
 import io.shardring.router.Sql;
@@ -190,13 +191,7 @@ final class CopyPipe {
             Thread.currentThread().interrupt();
             throw new SQLException("interrupted while copying", e);
         } catch (ExecutionException e) {
-            if (e.getCause() instanceof SQLException) {
-                throw (SQLException) e.getCause();
-            }
-            if (e.getCause() instanceof RuntimeException) {
-                throw (RuntimeException) e.getCause();
-            }
-            throw new SQLException("copy failed: " + e.getCause(), e.getCause());
+            throw PerNode.unwrap(e, "copy");
         }
     }
 

@@ -1,5 +1,6 @@
 package io.shardring.migration.plan;
 
+import io.shardring.migration.support.PerNode;
 import io.shardring.router.ConfigurationException;
 import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardUnavailableException;
@@ -25,11 +26,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import javax.sql.DataSource;
 
@@ -348,37 +344,12 @@ public final class Planner {
 
     private static Map<String, NodeFacts> inspectAll(Topology current, Map<String, DataSource> sources,
             Map<String, Map<String, List<TokenRange>>> pairs, Set<String> involved, boolean countRows) {
-        AtomicInteger n = new AtomicInteger();
-        ExecutorService pool = Executors.newFixedThreadPool(Math.min(MAX_THREADS, sources.size()), r -> {
-            Thread t = new Thread(r, "shardring-planner-" + n.incrementAndGet());
-            t.setDaemon(true);
-            return t;
-        });
         try {
-            Map<String, Future<NodeFacts>> futures = new LinkedHashMap<>();
-            sources.forEach((id, ds) -> futures.put(id, pool.submit(() -> inspect(current, id, ds,
-                    countRows ? pairs.getOrDefault(id, Map.of()) : Map.of(), involved.contains(id),
-                    moveRole(id, pairs)))));
-            Map<String, NodeFacts> out = new LinkedHashMap<>();
-            for (Map.Entry<String, Future<NodeFacts>> e : futures.entrySet()) {
-                try {
-                    out.put(e.getKey(), e.getValue().get());
-                } catch (ExecutionException ex) {
-                    Throwable cause = ex.getCause();
-                    if (cause instanceof RuntimeException) {
-                        throw (RuntimeException) cause;
-                    }
-                    throw new ShardringException(ErrorCode.SHARD_ERROR, "node '" + e.getKey() + "': planning failed: "
-                            + cause, cause);
-                } catch (InterruptedException ex) {
-                    Thread.currentThread().interrupt();
-                    throw new ShardringException(ErrorCode.SHARD_ERROR, "interrupted while inspecting node '"
-                            + e.getKey() + "'", ex);
-                }
-            }
-            return out;
-        } finally {
-            pool.shutdownNow();
+            return PerNode.run("shardring-planner", MAX_THREADS, sources.keySet(), id -> inspect(current, id,
+                    sources.get(id), countRows ? pairs.getOrDefault(id, Map.of()) : Map.of(), involved.contains(id),
+                    moveRole(id, pairs)));
+        } catch (SQLException e) {
+            throw new ShardringException(ErrorCode.SHARD_ERROR, "planning failed: " + e.getMessage(), e);
         }
     }
 

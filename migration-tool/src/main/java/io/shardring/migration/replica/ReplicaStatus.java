@@ -1,6 +1,7 @@
 package io.shardring.migration.replica;
 
 import io.shardring.migration.move.NodePools;
+import io.shardring.migration.support.PerNode;
 import io.shardring.router.ring.HashIntervals;
 import io.shardring.router.ring.ReplicaLayout;
 import io.shardring.router.topology.Catalog;
@@ -120,28 +121,21 @@ public final class ReplicaStatus {
                 s.stores.put(n.id(), store);
                 inspectStore(stores, n, store, t.version(), s.replicationFactor >= 2);
             }
-            // a fresh heartbeat on every primary, timed to its arrival in each store: the lag now, whether or not
-            // routers are running (they write heartbeats too)
             // each piece in parallel: a fresh heartbeat of its own, timed to its arrival in the store (the lag now,
             // whether or not routers run; they write heartbeats too)
-            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(8);
+            List<Piece> measured = new ArrayList<>();
+            for (Piece p : s.pieces) {
+                if (p.name.startsWith(ReplicaSync.PREFIX)) {
+                    measured.add(p);
+                }
+            }
             try {
-                List<java.util.concurrent.Future<?>> done = new ArrayList<>();
-                for (Piece p : s.pieces) {
-                    if (p.name.startsWith(ReplicaSync.PREFIX)) {
-                        done.add(pool.submit(() -> inspectPiece(nodes, stores, p, s.stores.get(p.secondary),
-                                writeHeartbeat(nodes, p))));
-                    }
-                }
-                for (java.util.concurrent.Future<?> f : done) {
-                    f.get();
-                }
-            } catch (java.util.concurrent.ExecutionException e) {
-                throw new IllegalStateException(e.getCause());
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            } finally {
-                pool.shutdownNow();
+                PerNode.run("shardring-replica-status", 8, measured, p -> {
+                    inspectPiece(nodes, stores, p, s.stores.get(p.secondary), writeHeartbeat(nodes, p));
+                    return p;
+                });
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
             }
         }
         return s;

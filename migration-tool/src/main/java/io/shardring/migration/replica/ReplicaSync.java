@@ -3,6 +3,7 @@ package io.shardring.migration.replica;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.shardring.migration.move.NodePools;
 import io.shardring.migration.move.Sessions;
+import io.shardring.migration.support.PerNode;
 import io.shardring.router.ConfigurationException;
 import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardringException;
@@ -302,35 +303,10 @@ public final class ReplicaSync {
 
     /** Every node's store, in parallel: creating a database takes about a second on a busy server. */
     private void ensureStores() throws SQLException {
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(
-                Math.min(8, topology.nodes().size()));
-        try {
-            List<java.util.concurrent.Future<Void>> done = new ArrayList<>();
-            for (NodeConfig n : topology.nodes().values()) {
-                done.add(pool.submit(() -> {
-                    ensureStore(n);
-                    return null;
-                }));
-            }
-            for (java.util.concurrent.Future<Void> f : done) {
-                try {
-                    f.get();
-                } catch (java.util.concurrent.ExecutionException e) {
-                    if (e.getCause() instanceof SQLException) {
-                        throw (SQLException) e.getCause();
-                    }
-                    if (e.getCause() instanceof RuntimeException) {
-                        throw (RuntimeException) e.getCause();
-                    }
-                    throw new ShardringException(ErrorCode.SHARD_ERROR, e.getCause().toString(), e.getCause());
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new ShardringException(ErrorCode.SHARD_ERROR, "interrupted", e);
-                }
-            }
-        } finally {
-            pool.shutdownNow();
-        }
+        PerNode.run("shardring-stores", 8, topology.nodes().values(), n -> {
+            ensureStore(n);
+            return n;
+        });
     }
 
     /** Creates the node's secondary store if it is missing, and migrates it and the primary's shardring schema. */
