@@ -2,6 +2,7 @@ package io.shardring.migration.move;
 
 import static io.shardring.migration.move.Sessions.exists;
 
+import io.shardring.migration.support.Poll;
 import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardringException;
 import io.shardring.router.Sql;
@@ -174,21 +175,17 @@ final class Replication {
      * order, so everything the source committed before the marker is applied there too.
      */
     void awaitMarker(long seq, Duration timeout, Connection target) throws SQLException {
-        long deadline = System.nanoTime() + timeout.toNanos();
         try (PreparedStatement ps = target.prepareStatement("SELECT seq FROM shardring.move_markers WHERE name = ?")) {
             ps.setString(1, name);
-            while (true) {
+            Boolean arrived = Poll.every(Duration.ofMillis(2), timeout, () -> {
                 try (ResultSet rs = ps.executeQuery()) {
-                    if (rs.next() && rs.getLong(1) == seq) {
-                        return;
-                    }
+                    return rs.next() && rs.getLong(1) == seq ? Boolean.TRUE : null;
                 }
-                if (System.nanoTime() > deadline) {
-                    throw new ShardringException(ErrorCode.SHARD_ERROR, "the target " + job.target + " did not catch"
-                            + " up with " + job.source + " within " + timeout + "; resume to retry, or abort to give"
-                            + " the ranges back to " + job.source);
-                }
-                Mover.sleep(2);
+            });
+            if (arrived == null) {
+                throw new ShardringException(ErrorCode.SHARD_ERROR, "the target " + job.target + " did not catch"
+                        + " up with " + job.source + " within " + timeout + "; resume to retry, or abort to give"
+                        + " the ranges back to " + job.source);
             }
         }
     }

@@ -1,5 +1,6 @@
 package io.shardring.migration.move;
 
+import io.shardring.migration.support.Poll;
 import io.shardring.router.topology.RouterRegistry;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -11,7 +12,23 @@ import java.util.List;
  * (stopped, crashed, cut off) does not.
  */
 final class RouterWait {
-    private RouterWait() {
+    private final MoveRun run;
+    private final JobState job;
+    private final String phase;
+    private final boolean journal;
+    private final long version;
+    private final RouterRegistry registry;
+    /** The routers behind at the last ask, and how they were when journaled. */
+    private List<RouterRegistry.Entry> behind = List.of();
+    private String waitingFor;
+
+    private RouterWait(MoveRun run, JobState job, String phase, boolean journal) throws SQLException {
+        this.run = run;
+        this.job = job;
+        this.phase = phase;
+        this.journal = journal;
+        this.version = job.movedInVersion != null ? job.movedInVersion : run.journal.catalog().version();
+        this.registry = new RouterRegistry(run.journal.catalog().dataSource());
     }
 
     /**
@@ -20,32 +37,29 @@ final class RouterWait {
      */
     static List<RouterRegistry.Entry> until(MoveRun run, JobState job, String phase, Duration bound, boolean journal)
             throws SQLException {
-        long version = job.movedInVersion != null ? job.movedInVersion : run.journal.catalog().version();
-        RouterRegistry registry = new RouterRegistry(run.journal.catalog().dataSource());
-        long deadline = System.nanoTime() + bound.toNanos();
-        String waitingFor = null;
-        long pollMs = 10;
-        while (true) {
-            List<RouterRegistry.Entry> behind = registry.behind(version, run.options.routerGrace());
-            if (behind.isEmpty()) {
-                if (waitingFor != null && journal) {
-                    run.journal(job, phase, "info", "routers caught up with version " + version);
-                }
-                return behind;
+        RouterWait wait = new RouterWait(run, job, phase, journal);
+        List<RouterRegistry.Entry> caughtUp = Poll.until(bound, Duration.ofMillis(10), Duration.ofMillis(100),
+                wait::ask);
+        return caughtUp != null ? caughtUp : wait.behind;
+    }
+
+    /** The empty list once every router caught up; null while some are behind. */
+    private List<RouterRegistry.Entry> ask() throws SQLException {
+        behind = registry.behind(version, run.options.routerGrace());
+        if (behind.isEmpty()) {
+            if (waitingFor != null && journal) {
+                run.journal(job, phase, "info", "routers caught up with version " + version);
             }
-            String now = behind.stream().map(e -> e.id + "@" + e.version).toList().toString(); // not their ages
-            if (journal && !now.equals(waitingFor)) {
-                String detail = "waiting for " + behind.size() + " router(s) still routing by a version before "
-                        + version + ": " + String.join("; ", behind.stream().map(Object::toString).toList());
-                run.journal(job, phase, "waiting", detail);
-                run.tell(job, phase, "waiting", detail);
-            }
-            waitingFor = now;
-            if (System.nanoTime() > deadline) {
-                return behind;
-            }
-            Mover.sleep(pollMs);
-            pollMs = Math.min(100, pollMs * 2);
+            return behind;
         }
+        String now = behind.stream().map(e -> e.id + "@" + e.version).toList().toString(); // not their ages
+        if (journal && !now.equals(waitingFor)) {
+            String detail = "waiting for " + behind.size() + " router(s) still routing by a version before " + version
+                    + ": " + String.join("; ", behind.stream().map(Object::toString).toList());
+            run.journal(job, phase, "waiting", detail);
+            run.tell(job, phase, "waiting", detail);
+        }
+        waitingFor = now;
+        return null;
     }
 }

@@ -2,10 +2,11 @@ package io.shardring.migration.reference;
 
 import static io.shardring.migration.move.Sessions.exists;
 
-import io.shardring.migration.move.Sessions;
 
 import io.shardring.migration.move.Locks;
 import io.shardring.migration.move.NodePools;
+import io.shardring.migration.move.Sessions;
+import io.shardring.migration.support.Poll;
 import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardringException;
 import io.shardring.router.Sql;
@@ -322,30 +323,20 @@ public final class ReferenceSync {
     }
 
     private void awaitCopied(String node) throws SQLException {
-        long deadline = System.nanoTime() + seedTimeout.toNanos();
         int tables = topology.referenceTables().size();
         try (Connection c = nodes.apply(node).getConnection(); PreparedStatement ps = c.prepareStatement(
                 "SELECT count(*) FILTER (WHERE r.srsubstate IN ('r', 's')), count(*) FROM pg_subscription_rel r"
                         + " JOIN pg_subscription s ON s.oid = r.srsubid WHERE s.subname = ?")) {
             ps.setString(1, subscriptionName(node));
-            while (true) {
+            Boolean copied = Poll.every(Duration.ofMillis(50), seedTimeout, () -> {
                 try (ResultSet r = ps.executeQuery()) {
-                    if (r.next() && r.getInt(1) == tables && r.getInt(2) == tables) {
-                        return;
-                    }
+                    return r.next() && r.getInt(1) == tables && r.getInt(2) == tables ? Boolean.TRUE : null;
                 }
-                if (System.nanoTime() > deadline) {
-                    throw new ShardringException(ErrorCode.SHARD_ERROR, "the reference tables' copy on " + node
-                            + " did not finish its initial copy within " + seedTimeout + "; see the server log of "
-                            + node + ", then run `shardring reference sync` again");
-                }
-                try {
-                    Thread.sleep(50);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new ShardringException(ErrorCode.SHARD_ERROR, "interrupted while the reference tables'"
-                            + " copy on " + node + " was seeded");
-                }
+            });
+            if (copied == null) {
+                throw new ShardringException(ErrorCode.SHARD_ERROR, "the reference tables' copy on " + node
+                        + " did not finish its initial copy within " + seedTimeout + "; see the server log of "
+                        + node + ", then run `shardring reference sync` again");
             }
         }
     }

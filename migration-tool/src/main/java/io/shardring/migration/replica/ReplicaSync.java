@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.shardring.migration.move.NodePools;
 import io.shardring.migration.move.Sessions;
 import io.shardring.migration.support.PerNode;
+import io.shardring.migration.support.Poll;
 import io.shardring.router.ConfigurationException;
 import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardringException;
@@ -683,19 +684,15 @@ public final class ReplicaSync {
      */
     private void poll(DataSource ds, String sql, Binder bind, Condition done, long pauseMillis, String timedOut)
             throws SQLException {
-        long deadline = System.nanoTime() + options.seedTimeout.toNanos();
         try (Connection c = ds.getConnection(); PreparedStatement ps = c.prepareStatement(sql)) {
             bind.bind(ps);
-            while (true) {
+            Boolean held = Poll.every(Duration.ofMillis(pauseMillis), options.seedTimeout, () -> {
                 try (ResultSet rs = ps.executeQuery()) {
-                    if (done.holds(rs)) {
-                        return;
-                    }
+                    return done.holds(rs) ? Boolean.TRUE : null;
                 }
-                if (System.nanoTime() > deadline) {
-                    throw new ShardringException(ErrorCode.SHARD_ERROR, timedOut);
-                }
-                sleep(Duration.ofMillis(pauseMillis));
+            });
+            if (held == null) {
+                throw new ShardringException(ErrorCode.SHARD_ERROR, timedOut);
             }
         }
     }
