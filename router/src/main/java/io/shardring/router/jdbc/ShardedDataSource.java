@@ -7,9 +7,7 @@ import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardUnavailableException;
 import io.shardring.router.ShardringException;
 import io.shardring.router.StaleTopologyException;
-import io.shardring.router.ring.HashIntervals;
 import io.shardring.router.ring.RingNode;
-import io.shardring.router.schema.OwnershipGuard;
 import io.shardring.router.topology.Catalog;
 import io.shardring.router.topology.CatalogWatcher;
 import io.shardring.router.topology.NodeConfig;
@@ -20,9 +18,7 @@ import io.shardring.router.topology.Topology;
 import io.shardring.router.topology.TopologyFollower;
 import io.shardring.router.topology.TopologySource;
 import java.sql.Connection;
-import java.sql.PreparedStatement;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -39,7 +35,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -98,8 +93,10 @@ public final class ShardedDataSource implements AutoCloseable {
     private final TopologySource source;
     private final RouterSettings settings;
     private final RouterMetrics metrics;
+    private final ReadChoice reads;
     private final Function<String, String> env;
-    private final ExecutorService fanOut;
+    private final ExecutorService fanOutThreads;
+    private final FanOut fan;
     private final ExecutorService drainer;
     private final DataSource contextBound = new ContextBoundDataSource(this);
     /** The catalog this router follows, or null; and the pool to it when this router opened it. */
@@ -123,6 +120,7 @@ public final class ShardedDataSource implements AutoCloseable {
     private ShardedDataSource(Builder b) {
         this.settings = b.settings;
         this.metrics = new RouterMetrics(b.registry);
+        this.reads = new ReadChoice(settings.zone(), metrics);
         this.env = b.env;
         this.catalog = b.catalog;
         this.ownedCatalogPool = b.ownedCatalogPool;
@@ -132,8 +130,9 @@ public final class ShardedDataSource implements AutoCloseable {
         if (b.catalog != null) {
             b.topology = newestOf(b.topology, (Catalog) source, b.requireCatalog ? b.catalogNode : null);
         }
-        this.fanOut = Executors.newFixedThreadPool(settings.fanOutThreads(), daemon("shardring-fanout"));
+        this.fanOutThreads = Executors.newFixedThreadPool(settings.fanOutThreads(), daemon("shardring-fanout"));
         this.drainer = Executors.newCachedThreadPool(daemon("shardring-drain"));
+        this.fan = new FanOut(fanOutThreads, drainer, reads);
         Map<String, NodePool> primaries = new LinkedHashMap<>();
         Map<String, List<NodePool>> standbys = new LinkedHashMap<>();
         Map<String, NodePool> stores = new LinkedHashMap<>();
@@ -146,7 +145,7 @@ public final class ShardedDataSource implements AutoCloseable {
             primaries.values().forEach(NodePool::close);
             standbys.values().forEach(l -> l.forEach(NodePool::close));
             stores.values().forEach(NodePool::close);
-            fanOut.shutdownNow();
+            fanOutThreads.shutdownNow();
             drainer.shutdownNow();
             throw e;
         }
@@ -214,56 +213,7 @@ public final class ShardedDataSource implements AutoCloseable {
      */
     public Map<String, NodeHealth> checkNodes(Duration timeout) {
         State s = state;
-        int seconds = (int) Math.max(1, Math.min(Integer.MAX_VALUE, timeout.toSeconds()));
-        Map<String, Future<NodeHealth>> running = new LinkedHashMap<>();
-        for (NodePool p : s.primaries.values()) {
-            // the cached pool, not fanOut's fixed threads: every node's check starts at once, however many nodes
-            running.put(p.nodeId(), drainer.submit(() -> check(p, seconds, s)));
-        }
-        Map<String, NodeHealth> result = new LinkedHashMap<>();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds) + TimeUnit.MILLISECONDS.toNanos(500);
-        for (Map.Entry<String, Future<NodeHealth>> e : running.entrySet()) {
-            NodeHealth h;
-            try {
-                h = e.getValue().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            } catch (TimeoutException te) {
-                e.getValue().cancel(true);
-                h = new NodeHealth(e.getKey(), false, "no answer within " + seconds + " s", -1, copyLags(s,
-                        e.getKey()));
-            } catch (InterruptedException ie) {
-                Thread.currentThread().interrupt();
-                throw new ShardringException(ErrorCode.SHARD_ERROR, "interrupted while checking the shards", ie);
-            } catch (ExecutionException ee) {
-                h = new NodeHealth(e.getKey(), false, String.valueOf(ee.getCause()), -1, copyLags(s, e.getKey()));
-            }
-            result.put(e.getKey(), h);
-        }
-        return result;
-    }
-
-    private NodeHealth check(NodePool p, int seconds, State s) {
-        long start = System.nanoTime();
-        try (Connection c = p.direct(seconds, "shardring health"); Statement st = c.createStatement()) {
-            st.execute("SELECT 1");
-            return new NodeHealth(p.nodeId(), true, null, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start),
-                    copyLags(s, p.nodeId()));
-        } catch (SQLException | RuntimeException e) {
-            return new NodeHealth(p.nodeId(), false, NodePool.safeMessage(e), -1, copyLags(s, p.nodeId()));
-        }
-    }
-
-    private static Map<String, Long> copyLags(State s, String nodeId) {
-        List<CopyLag> copies = s.targets.lagsByPrimary.get(nodeId);
-        if (copies == null) {
-            return Map.of();
-        }
-        long now = System.nanoTime();
-        Map<String, Long> lags = new LinkedHashMap<>();
-        for (CopyLag l : copies) {
-            long st = l.staleness(now, -2); // the lag itself, whatever layout a store holds
-            lags.put(l.copy, st == Long.MAX_VALUE ? -1L : TimeUnit.NANOSECONDS.toMillis(st));
-        }
-        return lags;
+        return fan.checkNodes(s.primaries.values(), s.targets, timeout);
     }
 
     /** The data source of the key's primary shard. */
@@ -298,7 +248,7 @@ public final class ShardedDataSource implements AutoCloseable {
      */
     public DataSource forKey(Object key, ReadPreference preference) {
         State s = state;
-        ReadTarget t = choose(s, s.targets.forKey(key), preference, null);
+        ReadTarget t = reads.choose(s.topology, s.targets.forKey(key), preference, null);
         return t.pool;
     }
 
@@ -312,7 +262,7 @@ public final class ShardedDataSource implements AutoCloseable {
         ReadTarget[] targets = s.targets.forKey(key);
         ReadTarget failed = null;
         for (int attempt = 0; ; attempt++) {
-            ReadTarget t = choose(s, targets, preference, failed);
+            ReadTarget t = reads.choose(s.topology, targets, preference, failed);
             try (Connection c = t.pool.getConnection()) {
                 return work.apply(c);
             } catch (SQLException | RuntimeException e) {
@@ -334,90 +284,6 @@ public final class ShardedDataSource implements AutoCloseable {
                 throw new ShardringException(ErrorCode.SHARD_ERROR, "read on " + t + " failed: " + e.getMessage(), e);
             }
         }
-    }
-
-    private ReadTarget choose(State s, ReadTarget[] targets, ReadPreference preference, ReadTarget failed) {
-        ReadTarget primary = targets[0];
-        ReadPreference.Mode mode = preference.mode();
-        if (mode == ReadPreference.Mode.PRIMARY) {
-            return primary;
-        }
-        long now = System.nanoTime();
-        long bound = preference.maxStalenessNanos();
-        long version = s.topology.version();
-        boolean primaryUp = primary != failed && !primary.pool.isDown();
-        switch (mode) {
-            case PRIMARY_PREFERRED:
-                if (primaryUp) {
-                    return primary;
-                }
-                ReadTarget copy = firstCopy(targets, now, bound, version, failed, null);
-                return copy != null ? copy : primary; // the primary then fails fast, naming the node
-            case SECONDARY:
-                copy = firstCopy(targets, now, bound, version, failed, null);
-                if (copy == null) {
-                    throw noCopy(s, targets, preference, now, version);
-                }
-                return copy;
-            case SECONDARY_PREFERRED:
-                copy = firstCopy(targets, now, bound, version, failed, null);
-                return copy != null ? copy : primary;
-            default: // NEAREST
-                String zone = settings.zone();
-                if (zone != null) {
-                    if (primaryUp && zone.equals(primary.zone)) {
-                        return primary;
-                    }
-                    copy = firstCopy(targets, now, bound, version, failed, zone);
-                    if (copy != null) {
-                        return copy;
-                    }
-                }
-                if (primaryUp) {
-                    return primary;
-                }
-                copy = firstCopy(targets, now, bound, version, failed, null);
-                return copy != null ? copy : primary;
-        }
-    }
-
-    private static ReadTarget firstCopy(ReadTarget[] targets, long now, long bound, long version, ReadTarget failed,
-            String zone) {
-        for (int i = 1; i < targets.length; i++) {
-            ReadTarget t = targets[i];
-            if (t == failed || t.pool.isDown() || (zone != null && !zone.equals(t.zone))) {
-                continue;
-            }
-            long staleness = t.staleness(now, version);
-            // Long.MAX_VALUE: never sampled, or a store on another topology version; unusable even without a bound
-            if (staleness != Long.MAX_VALUE && staleness <= bound) {
-                return t;
-            }
-        }
-        return null;
-    }
-
-    private ShardUnavailableException noCopy(State s, ReadTarget[] targets, ReadPreference preference, long now,
-            long version) {
-        metrics.unavailable.increment();
-        StringBuilder sb = new StringBuilder("no copy of the key's arc qualifies for a ").append(preference)
-                .append(" read (primary ").append(targets[0].nodeId).append(")");
-        if (targets.length == 1) {
-            sb.append(": the node has no secondary stores (ring.replicationFactor is ")
-                    .append(s.topology.ringSettings().replicationFactor()).append(") and no standbys");
-        }
-        for (int i = 1; i < targets.length; i++) {
-            ReadTarget t = targets[i];
-            long st = t.staleness(now, version);
-            sb.append(i == 1 ? ": " : "; ").append(t).append(t.pool.isDown() ? " is down" : st == Long.MAX_VALUE
-                    ? (t.lag.version() != version && t.kind == ReadTarget.Kind.SECONDARY_STORE
-                            ? " holds topology version " + t.lag.version() + ", not " + version
-                                    + " (run `shardring replicas sync`)"
-                            : " has not been sampled (no heartbeat applied yet)")
-                    : " is " + TimeUnit.NANOSECONDS.toMillis(st) + " ms behind");
-        }
-        sb.append("; use SECONDARY_PREFERRED to fall back to the primary, or a larger maxStaleness");
-        return new ShardUnavailableException(targets[0].nodeId, sb.toString(), null);
     }
 
     /** A connection to the key's primary shard, in auto-commit mode; the caller closes it. */
@@ -455,7 +321,7 @@ public final class ShardedDataSource implements AutoCloseable {
     }
 
     private <T> T withRetry(Object key, SqlWork<T> work, boolean transaction) {
-        return retrying(key, pool -> transaction ? runInTransaction(pool, work) : runAutoCommit(pool, work),
+        return retrying(key, pool -> transaction ? Transactions.inTransaction(pool, work) : Transactions.autoCommit(pool, work),
                 e -> true, (pool, e) -> {
                     if (e instanceof ShardringException) {
                         return (ShardringException) e;
@@ -709,43 +575,6 @@ public final class ShardedDataSource implements AutoCloseable {
         return false;
     }
 
-    private static <T> T runInTransaction(NodePool pool, SqlWork<T> work) throws SQLException {
-        try (Connection c = pool.getConnection()) {
-            boolean autoCommit = c.getAutoCommit();
-            if (autoCommit) {
-                c.setAutoCommit(false);
-            }
-            T result;
-            try {
-                result = work.apply(c);
-                c.commit();
-            } catch (SQLException | RuntimeException | Error e) {
-                try {
-                    c.rollback();
-                    if (autoCommit) {
-                        c.setAutoCommit(true);
-                    }
-                } catch (SQLException suppressed) {
-                    e.addSuppressed(suppressed); // a broken connection: keep the work's own error, not "closed"
-                }
-                throw e;
-            }
-            if (autoCommit) {
-                c.setAutoCommit(true);
-            }
-            return result;
-        }
-    }
-
-    private static <T> T runAutoCommit(NodePool pool, SqlWork<T> work) throws SQLException {
-        try (Connection c = pool.getConnection()) {
-            if (!c.getAutoCommit()) {
-                c.setAutoCommit(true);
-            }
-            return work.apply(c);
-        }
-    }
-
     /** Keys grouped by owning node id, each group in input order; for batched statements per shard. */
     public <K> Map<String, List<K>> groupByShard(Collection<K> keys) {
         Map<String, List<K>> out = new LinkedHashMap<>();
@@ -765,38 +594,7 @@ public final class ShardedDataSource implements AutoCloseable {
      */
     public <T> Map<String, ShardResult<T>> onAllShards(ReadPreference preference, SqlWork<T> work) {
         State s = state;
-        Map<String, NodePool> pools = new LinkedHashMap<>();
-        Map<String, List<long[]>> intervals = new LinkedHashMap<>();
-        Map<String, ShardringException> unavailable = new LinkedHashMap<>();
-        s.targets.forEachArc((targets, arc) -> {
-            ReadTarget t;
-            try {
-                t = choose(s, targets, preference, null);
-            } catch (ShardringException e) {
-                unavailable.putIfAbsent(targets[0].nodeId, e);
-                return;
-            }
-            String key = t.kind == ReadTarget.Kind.SECONDARY_STORE ? t + " (copy of " + targets[0].nodeId + ")"
-                    : t.toString();
-            pools.putIfAbsent(key, t.pool);
-            intervals.computeIfAbsent(key, k -> new ArrayList<>()).addAll(arc);
-        });
-        Map<String, Future<T>> futures = new LinkedHashMap<>();
-        pools.forEach((key, pool) -> {
-            String bounds = OwnershipGuard.boundsLiteral(HashIntervals.normalize(intervals.get(key)));
-            futures.put(key, fanOut.submit(() -> runInTransaction(pool, c -> {
-                try (Statement st = c.createStatement(); PreparedStatement ps = c.prepareStatement(
-                        "SELECT set_config('shardring.read_bounds', ?, true)")) {
-                    st.execute("SET TRANSACTION READ ONLY");
-                    ps.setString(1, bounds);
-                    ps.executeQuery().close();
-                }
-                return work.apply(c);
-            })));
-        });
-        Map<String, ShardResult<T>> out = collect(futures);
-        unavailable.forEach((node, e) -> out.put(node, new ShardResult<>(node, null, e)));
-        return out;
+        return fan.onCopies(s.topology, s.targets, preference, work);
     }
 
     /**
@@ -804,36 +602,7 @@ public final class ShardedDataSource implements AutoCloseable {
      * node's value or error, by node id in topology order. One shard's failure does not stop the others.
      */
     public <T> Map<String, ShardResult<T>> onAllShards(SqlWork<T> work) {
-        State s = state;
-        Map<String, Future<T>> futures = new LinkedHashMap<>();
-        for (NodePool pool : s.primaries.values()) {
-            futures.put(pool.nodeId(), fanOut.submit(() -> {
-                try (Connection c = pool.getConnection()) {
-                    return work.apply(c);
-                }
-            }));
-        }
-        return collect(futures);
-    }
-
-    private static <T> Map<String, ShardResult<T>> collect(Map<String, Future<T>> futures) {
-        Map<String, ShardResult<T>> out = new LinkedHashMap<>();
-        for (Map.Entry<String, Future<T>> e : futures.entrySet()) {
-            String node = e.getKey();
-            try {
-                out.put(node, new ShardResult<>(node, e.getValue().get(), null));
-            } catch (ExecutionException ex) {
-                Throwable cause = ex.getCause();
-                ShardringException err = cause instanceof ShardringException ? (ShardringException) cause
-                        : new ShardringException(ErrorCode.SHARD_ERROR, "on shard " + node + ": " + cause.getMessage(),
-                                cause);
-                out.put(node, new ShardResult<>(node, null, err));
-            } catch (InterruptedException ex) {
-                Thread.currentThread().interrupt();
-                throw new ShardringException(ErrorCode.SHARD_ERROR, "interrupted while waiting for shard " + node, ex);
-            }
-        }
-        return out;
+        return fan.onPrimaries(state.primaries.values(), work);
     }
 
     /**
@@ -1050,7 +819,7 @@ public final class ShardedDataSource implements AutoCloseable {
         State s = state;
         for (NodeConfig n : topology.nodes().values()) {
             int seconds = (int) Math.max(1, Math.min(5, n.pool().connectionTimeout().toSeconds()));
-            probes.add(fanOut.submit(() -> s.primaries.get(n.id()).probe(seconds)));
+            probes.add(fanOutThreads.submit(() -> s.primaries.get(n.id()).probe(seconds)));
         }
         for (Future<?> f : probes) {
             try {
@@ -1088,7 +857,7 @@ public final class ShardedDataSource implements AutoCloseable {
             }
         }
         monitor.close();
-        fanOut.shutdownNow();
+        fanOutThreads.shutdownNow();
         drainer.shutdownNow();
         State s = state;
         prepared.values().forEach(NodePool::close);
