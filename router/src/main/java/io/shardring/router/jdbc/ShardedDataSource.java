@@ -34,7 +34,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.Predicate;
@@ -94,6 +93,7 @@ public final class ShardedDataSource implements AutoCloseable {
     private final RouterSettings settings;
     private final RouterMetrics metrics;
     private final ReadChoice reads;
+    private final CutoverWait cutovers;
     private final Function<String, String> env;
     private final ExecutorService fanOutThreads;
     private final FanOut fan;
@@ -105,9 +105,6 @@ public final class ShardedDataSource implements AutoCloseable {
     private volatile CatalogWatcher watcher;
     /** Pools opened ahead for nodes a running move brings in; adopted by the topology that adds them. */
     private final Map<String, NodePool> prepared = new LinkedHashMap<>();
-    /** Waits of units of work that wait out a cutover: woken when the routing may have changed. */
-    private final Object routingChanged = new Object();
-    private long routingChanges;
     private volatile State state;
     private volatile boolean closed;
     private volatile ReferencePool referencePool;
@@ -121,6 +118,7 @@ public final class ShardedDataSource implements AutoCloseable {
         this.settings = b.settings;
         this.metrics = new RouterMetrics(b.registry);
         this.reads = new ReadChoice(settings.zone(), metrics);
+        this.cutovers = new CutoverWait(new Routed(), settings, metrics);
         this.env = b.env;
         this.catalog = b.catalog;
         this.ownedCatalogPool = b.ownedCatalogPool;
@@ -321,8 +319,8 @@ public final class ShardedDataSource implements AutoCloseable {
     }
 
     private <T> T withRetry(Object key, SqlWork<T> work, boolean transaction) {
-        return retrying(key, pool -> transaction ? Transactions.inTransaction(pool, work) : Transactions.autoCommit(pool, work),
-                e -> true, (pool, e) -> {
+        return cutovers.run(key, pool -> transaction ? Transactions.inTransaction(pool, work)
+                : Transactions.autoCommit(pool, work), e -> true, (pool, e) -> {
                     if (e instanceof ShardringException) {
                         return (ShardringException) e;
                     }
@@ -356,64 +354,7 @@ public final class ShardedDataSource implements AutoCloseable {
      */
     public <T> T awaitingCutover(Object key, Callable<T> work,
             Predicate<Exception> mayRunAgain) throws Exception {
-        return retrying(key, pool -> ShardContext.callWithKey(key, work), mayRunAgain, (pool, e) -> e);
-    }
-
-    private interface Attempt<T> {
-        T run(NodePool pool) throws Exception;
-    }
-
-    /** What a run's exception becomes when it is not the guard's rejection (or may not run again). */
-    private interface Failure<X extends Exception> {
-        X translate(NodePool pool, Exception e);
-    }
-
-    private <T, X extends Exception> T retrying(Object key, Attempt<T> attemptWork, Predicate<Exception> mayRunAgain,
-            Failure<X> failure) throws X {
-        long waitStart = 0;
-        for (int attempt = 0; ; attempt++) {
-            State s = state;
-            NodePool pool = s.byRingNode.get(s.topology.ring().route(key));
-            try {
-                T result = attemptWork.run(pool);
-                if (waitStart != 0) {
-                    metrics.cutoverWait.record(System.nanoTime() - waitStart, TimeUnit.NANOSECONDS);
-                }
-                return result;
-            } catch (Exception e) {
-                if (StaleTopologyException.isCause(e) && !closed && mayRunAgain.test(e)) {
-                    metrics.stale.increment();
-                    if (waitStart == 0) {
-                        waitStart = System.nanoTime();
-                    }
-                    long seen = routingChanges();
-                    if (state == s) { // another thread may have switched already
-                        catchUp();
-                    }
-                    if (owner(state, key) != pool) {
-                        continue; // the key moved (or a pool was retired): run it on the owner now
-                    }
-                    long waited = System.nanoTime() - waitStart;
-                    if (waited >= settings.cutoverWait().toNanos()) {
-                        metrics.cutoverTimeout.increment();
-                        throw cutoverTimeout(key, pool, waited, e);
-                    }
-                    awaitRoutingChange(seen, Math.min(settings.cutoverWait().toNanos() - waited, RETRY_NANOS));
-                    continue;
-                }
-                throw failure.translate(pool, e);
-            }
-        }
-    }
-
-    /**
-     * While a key waits out a cutover its owner is asked again this often even without news from the catalog: a
-     * router that follows no catalog, or missed a notification, still sees fenced ranges given back.
-     */
-    private static final long RETRY_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
-
-    private static NodePool owner(State s, Object key) {
-        return s.byRingNode.get(s.topology.ring().route(key));
+        return cutovers.run(key, pool -> ShardContext.callWithKey(key, work), mayRunAgain, (pool, e) -> e);
     }
 
     /**
@@ -430,42 +371,6 @@ public final class ShardedDataSource implements AutoCloseable {
             refresh();
         } catch (RuntimeException e) {
             LOG.debug("refresh after a stale rejection failed: {}", e.getMessage());
-        }
-    }
-
-    private long routingChanges() {
-        synchronized (routingChanged) {
-            return routingChanges;
-        }
-    }
-
-    private void awaitRoutingChange(long seen, long nanos) {
-        long deadline = System.nanoTime() + nanos;
-        synchronized (routingChanged) {
-            while (routingChanges == seen && !closed) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return;
-                }
-                try {
-                    TimeUnit.NANOSECONDS.timedWait(routingChanged, left);
-                } catch (InterruptedException ie) {
-                    Thread.currentThread().interrupt();
-                    throw new ShardringException(ErrorCode.SHARD_ERROR, "interrupted while waiting out a move's"
-                            + " cutover", ie);
-                }
-            }
-        }
-    }
-
-    /**
-     * Wakes units of work that wait out a cutover, to try their key's owner again: on every notification of the
-     * catalog ({@link CatalogWatcher}), after every topology switch, and at close.
-     */
-    private void routingMayHaveChanged() {
-        synchronized (routingChanged) {
-            routingChanges++;
-            routingChanged.notifyAll();
         }
     }
 
@@ -510,6 +415,40 @@ public final class ShardedDataSource implements AutoCloseable {
         return failed;
     }
 
+    /** The router as {@link CutoverWait} sees it. */
+    private final class Routed implements CutoverWait.Routing {
+        @Override
+        public NodePool owner(Object key) {
+            State s = state;
+            return s.byRingNode.get(s.topology.ring().route(key));
+        }
+
+        @Override
+        public Object snapshot() {
+            return state;
+        }
+
+        @Override
+        public void catchUp() {
+            ShardedDataSource.this.catchUp();
+        }
+
+        @Override
+        public boolean closed() {
+            return closed;
+        }
+
+        @Override
+        public long version() {
+            return state.topology.version();
+        }
+
+        @Override
+        public String heldBy(Object key) {
+            return ShardedDataSource.this.heldBy(key);
+        }
+    }
+
     /** The router as {@link CatalogWatcher} drives it: calls that are not the router's API. */
     private final class Follower implements TopologyFollower {
         @Override
@@ -524,7 +463,7 @@ public final class ShardedDataSource implements AutoCloseable {
 
         @Override
         public void routingMayHaveChanged() {
-            ShardedDataSource.this.routingMayHaveChanged();
+            cutovers.routingMayHaveChanged();
         }
 
         @Override
@@ -546,19 +485,11 @@ public final class ShardedDataSource implements AutoCloseable {
         return this;
     }
 
-    private StaleTopologyException cutoverTimeout(Object key, NodePool pool, long waitedNanos, Exception cause) {
-        long ms = TimeUnit.NANOSECONDS.toMillis(waitedNanos);
-        String held = catalog == null ? null : heldBy(key);
-        return new StaleTopologyException("shard " + pool.nodeId() + " does not own key " + key + " (topology version "
-                + state.topology.version() + ") and no node took it within router.cutoverWait (" + ms + " ms waited): "
-                + (held != null ? held + "; run `shardring status`, then `shardring resume` to finish the move or"
-                        + " `shardring abort` to give the key back"
-                        : "no running move holds it, so the shards' ownership is ahead of the topology this router"
-                                + " can load; check the topology source and `shardring verify`"), cause);
-    }
-
     /** The running move job whose ranges hold the key, as an operator finds it in status; null if none. */
     private String heldBy(Object key) {
+        if (catalog == null) {
+            return null;
+        }
         try {
             return Catalog.attach(catalog).moveHolding(state.topology.ring().keyType().hash(key));
         } catch (SQLException | RuntimeException e) {
@@ -844,7 +775,7 @@ public final class ShardedDataSource implements AutoCloseable {
             return;
         }
         closed = true;
-        routingMayHaveChanged(); // waiting work gives up at once
+        cutovers.routingMayHaveChanged(); // waiting work gives up at once
         CatalogWatcher w = watcher;
         if (w != null) {
             w.close();
