@@ -3,6 +3,7 @@ package io.shardring.migration.move;
 import io.shardring.migration.plan.MoveJob;
 import io.shardring.migration.plan.Plan;
 import io.shardring.router.ErrorCode;
+import io.shardring.router.Failures;
 import io.shardring.router.ShardUnavailableException;
 import io.shardring.router.ShardringException;
 import io.shardring.router.topology.Catalog;
@@ -600,7 +601,9 @@ public final class Mover {
         if (e instanceof ShardUnavailableException) {
             return (ShardUnavailableException) e;
         }
-        if (!connectionFailure(e)) {
+        // any SQL or I/O failure may be a node that went away: drivers and pools word it many ways ("An I/O error
+        // occurred", "Connection is closed", a pool's timeout), so the job's nodes are asked rather than the message
+        if (!Failures.hasSqlOrIoCause(e)) {
             return null;
         }
         for (String node : List.of(job.source, job.target)) {
@@ -611,19 +614,6 @@ public final class Mover {
             }
         }
         return null;
-    }
-
-    /**
-     * Any SQL or I/O failure may be a node that went away: drivers and pools word it many ways ("An I/O error
-     * occurred", "Connection is closed", a pool's timeout), so the job's nodes are asked rather than the message.
-     */
-    private static boolean connectionFailure(Throwable e) {
-        for (Throwable c = e; c != null && c.getCause() != c; c = c.getCause()) {
-            if (c instanceof SQLException || c instanceof java.io.IOException) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private static void closeQuietly(JobState job) {

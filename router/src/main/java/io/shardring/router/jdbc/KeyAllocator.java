@@ -2,6 +2,7 @@ package io.shardring.router.jdbc;
 
 import io.shardring.router.ConfigurationException;
 import io.shardring.router.ErrorCode;
+import io.shardring.router.Failures;
 import io.shardring.router.ShardUnavailableException;
 import io.shardring.router.ShardringException;
 import io.shardring.router.ring.KeyType;
@@ -61,7 +62,7 @@ final class KeyAllocator {
                 }
             }
         } catch (SQLException e) {
-            if (NodePool.isConnectionFailure(e)) {
+            if (Failures.isConnectionFailure(e)) {
                 throw new ShardUnavailableException("catalog", "cannot draw new keys: the catalog cannot be reached ("
                         + e.getMessage() + ")", e);
             }

@@ -130,23 +130,6 @@ final class NodePool extends ForwardingDataSource implements AutoCloseable {
         }
     }
 
-    /** Whether a failure says that the server could not be reached (as opposed to an SQL error it answered with). */
-    static boolean isConnectionFailure(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof SQLException) {
-                String state = ((SQLException) t).getSQLState();
-                if (state != null && (state.startsWith("08") || state.equals("57P01") || state.equals("57P02")
-                        || state.equals("57P03"))) {
-                    return true;
-                }
-            }
-            if (t instanceof java.io.IOException) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     /**
      * A small pool to the catalog's database for a router that follows it: one connection listens, one reads; it
      * starts even while the catalog is down.

@@ -1,5 +1,6 @@
 package io.shardring.router.jdbc;
 
+import io.shardring.router.Failures;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -190,7 +191,7 @@ final class ReplicaMonitor implements AutoCloseable {
     }
 
     private void failed(NodePool pool, Exception e) {
-        boolean unreachable = NodePool.isConnectionFailure(e);
+        boolean unreachable = Failures.isConnectionFailure(e);
         ReplicaTargets t = targets.get();
         if (t != null && t.primaries.get(pool.nodeId()) == pool) {
             if (unreachable) {

@@ -4,6 +4,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import io.shardring.router.ConfigurationException;
 import io.shardring.router.ErrorCode;
+import io.shardring.router.Failures;
 import io.shardring.router.ShardUnavailableException;
 import io.shardring.router.ShardringException;
 import io.shardring.router.StaleTopologyException;
@@ -264,7 +265,7 @@ public final class ShardedDataSource implements AutoCloseable {
             try (Connection c = t.pool.getConnection()) {
                 return work.apply(c);
             } catch (SQLException | RuntimeException e) {
-                boolean unreachable = NodePool.isConnectionFailure(e) || e instanceof ShardUnavailableException;
+                boolean unreachable = Failures.isConnectionFailure(e) || e instanceof ShardUnavailableException;
                 if (unreachable && attempt < targets.length - 1 && !closed) {
                     if (!(e instanceof ShardUnavailableException)) {
                         t.pool.markDown();
@@ -275,7 +276,7 @@ public final class ShardedDataSource implements AutoCloseable {
                 if (e instanceof ShardringException) {
                     throw (ShardringException) e;
                 }
-                if (e instanceof RuntimeException && !hasSqlCause(e)) {
+                if (e instanceof RuntimeException && !Failures.hasSqlCause(e)) {
                     throw (RuntimeException) e;
                 }
                 metrics.sqlErrors.increment();
@@ -324,7 +325,7 @@ public final class ShardedDataSource implements AutoCloseable {
                     if (e instanceof ShardringException) {
                         return (ShardringException) e;
                     }
-                    if (e instanceof RuntimeException && !hasSqlCause(e)) {
+                    if (e instanceof RuntimeException && !Failures.hasSqlCause(e)) {
                         return (RuntimeException) e; // the application's own exception, as it threw it
                     }
                     // SQL errors, also when a framework such as jOOQ wrapped them: one type, naming the shard
@@ -495,15 +496,6 @@ public final class ShardedDataSource implements AutoCloseable {
         } catch (SQLException | RuntimeException e) {
             return "the catalog cannot say which move holds it (" + e.getMessage() + ")";
         }
-    }
-
-    private static boolean hasSqlCause(Throwable e) {
-        for (Throwable c = e; c != null && c.getCause() != c; c = c.getCause()) {
-            if (c instanceof SQLException) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** Keys grouped by owning node id, each group in input order; for batched statements per shard. */
