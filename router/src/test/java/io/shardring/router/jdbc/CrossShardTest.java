@@ -63,16 +63,7 @@ class CrossShardTest {
             st.execute("CREATE DATABASE everything");
         }
         everythingUrl = first.jdbcUrl().replaceFirst("/[^/?]+(\\?|$)", "/everything$1");
-        try (Connection all = everything(); Statement st = all.createStatement()) {
-            st.execute(DDL);
-        }
-        shards.onAllShards(conn -> {
-            try (Statement st = conn.createStatement()) {
-                st.execute("DROP TABLE IF EXISTS orders_x");
-                st.execute(DDL);
-            }
-            return null;
-        }).values().forEach(ShardResult::get);
+        createEverywhere("orders_x", DDL);
         Random random = new Random(42);
         String[] statuses = {"paid", "open", "void"};
         try (Connection all = everything(); PreparedStatement ps = all.prepareStatement(
@@ -106,6 +97,21 @@ class CrossShardTest {
     @AfterAll
     static void stop() {
         shards.close();
+    }
+
+    /** The table, new, on every shard and in the database that holds every row. */
+    private static void createEverywhere(String table, String ddl) throws SQLException {
+        try (Connection all = everything(); Statement st = all.createStatement()) {
+            st.execute("DROP TABLE IF EXISTS " + table);
+            st.execute(ddl);
+        }
+        shards.onAllShards(conn -> {
+            try (Statement st = conn.createStatement()) {
+                st.execute("DROP TABLE IF EXISTS " + table);
+                st.execute(ddl);
+            }
+            return null;
+        }).values().forEach(ShardResult::get);
     }
 
     private static Connection everything() throws SQLException {
@@ -174,17 +180,7 @@ class CrossShardTest {
     void aWindowThatOneShardSuppliesAloneMergesToTheOneDatabaseAnswer() throws SQLException {
         String ddl = "CREATE TABLE orders_skew (tenant_id bigint NOT NULL, id bigint PRIMARY KEY,"
                 + " cents bigint NOT NULL)";
-        try (Connection all = everything(); Statement st = all.createStatement()) {
-            st.execute("DROP TABLE IF EXISTS orders_skew");
-            st.execute(ddl);
-        }
-        shards.onAllShards(conn -> {
-            try (Statement st = conn.createStatement()) {
-                st.execute("DROP TABLE IF EXISTS orders_skew");
-                st.execute(ddl);
-            }
-            return null;
-        }).values().forEach(ShardResult::get);
+        createEverywhere("orders_skew", ddl);
         String whaleNode = shards.nodeFor(0L);
         List<Long> whales = new ArrayList<>();
         List<Long> others = new ArrayList<>();
