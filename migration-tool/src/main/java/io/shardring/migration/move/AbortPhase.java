@@ -26,15 +26,15 @@ final class AbortPhase {
 
     static void run(MoveRun run, JobState job, boolean discardTargetCopy) throws SQLException {
         switch (job.phase) {
-            case "done":
-            case "aborted":
+            case DONE:
+            case ABORTED:
                 return;
-            case "verify":
-            case "cleanup":
+            case VERIFY:
+            case CLEANUP:
                 CleanupPhase.run(run, job);
-                run.journal.setPhase(run.moveId, job, "done");
+                run.journal.setPhase(run.moveId, job, Phase.DONE);
                 return;
-            case "verify_failed":
+            case VERIFY_FAILED:
                 if (!discardTargetCopy) {
                     throw new ShardringException(ErrorCode.RING_CONSTRAINT, job.label() + " (" + job.pair()
                             + ") failed verify: abort would have to drop one of two differing copies. Compare them"
@@ -51,7 +51,7 @@ final class AbortPhase {
     /** prepare, copy or cutover: nothing was published; the source owns the ranges again, the target holds none. */
     private static void rollBack(MoveRun run, JobState job) throws SQLException {
         boolean targetReachable = reachableWithShardring(run, job.target);
-        if (!targetReachable && job.phase.equals("cutover")) {
+        if (!targetReachable && job.phase == Phase.CUTOVER) {
             // the target may already own the ranges; giving them back to the source now would leave two owners
             throw new ShardringException(ErrorCode.RING_CONSTRAINT, job.label() + " stopped in its cutover and"
                     + " its target " + job.target + " is unreachable: it may already own the ranges. Bring "
@@ -74,7 +74,7 @@ final class AbortPhase {
             }
         }
         giveBackToSource(run, job);
-        run.journal.setPhase(run.moveId, job, "aborted");
+        run.journal.setPhase(run.moveId, job, Phase.ABORTED);
         run.journal(job, "abort", "finished", "ranges stay on " + job.source);
     }
 
@@ -118,10 +118,10 @@ final class AbortPhase {
             c.setAutoCommit(false);
             run.journal.catalog().publish(c, MoveTopologies.intermediate(run.before, run.after, moved, version),
                     "move " + run.moveId + " " + job.label() + " given back to " + job.source + " after a failed verify");
-            MoveJournal.setPhase(c, run.moveId, job, "aborted");
+            MoveJournal.setPhase(c, run.moveId, job, Phase.ABORTED);
             c.commit();
         }
-        job.phase = "aborted";
+        job.phase = Phase.ABORTED;
         run.journal(job, "abort", "finished", "ranges back on " + job.source + " (topology version " + version + ");"
                 + " the target's copy is kept aside on " + job.target + (kept.isEmpty() ? "" : ": "
                 + String.join(", ", kept)));

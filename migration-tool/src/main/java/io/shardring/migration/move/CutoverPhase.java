@@ -78,7 +78,7 @@ final class CutoverPhase {
                 c.setAutoCommit(false);
                 run.journal.catalog().publish(c, MoveTopologies.publishable(run.before, run.after, run.jobs, moved,
                         nextVersion), "move " + run.moveId + " " + job.label() + ": " + job.pair());
-                MoveJournal.setPhase(c, run.moveId, job, "verify");
+                MoveJournal.setPhase(c, run.moveId, job, Phase.VERIFY);
                 MoveJournal.movedIn(c, run.moveId, job, nextVersion);
                 c.commit();
             }
@@ -88,7 +88,7 @@ final class CutoverPhase {
             giveBack(run, job, nextVersion, moving, e);
             throw e;
         }
-        job.phase = "verify";
+        job.phase = Phase.VERIFY;
         job.snapshot = snapshot;
         long end = System.nanoTime();
         long pauseMs = (end - fenceStart) / 1_000_000;

@@ -3,25 +3,20 @@ package io.shardring.migration.move;
 import io.shardring.router.ring.TokenRange;
 import java.sql.Connection;
 import java.util.List;
-import java.util.Set;
 
 /** One job of a move (its ranges from one source to one target) as the journal records it. */
 final class JobState {
-    /** Phases after which the target owns the job's ranges in the published topology. */
-    static final Set<String> CUT_OVER = Set.of("verify", "verify_failed", "cleanup", "done");
-
     final int index;
     final String source;
     final String target;
     final List<TokenRange> ranges;
-    /** prepare, copy, cutover, verify, verify_failed, cleanup, done, aborted. */
-    String phase;
+    Phase phase;
     /** The topology version in which the job's ranges moved, once published; else null. */
     Long movedInVersion;
     /** The target's repeatable-read transaction from the cutover, held until verify; lost with the process. */
     Connection snapshot;
 
-    JobState(int index, String source, String target, List<TokenRange> ranges, String phase) {
+    JobState(int index, String source, String target, List<TokenRange> ranges, Phase phase) {
         this.index = index;
         this.source = source;
         this.target = target;
@@ -44,6 +39,6 @@ final class JobState {
     }
 
     boolean cutOver() {
-        return CUT_OVER.contains(phase);
+        return phase.cutOver();
     }
 }

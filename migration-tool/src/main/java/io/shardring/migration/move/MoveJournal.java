@@ -91,7 +91,7 @@ final class MoveJournal {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     JobState job = new JobState(rs.getInt(1), rs.getString(2), rs.getString(3),
-                            Intervals.parseJson(rs.getString(4)), rs.getString(5));
+                            Intervals.parseJson(rs.getString(4)), Phase.of(rs.getString(5)));
                     long moved = rs.getLong(6);
                     job.movedInVersion = rs.wasNull() ? null : moved;
                     jobs.add(job);
@@ -101,7 +101,7 @@ final class MoveJournal {
         return jobs;
     }
 
-    void setPhase(long moveId, JobState job, String phase) throws SQLException {
+    void setPhase(long moveId, JobState job, Phase phase) throws SQLException {
         try (Connection c = connection()) {
             setPhase(c, moveId, job, phase);
         }
@@ -109,10 +109,10 @@ final class MoveJournal {
     }
 
     /** In the caller's transaction; the caller sets {@code job.phase} once it committed. */
-    static void setPhase(Connection c, long moveId, JobState job, String phase) throws SQLException {
+    static void setPhase(Connection c, long moveId, JobState job, Phase phase) throws SQLException {
         try (PreparedStatement ps = c.prepareStatement("UPDATE shardring.move_jobs SET phase = ?, updated_at = now()"
                 + " WHERE move_id = ? AND job = ?")) {
-            ps.setString(1, phase);
+            ps.setString(1, phase.sql());
             ps.setLong(2, moveId);
             ps.setInt(3, job.index);
             ps.executeUpdate();

@@ -392,7 +392,7 @@ public final class Mover {
         try (MoveLock lock = MoveLock.take(journal.catalog(), moveId, options.lockWait())) {
             MoveRun run = open(moveId);
             for (JobState job : run.jobs) {
-                if (job.phase.equals("verify_failed")) {
+                if (job.phase == Phase.VERIFY_FAILED) {
                     step(run, job, "verify", () -> VerifyPhase.reverify(run, job));
                 }
             }
@@ -404,7 +404,7 @@ public final class Mover {
 
     private static void refuseVerifyFailed(MoveRun run) {
         for (JobState job : run.jobs) {
-            if (job.phase.equals("verify_failed")) {
+            if (job.phase == Phase.VERIFY_FAILED) {
                 throw new ShardringException(ErrorCode.RING_CONSTRAINT, job.label() + " of move " + run.moveId
                         + " (" + job.pair() + ") failed verify: the target's rows differ from the source's, and both"
                         + " are kept. Compare them by hand, then run `shardring resume --reverify` (continues if they"
@@ -418,29 +418,29 @@ public final class Mover {
         List<JobState> jobs = run.jobs;
         try {
             for (JobState job : jobs) {
-                if (job.phase.equals("prepare")) {
+                if (job.phase == Phase.PREPARE) {
                     step(run, job, "prepare", () -> PreparePhase.run(run, job));
-                    journal.setPhase(run.moveId, job, "copy");
+                    journal.setPhase(run.moveId, job, Phase.COPY);
                 }
             }
             new ParallelCopy(run, parallelism(jobs), this::copyAndCheck).run();
             for (JobState job : jobs) {
-                if (job.phase.equals("cutover")) {
+                if (job.phase == Phase.CUTOVER) {
                     step(run, job, "cutover", () -> {
                         // other jobs copied since this one caught up: catch up again, so that the fence is short
                         CopyPhase.awaitSync(run, job);
                         CutoverPhase.run(run, job);
                     });
                 }
-                if (job.phase.equals("verify")) {
+                if (job.phase == Phase.VERIFY) {
                     step(run, job, "verify", () -> VerifyPhase.run(run, job));
-                    journal.setPhase(run.moveId, job, "cleanup");
+                    journal.setPhase(run.moveId, job, Phase.CLEANUP);
                 }
             }
             for (JobState job : jobs) {
-                if (job.phase.equals("cleanup")) {
+                if (job.phase == Phase.CLEANUP) {
                     step(run, job, "cleanup", () -> CleanupPhase.run(run, job));
-                    journal.setPhase(run.moveId, job, "done");
+                    journal.setPhase(run.moveId, job, Phase.DONE);
                 }
             }
             retireLeavers(run);
@@ -452,7 +452,7 @@ public final class Mover {
                         + " stopped: " + e.getMessage() + "; start it, then run resume (or abort)", e);
             }
             throw new ShardringException(ErrorCode.SHARD_ERROR, "move " + run.moveId + " stopped: " + e.getMessage()
-                    + (jobs.stream().anyMatch(j -> j.phase.equals("verify_failed")) ? ""
+                    + (jobs.stream().anyMatch(j -> j.phase == Phase.VERIFY_FAILED) ? ""
                             : "; fix the cause and run resume, or abort"), e);
         } finally {
             for (JobState job : jobs) {
@@ -466,16 +466,16 @@ public final class Mover {
      * ({@link IntegrityCheck}); run for several jobs at once by {@link ParallelCopy}.
      */
     private void copyAndCheck(MoveRun run, JobState job) throws SQLException {
-        if (job.phase.equals("copy")) {
+        if (job.phase == Phase.COPY) {
             step(run, job, "copy", () -> {
                 CopyPhase.start(run, job);
                 CopyPhase.awaitSync(run, job);
             });
-            journal.setPhase(run.moveId, job, "check");
+            journal.setPhase(run.moveId, job, Phase.CHECK);
         }
-        if (job.phase.equals("check")) {
+        if (job.phase == Phase.CHECK) {
             step(run, job, "check", () -> IntegrityCheck.run(run, job));
-            journal.setPhase(run.moveId, job, "cutover");
+            journal.setPhase(run.moveId, job, Phase.CUTOVER);
         }
     }
 
@@ -535,7 +535,7 @@ public final class Mover {
             MoveRun run = open(moveId);
             if (!discardTargetCopy) {
                 for (JobState job : run.jobs) {
-                    if (job.phase.equals("verify_failed")) {
+                    if (job.phase == Phase.VERIFY_FAILED) {
                         AbortPhase.run(run, job, false); // refuses, naming the job, before anything changes
                     }
                 }

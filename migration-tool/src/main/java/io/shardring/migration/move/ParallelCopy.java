@@ -32,7 +32,7 @@ final class ParallelCopy {
     void run() throws SQLException {
         List<JobState> pending = new ArrayList<>();
         for (JobState job : run.jobs) {
-            if (job.phase.equals("copy") || job.phase.equals("check")) {
+            if (job.phase == Phase.COPY || job.phase == Phase.CHECK) {
                 pending.add(job);
             }
         }

@@ -68,14 +68,14 @@ final class VerifyPhase {
             }
         }
         Ownership.change(run, job.target, run.journal.catalog().version(), Ownership.with(HashIntervals.of(job.ranges)));
-        run.journal.setPhase(run.moveId, job, "cleanup");
+        run.journal.setPhase(run.moveId, job, Phase.CLEANUP);
         run.journal(job, "verify", "finished", "verified again: the copies are equal; " + job.target
                 + " owns the ranges again");
     }
 
     private static void failed(MoveRun run, JobState job, String difference) throws SQLException {
         // resume and abort must not clean this job up: the source's rows are the good copy
-        run.journal.setPhase(run.moveId, job, "verify_failed");
+        run.journal.setPhase(run.moveId, job, Phase.VERIFY_FAILED);
         fenceTarget(run, job);
         throw new ShardringException(ErrorCode.SHARD_ERROR, "verify failed in " + job.label() + " (" + job.pair()
                 + "): " + difference + ". Both copies are kept and both nodes are fenced for these ranges. Compare"

@@ -50,7 +50,7 @@ class MoveTopologiesTest {
             List<TokenRange> ranges = new ArrayList<>();
             e.getValue().forEach(m -> ranges.add(m.range()));
             RingDiff.Move first = e.getValue().get(0);
-            out.add(new JobState(out.size(), first.from().id(), first.to().id(), ranges, "cutover"));
+            out.add(new JobState(out.size(), first.from().id(), first.to().id(), ranges, Phase.CUTOVER));
         }
         return out;
     }

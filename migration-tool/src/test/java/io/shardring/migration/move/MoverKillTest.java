@@ -128,13 +128,13 @@ class MoverKillTest {
             case MID_COPY:
                 assertThat(rowsAtKill).as("rows of events that had reached the target when it was killed")
                         .isPositive();
-                assertThat(job0.phase).isEqualTo("copy");
+                assertThat(job0.phase).isEqualTo(Phase.COPY);
                 assertThat(count(f.cluster, 3, "SELECT count(*) FROM events")).as("committed on the target")
                         .isZero();
                 break;
             case FENCED:
             case TARGET_OWNS:
-                assertThat(job0.phase).isEqualTo("cutover");
+                assertThat(job0.phase).isEqualTo(Phase.CUTOVER);
                 assertThat(f.catalog.version()).as("nothing published yet").isEqualTo(1);
                 try (Connection c = f.cluster.shard(3).connect()) {
                     List<long[]> owned = HashIntervals.of(OwnershipGuard.readOwned(c));
@@ -144,7 +144,7 @@ class MoverKillTest {
                 }
                 break;
             default:
-                assertThat(job0.phase).isEqualTo("cleanup");
+                assertThat(job0.phase).isEqualTo(Phase.CLEANUP);
                 assertThat(rowsAtKill).as("rows deleted on the source when it was killed").isPositive();
         }
     }

@@ -149,7 +149,7 @@ class MoverSafetyTest {
                 assertThatThrownBy(() -> f.impatientMover().abort(moveId))
                         .hasMessageContaining("another shardring process");
                 assertThat(new MoveJournal(f.catalog).jobs(moveId)).allSatisfy(j -> assertThat(j.phase)
-                        .isEqualTo("prepare"));
+                        .isEqualTo(Phase.PREPARE));
             }
             // a holder that goes away while we wait (a process killed a moment ago): the wait takes the move over
             MoveLock held = MoveLock.take(f.catalog, moveId, Duration.ZERO);

@@ -47,7 +47,7 @@ class ShardKillTest {
                 }
             }).execute(plan)).isInstanceOf(ShardringException.class).hasMessageContaining("resume");
             assertThat(new MoveJournal(f.catalog).jobs(f.mover(MoveListener.NONE).running().orElseThrow().id)
-                    .get(job).phase).isEqualTo("copy");
+                    .get(job).phase).isEqualTo(Phase.COPY);
 
             cluster.restart(source);
             f.mover(MoveListener.NONE).resume();
@@ -72,11 +72,11 @@ class ShardKillTest {
                 }
             }).execute(plan)).isInstanceOf(ShardringException.class).hasMessageContaining("resume");
             long moveId = f.mover(MoveListener.NONE).running().orElseThrow().id;
-            assertThat(new MoveJournal(f.catalog).jobs(moveId).get(0).phase).isEqualTo("cutover");
+            assertThat(new MoveJournal(f.catalog).jobs(moveId).get(0).phase).isEqualTo(Phase.CUTOVER);
             // the target may own the ranges already: abort cannot give them back while it is away
             assertThatThrownBy(() -> f.mover(MoveListener.NONE).abort(moveId)).hasMessageContaining("shard3")
                     .hasMessageContaining("unreachable");
-            assertThat(new MoveJournal(f.catalog).jobs(moveId).get(0).phase).isEqualTo("cutover");
+            assertThat(new MoveJournal(f.catalog).jobs(moveId).get(0).phase).isEqualTo(Phase.CUTOVER);
 
             cluster.restart(3);
             f.mover(MoveListener.NONE).resume();

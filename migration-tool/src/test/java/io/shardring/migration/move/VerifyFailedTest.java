@@ -76,7 +76,7 @@ class VerifyFailedTest {
             Plan plan = failVerify(f, stray);
             long moveId = f.mover(MoveListener.NONE).running().orElseThrow().id;
             JobState job0 = new MoveJournal(f.catalog).jobs(moveId).get(0);
-            assertThat(job0.phase).isEqualTo("verify_failed");
+            assertThat(job0.phase).isEqualTo(Phase.VERIFY_FAILED);
             assertThat(f.catalog.version()).as("job 0 had published").isEqualTo(2);
             for (int shard : new int[] {0, 3}) {
                 try (Connection c = cluster.shard(shard).connect()) {
@@ -91,7 +91,7 @@ class VerifyFailedTest {
                     .hasMessageContaining("--discard-target-copy");
             assertThatThrownBy(() -> f.mover(MoveListener.NONE).start(plan)).hasMessageContaining("still running");
             assertThat(new MoveJournal(f.catalog).jobs(moveId).get(0).phase).as("nothing changed")
-                    .isEqualTo("verify_failed");
+                    .isEqualTo(Phase.VERIFY_FAILED);
         }
     }
 
