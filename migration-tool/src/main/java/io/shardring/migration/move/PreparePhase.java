@@ -38,7 +38,10 @@ final class PreparePhase {
             }
             ShardedFlyway.configure(run.after, Map.of(job.target, run.node(job.target)))
                     .locations(run.options.appLocations()).ownershipGuard(false).load().migrate().orThrow();
-            rangeSequences(run, job);
+            List<String> ranged = rangeSequences(run, job.target);
+            if (!ranged.isEmpty()) {
+                run.journal(job, "prepare", "info", job.target + ": " + String.join("; ", ranged));
+            }
         }
         if (run.migrated.add("source " + job.source)) {
             // the source needs the current shardring schema too (the move markers)
@@ -120,27 +123,23 @@ final class PreparePhase {
                 new Membership(ordinals.catalogId(), id, ordinal).write(c);
                 c.commit();
             }
-            List<List<String>> ranged = new java.util.ArrayList<>();
-            Locks.retry(ds, run.options.fenceLockTimeout(), run.options.fenceTimeout(), "the sequences on " + id,
-                    "Find it in pg_stat_activity on " + id + ", then resume",
-                    c -> ranged.add(SequenceRanges.applyOwn(c, run.tables, run.options.fenceLockTimeout())));
+            List<String> ranged = rangeSequences(run, id);
             run.journal.event(run.moveId, null, "prepare", "info", id + " had no ordinal: ordinal " + ordinal
                     + (zeroAside ? " (ordinal 0 set aside: the ids drawn before ordinals are in its range)" : "")
-                    + (ranged.get(ranged.size() - 1).isEmpty() ? "" : "; " + String.join("; ",
-                            ranged.get(ranged.size() - 1))));
+                    + (ranged.isEmpty() ? "" : "; " + String.join("; ", ranged)));
         }
     }
 
-    /** The target's sequences draw from its own id range, retried briefly while a writer holds one of them. */
-    private static void rangeSequences(MoveRun run, JobState job) throws SQLException {
+    /**
+     * The node's sequences draw from its own id range, retried briefly while a writer holds one of them; returns what
+     * changed.
+     */
+    private static List<String> rangeSequences(MoveRun run, String node) throws SQLException {
         List<List<String>> ranged = new java.util.ArrayList<>();
-        Locks.retry(run.node(job.target), run.options.fenceLockTimeout(), run.options.fenceTimeout(),
-                "the sequences on " + job.target, "Find it in pg_stat_activity on " + job.target + ", then resume",
+        Locks.retry(run.node(node), run.options.fenceLockTimeout(), run.options.fenceTimeout(), "the sequences on "
+                + node, "Find it in pg_stat_activity on " + node + ", then resume",
                 c -> ranged.add(SequenceRanges.applyOwn(c, run.tables, run.options.fenceLockTimeout())));
-        List<String> done = ranged.get(ranged.size() - 1);
-        if (!done.isEmpty()) {
-            run.journal(job, "prepare", "info", job.target + ": " + String.join("; ", done));
-        }
+        return ranged.get(ranged.size() - 1);
     }
 
     /** Deletes the job's ranges of one table on the connection's node; the caller bypasses the guard. */

@@ -20,9 +20,6 @@ final class CutoverWait {
         /** The pool of the key's owner in the current routing snapshot. */
         NodePool owner(Object key);
 
-        /** An identity of the current routing snapshot: another one means the router switched. */
-        Object snapshot();
-
         /** After a rejection: a router that follows no catalog reloads its topology source. */
         void catchUp();
 
@@ -67,7 +64,6 @@ final class CutoverWait {
             Failure<X> failure) throws X {
         long waitStart = 0;
         while (true) {
-            Object snapshot = routing.snapshot();
             NodePool pool = routing.owner(key);
             try {
                 T result = attemptWork.run(pool);
@@ -82,7 +78,7 @@ final class CutoverWait {
                         waitStart = System.nanoTime();
                     }
                     long seen = changes();
-                    if (routing.snapshot() == snapshot) { // another thread may have switched already
+                    if (routing.owner(key) == pool) { // another thread may have switched the key already
                         routing.catchUp();
                     }
                     if (routing.owner(key) != pool) {

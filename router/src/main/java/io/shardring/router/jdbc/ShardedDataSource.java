@@ -425,11 +425,6 @@ public final class ShardedDataSource implements AutoCloseable {
         }
 
         @Override
-        public Object snapshot() {
-            return state;
-        }
-
-        @Override
         public void catchUp() {
             ShardedDataSource.this.catchUp();
         }
