@@ -45,15 +45,8 @@ public final class HashRing {
     private final TreeMap<Long, String> vnodeTokens;
     /** Pins by hash. */
     private final TreeMap<Long, Pin> pins;
-    /**
-     * The arcs lookups use: the vnode tokens with each pin cut in as a one-hash arc. Sorted ascending; one extra
-     * {@link Long#MAX_VALUE} sentinel at the end that wraps to the first owner.
-     */
-    private final long[] tokens;
-    private final RingNode[] owners;
-    private final int[] index;
-    private final int shift;
-    private final int tokenCount;
+    /** The arcs lookups use: the vnode tokens with each pin cut in as a one-hash arc. */
+    private final Arcs arcs;
 
     private HashRing(KeyType keyType, TokenPlacement placement, int vnodes, List<RingNode> nodes,
             TreeMap<Long, String> tokenOwners, TreeMap<Long, Pin> pins) {
@@ -68,32 +61,7 @@ public final class HashRing {
         this.byId = Collections.unmodifiableMap(ids);
         this.vnodeTokens = tokenOwners;
         this.pins = pins; // every pin's node is in the ring: the builder, withPin and withoutNode see to it
-        TreeMap<Long, String> arcs = pins.isEmpty() ? tokenOwners : withPins(tokenOwners, pins);
-        int n = arcs.size();
-        this.tokenCount = n;
-        this.tokens = new long[n + 1];
-        this.owners = new RingNode[n + 1];
-        int i = 0;
-        for (Map.Entry<Long, String> e : arcs.entrySet()) {
-            tokens[i] = e.getKey();
-            owners[i] = ids.get(e.getValue());
-            i++;
-        }
-        tokens[n] = Long.MAX_VALUE;
-        owners[n] = owners[0];
-        // 4 to 8 buckets a token, so that the scan after the bucket is mostly empty: with 2 to 4, bigint lookups on a
-        // ring of 100 nodes whose token count fell just above a power of two took a third longer
-        int bits = Math.max(4, Math.min(20, 34 - Integer.numberOfLeadingZeros(n)));
-        this.shift = 64 - bits;
-        this.index = new int[1 << bits];
-        int t = 0;
-        for (int b = 0; b < index.length; b++) {
-            long lowest = ((long) b << shift) ^ Long.MIN_VALUE;
-            while (tokens[t] < lowest) {
-                t++;
-            }
-            index[b] = t;
-        }
+        this.arcs = new Arcs(pins.isEmpty() ? tokenOwners : withPins(tokenOwners, pins), ids);
     }
 
     /**
@@ -228,12 +196,7 @@ public final class HashRing {
 
     /** The node that owns a key hash: the owner of the first token at or after it, wrapping. */
     public RingNode nodeForHash(long hash) {
-        int i = index[(int) ((hash ^ Long.MIN_VALUE) >>> shift)];
-        long[] t = tokens;
-        while (t[i] < hash) {
-            i++;
-        }
-        return owners[i];
+        return arcs.ownerOf(hash);
     }
 
     /** Routes a {@code bigint} (or {@code integer}) key. */
@@ -267,9 +230,9 @@ public final class HashRing {
     }
 
     /**
-     * The key's {@code n} copies as {@link ReplicaLayout} places them: element 0 the key's owner, then its
+     * The key's {@code n} copies as {@code ReplicaLayout} places them: element 0 the key's owner, then its
      * secondaries, each from a zone without a copy while there is one. Ranks every node for the key's slice on each
-     * call; a router that reads from secondaries keeps a {@link ReplicaLayout} instead.
+     * call; a router that reads from secondaries keeps a {@code ReplicaLayout} instead.
      */
     public List<RingNode> preferenceList(Object key, int n) {
         if (n < 1 || n > nodes.size()) {
@@ -277,7 +240,7 @@ public final class HashRing {
                     + " nodes but the ring has " + nodes.size() + "; ask for 1 to " + nodes.size());
         }
         long hash = keyType.hash(key);
-        return new ReplicaLayout.Ranking(this).nodes(ReplicaLayout.sliceOf(hash), nodeForHash(hash), n);
+        return new ReplicaRanking(nodes, zoneCount()).nodes(ReplicaRanking.sliceOf(hash), nodeForHash(hash), n);
     }
 
     /** The number of distinct zones of the ring's nodes. */
@@ -341,51 +304,16 @@ public final class HashRing {
 
     /** The arcs a node owns, its pins included, adjacent arcs merged, in token order. */
     public List<TokenRange> rangesOf(String nodeId) {
-        RingNode n = node(nodeId);
-        List<TokenRange> out = new ArrayList<>();
-        if (tokenCount == 0) {
-            return out;
-        }
-        // start at a token whose arc belongs to another node, so merged arcs never split at index 0
-        int first = 0;
-        while (first < tokenCount && owners[first] == n) {
-            first++;
-        }
-        if (first == tokenCount) {
-            out.add(new TokenRange(tokens[0], tokens[0]));
-            return out;
-        }
-        Long openStart = null;
-        for (int k = 1; k <= tokenCount; k++) {
-            int i = (first + k) % tokenCount;
-            int prev = (first + k - 1) % tokenCount;
-            if (owners[i] == n) {
-                if (openStart == null) {
-                    openStart = tokens[prev];
-                }
-            } else if (openStart != null) {
-                out.add(new TokenRange(openStart, tokens[prev]));
-                openStart = null;
-            }
-        }
-        return out;
+        return arcs.rangesOf(node(nodeId));
     }
 
     public RingStats stats() {
-        return RingStats.of(this);
+        return RingStats.of(nodes, arcs);
     }
 
-    /** Token i's owner, for the ring's own helpers. */
-    RingNode ownerAt(int i) {
-        return owners[i];
-    }
-
-    long tokenAt(int i) {
-        return tokens[i];
-    }
-
-    int tokenCount() {
-        return tokenCount;
+    /** The arcs, for the ring's own algorithms. */
+    Arcs arcs() {
+        return arcs;
     }
 
     /** A new ring with {@code node} joined: allocated rings take its share from the most loaded ranges. */
@@ -452,7 +380,11 @@ public final class HashRing {
 
     /** The exact arcs whose owner differs between two rings, with their old and new owners. */
     public static RingDiff diff(HashRing before, HashRing after) {
-        return RingDiff.of(before, after);
+        if (before.keyType != after.keyType) {
+            throw new ConfigurationException("cannot diff rings of key types " + before.keyType + " and "
+                    + after.keyType + "; a ring's key type never changes");
+        }
+        return RingDiff.of(before.arcs, after.arcs);
     }
 
     private TreeMap<Long, String> tokenMap() {

@@ -1,6 +1,5 @@
 package io.shardring.router.ring;
 
-import io.shardring.router.ConfigurationException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -65,16 +64,12 @@ public final class RingDiff {
         this.wrapping = wrap;
     }
 
-    static RingDiff of(HashRing before, HashRing after) {
-        if (before.keyType() != after.keyType()) {
-            throw new ConfigurationException("cannot diff rings of key types " + before.keyType() + " and "
-                    + after.keyType() + "; a ring's key type never changes");
-        }
+    static RingDiff of(Arcs before, Arcs after) {
         TreeSet<Long> points = new TreeSet<>();
-        for (int i = 0; i < before.tokenCount(); i++) {
+        for (int i = 0; i < before.count(); i++) {
             points.add(before.tokenAt(i));
         }
-        for (int i = 0; i < after.tokenCount(); i++) {
+        for (int i = 0; i < after.count(); i++) {
             points.add(after.tokenAt(i));
         }
         long[] p = points.stream().mapToLong(Long::longValue).toArray();
@@ -82,8 +77,8 @@ public final class RingDiff {
         // each elementary arc (p[i-1], p[i]] lies inside one arc of each ring, owned by the owner of p[i]
         for (int i = 0; i < p.length; i++) {
             long start = p[(i + p.length - 1) % p.length];
-            RingNode from = before.nodeForHash(p[i]);
-            RingNode to = after.nodeForHash(p[i]);
+            RingNode from = before.ownerOf(p[i]);
+            RingNode to = after.ownerOf(p[i]);
             if (from.id().equals(to.id())) {
                 continue;
             }

@@ -2,6 +2,7 @@ package io.shardring.router.ring;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -19,28 +20,28 @@ public final class RingStats {
         this.coefficientOfVariation = cv;
     }
 
-    static RingStats of(HashRing ring) {
+    static RingStats of(List<RingNode> nodes, Arcs arcs) {
         Map<String, Double> shares = new LinkedHashMap<>();
         double totalWeight = 0;
-        for (RingNode n : ring.nodes()) {
+        for (RingNode n : nodes) {
             shares.put(n.id(), 0.0);
             totalWeight += n.weight();
         }
-        int count = ring.tokenCount();
+        int count = arcs.count();
         for (int i = 0; i < count; i++) {
-            long prev = ring.tokenAt((i + count - 1) % count);
-            shares.merge(ring.ownerAt(i).id(), new TokenRange(prev, ring.tokenAt(i)).share(), Double::sum);
+            long prev = arcs.tokenAt((i + count - 1) % count);
+            shares.merge(arcs.ownerAt(i).id(), new TokenRange(prev, arcs.tokenAt(i)).share(), Double::sum);
         }
         double max = 0;
         double sum = 0;
         double sumSq = 0;
-        for (RingNode n : ring.nodes()) {
+        for (RingNode n : nodes) {
             double load = shares.get(n.id()) / (n.weight() / totalWeight);
             max = Math.max(max, load);
             sum += load;
             sumSq += load * load;
         }
-        int k = ring.nodes().size();
+        int k = nodes.size();
         double mean = sum / k;
         double variance = Math.max(0, sumSq / k - mean * mean);
         return new RingStats(shares, max / mean, Math.sqrt(variance) / mean);
