@@ -8,30 +8,34 @@ import java.sql.SQLException;
 import java.sql.SQLFeatureNotSupportedException;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.logging.Logger;
 import javax.sql.DataSource;
 
 /** Routes {@code getConnection()} by the shard key bound to the thread with {@link ShardContext}. */
 final class ContextBoundDataSource implements DataSource {
-    private final ShardedDataSource router;
+    private final Function<Object, DataSource> route;
+    private final RouterMetrics metrics;
     private int loginTimeout;
     private PrintWriter logWriter;
 
-    ContextBoundDataSource(ShardedDataSource router) {
-        this.router = router;
+    /** {@code route}: the data source of a key's primary. */
+    ContextBoundDataSource(Function<Object, DataSource> route, RouterMetrics metrics) {
+        this.route = route;
+        this.metrics = metrics;
     }
 
     @Override
     public Connection getConnection() throws SQLException {
         Object key = ShardContext.currentKey();
         if (key == null) {
-            router.noKeyBound();
+            metrics.noKey.increment();
             throw new ShardringException(ErrorCode.NO_KEY_BOUND, "no shard key is bound to this thread"
                     + caller().map(c -> " for " + c).orElse("") + ", so the router cannot choose a shard; bind the"
                     + " tenant: a @ShardKey parameter or @ShardedBy(\"#tenantId\") on the method (Spring Boot"
                     + " starter), ShardContext.runWithKey(tenantId, () -> ...), or shardedDataSource.forKey(tenantId)");
         }
-        return router.forKey(key).getConnection();
+        return route.apply(key).getConnection();
     }
 
     /** Frames that are not the application's: ours (the starter's advice only), the JDK's and frameworks'. */

@@ -4,6 +4,7 @@ import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardringException;
 import io.shardring.router.ring.HashIntervals;
 import io.shardring.router.schema.OwnershipGuard;
+import io.shardring.router.topology.NodeConfig;
 import io.shardring.router.topology.Topology;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -20,6 +21,8 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Work on every shard at once, each shard's value or error kept apart: a query on every primary, a read of every
@@ -27,6 +30,8 @@ import java.util.concurrent.TimeoutException;
  * threads ({@code router.fanOutThreads}); health checks on a cached pool, so that every node's check starts at once.
  */
 final class FanOut {
+    private static final Logger LOG = LoggerFactory.getLogger(FanOut.class);
+
     private final ExecutorService threads;
     private final ExecutorService checks;
     private final ReadChoice reads;
@@ -155,6 +160,29 @@ final class FanOut {
             }));
         }
         return collect(futures);
+    }
+
+    /**
+     * At start-up, one connection to every primary at once, each within its pool's connection timeout (at most 5 s),
+     * so that nodes that cannot be reached are marked down before the first unit of work finds out.
+     */
+    void probe(Snapshot s) {
+        List<Future<?>> probes = new ArrayList<>();
+        for (NodeConfig n : s.topology.nodes().values()) {
+            int seconds = (int) Math.max(1, Math.min(5, n.pool().connectionTimeout().toSeconds()));
+            NodePool pool = s.primaries.get(n.id());
+            probes.add(threads.submit(() -> pool.probe(seconds)));
+        }
+        for (Future<?> f : probes) {
+            try {
+                f.get();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (ExecutionException e) {
+                LOG.warn("start-up probe failed: {}", NodePool.safeMessage(e));
+            }
+        }
     }
 
     private static <T> Map<String, ShardResult<T>> collect(Map<String, Future<T>> futures) {
