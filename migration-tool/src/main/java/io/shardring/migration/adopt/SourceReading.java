@@ -14,7 +14,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 
 /**
- * One reading of a source database for {@link SchemaClone#read}: reads each kind of object in turn, refuses what it
+ * One reading of a source database for {@code SchemaClone.read}: reads each kind of object in turn, refuses what it
  * cannot clone all at once, and puts the statements in dependency order. The session's search_path is empty while it
  * reads, so that the deparsers qualify every name, and is put back afterwards.
  */
@@ -36,7 +36,7 @@ final class SourceReading {
         this.schemas = List.copyOf(new LinkedHashSet<>(schemas));
     }
 
-    /** See {@link SchemaClone#read}. */
+    /** Reads the schemas of the database c is connected to; refuses, naming each, what the clone cannot reproduce. */
     static Result read(Connection c, List<String> schemas) throws SQLException {
         return new SourceReading(c, schemas).read();
     }
