@@ -101,6 +101,16 @@ final class TableCatalog {
         return cat;
     }
 
+    /** Whether a key (column numbers) has the column: a constraint or index covers it. */
+    private static boolean contains(short[] key, short column) {
+        for (short k : key) {
+            if (k == column) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static short[] shorts(Array a) throws SQLException {
         if (a == null) {
             return new short[0];
@@ -127,12 +137,7 @@ final class TableCatalog {
     record Constraint(String name, char type, short[] key, long refRel, short[] refKey, char onDelete,
             char onUpdate) {
         boolean covers(short column) {
-            for (short k : key) {
-                if (k == column) {
-                    return true;
-                }
-            }
-            return false;
+            return contains(key, column);
         }
 
         /** The foreign key's referential actions, as they are written after REFERENCES. */
@@ -153,12 +158,7 @@ final class TableCatalog {
 
     record UniqueIndex(String name, short[] key, boolean expression, String predicate, String definition) {
         boolean covers(short column) {
-            for (short k : key) {
-                if (k == column) {
-                    return true;
-                }
-            }
-            return false;
+            return contains(key, column);
         }
     }
 
