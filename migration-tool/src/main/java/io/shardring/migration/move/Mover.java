@@ -1,22 +1,14 @@
 package io.shardring.migration.move;
 
-import io.shardring.migration.plan.MoveJob;
 import io.shardring.migration.plan.Plan;
 import io.shardring.router.ErrorCode;
-import io.shardring.router.Failures;
 import io.shardring.router.ShardUnavailableException;
 import io.shardring.router.ShardringException;
 import io.shardring.router.topology.Catalog;
-import io.shardring.router.topology.ShardringYaml;
 import io.shardring.router.topology.Topology;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
-import java.util.Locale;
 import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * at once where their nodes allow ({@link ParallelCopy}); then job by job the cutover ({@link CutoverPhase}) publishes
  * a topology version in which exactly the jobs cut over so far have moved, and verify ({@link VerifyPhase}) checks
  * that job; finally every job's source is cleaned up ({@link CleanupPhase}). {@link AbortPhase} undoes what can be
- * undone. This class only orders the phases and journals them.
+ * undone. This class only orders the phases and journals them: each phase of a job runs as a {@link Step}, and a
+ * move is recorded, or a version without moves published, by {@link MoveAdmission}.
  */
 public final class Mover {
     private static final Logger LOG = LoggerFactory.getLogger(Mover.class);
@@ -209,22 +202,20 @@ public final class Mover {
         }
     }
 
-    private interface Step {
-        void run() throws SQLException;
-    }
-
     /** The work of one job that {@link ParallelCopy} runs. */
     interface JobWork {
         void run(MoveRun run, JobState job) throws SQLException;
     }
 
     private final MoveJournal journal;
+    private final MoveAdmission admission;
     private final NodePools nodes;
     private final Options options;
     private final MoveListener listener;
 
     public Mover(Catalog catalog, NodePools nodes, Options options, MoveListener listener) {
         this.journal = new MoveJournal(catalog);
+        this.admission = new MoveAdmission(journal);
         this.nodes = nodes;
         this.options = options;
         this.listener = listener == null ? MoveListener.NONE : listener;
@@ -246,65 +237,7 @@ public final class Mover {
      * since the plan was made.
      */
     public long start(Plan plan) {
-        if (!plan.isExecutable()) {
-            throw new ShardringException(ErrorCode.RING_CONSTRAINT, "the plan cannot be executed: "
-                    + String.join("; ", plan.errors()));
-        }
-        try (Connection c = journal.connection()) {
-            c.setAutoCommit(false);
-            // under the lock publish() takes: no version is published between this check and the move's record
-            refuseRunningLocked(c);
-            try (Statement s = c.createStatement(); ResultSet r = s.executeQuery(
-                    "SELECT coalesce(max(version), 0) FROM shardring.topology_versions")) {
-                r.next();
-                if (r.getLong(1) != plan.before().version()) {
-                    c.rollback();
-                    throw new ShardringException(ErrorCode.RING_CONSTRAINT, "the plan starts from topology version "
-                            + plan.before().version() + " but the catalog is at version " + r.getLong(1)
-                            + "; plan again");
-                }
-            }
-            long id;
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO shardring.moves (change, from_version,"
-                    + " target_document, state) VALUES (?, ?, ?, 'running') RETURNING id")) {
-                ps.setString(1, plan.change());
-                ps.setLong(2, plan.before().version());
-                ps.setString(3, ShardringYaml.write(plan.after().withStoredTokens(), null));
-                try (ResultSet rs = ps.executeQuery()) {
-                    rs.next();
-                    id = rs.getLong(1);
-                }
-            }
-            int j = 0;
-            for (MoveJob job : plan.jobs()) {
-                try (PreparedStatement ps = c.prepareStatement("INSERT INTO shardring.move_jobs (move_id, job, source,"
-                        + " target, ranges, phase) VALUES (?, ?, ?, ?, ?, 'prepare')")) {
-                    ps.setLong(1, id);
-                    ps.setInt(2, j++);
-                    ps.setString(3, job.source());
-                    ps.setString(4, job.target());
-                    ps.setString(5, Intervals.json(job.ranges()));
-                    ps.executeUpdate();
-                }
-            }
-            MoveJournal.event(c, id, null, "plan", "info", plan.change() + ": " + plan.jobs().size() + " jobs, "
-                    + String.format(Locale.ROOT, "%.2f%%", 100 * plan.movedShare()) + " of the keyspace");
-            c.commit();
-            try {
-                // routers open pools to the move's new nodes now, not at its first cutover
-                journal.catalog().notifyRouters("move " + id + " started");
-            } catch (RuntimeException e) {
-                LOG.debug("could not notify routers of move {}: {}", id, e.getMessage()); // they poll anyway
-            }
-            return id;
-        } catch (SQLException e) {
-            if ("23505".equals(e.getSQLState())) {
-                RunningMove r = running().orElse(null);
-                throw new ShardringException(ErrorCode.RING_CONSTRAINT, "another move is running"
-                        + (r == null ? "" : ": move " + r.id + " (" + r.change + ")") + "; resume or abort it first", e);
-            }
-            throw new ShardringException(ErrorCode.SHARD_ERROR, "cannot record the move: " + e.getMessage(), e);
-        }
+        return admission.start(plan);
     }
 
     public Optional<RunningMove> running() {
@@ -328,35 +261,8 @@ public final class Mover {
      * runs: under the lock that {@link #start} takes, so that no move starts from the version this one replaces.
      */
     public void publish(Topology next, String change) {
-        try (Connection c = journal.connection()) {
-            c.setAutoCommit(false);
-            try {
-                refuseRunningLocked(c);
-                journal.catalog().publish(c, next, change);
-                c.commit();
-            } catch (SQLException | RuntimeException e) {
-                c.rollback();
-                throw e;
-            }
-        } catch (SQLException e) {
-            throw new ShardringException(ErrorCode.SHARD_ERROR, "cannot publish topology version " + next.version()
-                    + ": " + e.getMessage(), e);
-        }
+        admission.publish(next, change);
     }
-
-    /** Locks the moves against a concurrent start, then refuses if one runs; in the caller's transaction. */
-    private static void refuseRunningLocked(Connection c) throws SQLException {
-        try (Statement s = c.createStatement()) {
-            s.execute("LOCK TABLE shardring.moves IN SHARE ROW EXCLUSIVE MODE");
-            try (ResultSet r = s.executeQuery("SELECT id, change FROM shardring.moves WHERE state = 'running'")) {
-                if (r.next()) {
-                    throw new ShardringException(ErrorCode.RING_CONSTRAINT, "move " + r.getLong(1) + " ("
-                            + r.getString(2) + ") is still running; resume or abort it first");
-                }
-            }
-        }
-    }
-
 
     /** Continues the running move from its journal. */
     public long resume() {
@@ -393,7 +299,7 @@ public final class Mover {
             MoveRun run = open(moveId);
             for (JobState job : run.jobs) {
                 if (job.phase == Phase.VERIFY_FAILED) {
-                    step(run, job, "verify", () -> VerifyPhase.reverify(run, job));
+                    Step.run(run, job, "verify", () -> VerifyPhase.reverify(run, job));
                 }
             }
         } catch (SQLException e) {
@@ -419,27 +325,27 @@ public final class Mover {
         try {
             for (JobState job : jobs) {
                 if (job.phase == Phase.PREPARE) {
-                    step(run, job, "prepare", () -> PreparePhase.run(run, job));
+                    Step.run(run, job, "prepare", () -> PreparePhase.run(run, job));
                     journal.setPhase(run.moveId, job, Phase.COPY);
                 }
             }
             new ParallelCopy(run, parallelism(jobs), this::copyAndCheck).run();
             for (JobState job : jobs) {
                 if (job.phase == Phase.CUTOVER) {
-                    step(run, job, "cutover", () -> {
+                    Step.run(run, job, "cutover", () -> {
                         // other jobs copied since this one caught up: catch up again, so that the fence is short
                         CopyPhase.awaitSync(run, job);
                         CutoverPhase.run(run, job);
                     });
                 }
                 if (job.phase == Phase.VERIFY) {
-                    step(run, job, "verify", () -> VerifyPhase.run(run, job));
+                    Step.run(run, job, "verify", () -> VerifyPhase.run(run, job));
                     journal.setPhase(run.moveId, job, Phase.CLEANUP);
                 }
             }
             for (JobState job : jobs) {
                 if (job.phase == Phase.CLEANUP) {
-                    step(run, job, "cleanup", () -> CleanupPhase.run(run, job));
+                    Step.run(run, job, "cleanup", () -> CleanupPhase.run(run, job));
                     journal.setPhase(run.moveId, job, Phase.DONE);
                 }
             }
@@ -467,14 +373,14 @@ public final class Mover {
      */
     private void copyAndCheck(MoveRun run, JobState job) throws SQLException {
         if (job.phase == Phase.COPY) {
-            step(run, job, "copy", () -> {
+            Step.run(run, job, "copy", () -> {
                 CopyPhase.start(run, job);
                 CopyPhase.awaitSync(run, job);
             });
             journal.setPhase(run.moveId, job, Phase.CHECK);
         }
         if (job.phase == Phase.CHECK) {
-            step(run, job, "check", () -> IntegrityCheck.run(run, job));
+            Step.run(run, job, "check", () -> IntegrityCheck.run(run, job));
             journal.setPhase(run.moveId, job, Phase.CUTOVER);
         }
     }
@@ -564,56 +470,6 @@ public final class Mover {
         before.nodes().values().forEach(nodes::add);
         move.after.nodes().values().forEach(nodes::add);
         return new MoveRun(moveId, before, move.after, jobs, nodes, options, listener, journal);
-    }
-
-    private void step(MoveRun run, JobState job, String phase, Step step) throws SQLException {
-        listener.on(run.moveId, job.index, phase, "started", job.pair(), -1, -1);
-        journal.event(run.moveId, job.index, phase, "started", job.pair());
-        try {
-            step.run();
-        } catch (SQLException | RuntimeException e) {
-            Exception failure = e;
-            ShardUnavailableException named = unreachable(job, phase, e);
-            if (named != null) {
-                failure = named;
-            }
-            try {
-                journal.event(run.moveId, job.index, phase, "failed", failure.getMessage());
-            } catch (SQLException | RuntimeException suppressed) {
-                failure.addSuppressed(suppressed);
-            }
-            listener.on(run.moveId, job.index, phase, "failed", failure.getMessage(), -1, -1);
-            if (named != null) {
-                throw named;
-            }
-            throw e;
-        }
-        journal.event(run.moveId, job.index, phase, "finished", null);
-        listener.on(run.moveId, job.index, phase, "finished", job.pair(), -1, -1);
-    }
-
-    /**
-     * A step that failed because a connection broke names the node that is gone: a driver's "I/O error" says
-     * neither which node nor why, so the job's nodes are asked directly. Null when the failure is not about a
-     * connection, or both nodes answer.
-     */
-    private ShardUnavailableException unreachable(JobState job, String phase, Exception e) {
-        if (e instanceof ShardUnavailableException) {
-            return (ShardUnavailableException) e;
-        }
-        // any SQL or I/O failure may be a node that went away: drivers and pools word it many ways ("An I/O error
-        // occurred", "Connection is closed", a pool's timeout), so the job's nodes are asked rather than the message
-        if (!Failures.hasSqlOrIoCause(e)) {
-            return null;
-        }
-        for (String node : List.of(job.source, job.target)) {
-            String why = nodes.probe(node, 2);
-            if (why != null) {
-                return new ShardUnavailableException(node, "node " + node + " (" + why + ") is unreachable; " + phase
-                        + " of " + job.label() + " (" + job.pair() + ") stopped: " + CutoverPhase.firstLine(e), e);
-            }
-        }
-        return null;
     }
 
     private static void closeQuietly(JobState job) {
