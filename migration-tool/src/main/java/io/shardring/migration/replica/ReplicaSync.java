@@ -45,9 +45,11 @@ import javax.sql.DataSource;
  * <p>A change of topology touches only the arcs whose assignment changed: a piece that lost arcs gets a narrower row
  * filter (and is dropped when nothing is left), the store then deletes those arcs' rows; arcs a link gained are seeded
  * by a new piece, whose subscription copies exactly them (PostgreSQL's initial sync, from its own exported snapshot)
- * and then streams their changes. Stores that a change touches are marked as holding no version while it runs, so
- * routers read elsewhere; at the end every store is stamped with the topology version it holds. Every step is
- * journaled in the catalog and checks the servers' state first, so a sync that stopped is simply run again.
+ * and then streams their changes. Stores that a change touches are marked as holding no version while it runs, and
+ * nothing there is deleted before every router routes by the new version, so routers read elsewhere; at the end every
+ * store is stamped with the topology version it holds. What changes is decided by {@link ReplicaPlan}; this class
+ * applies it to the servers. Every step is journaled in the catalog ({@link ReplicaJournal}) and checks the servers'
+ * state first, so a sync that stopped is simply run again.
  */
 public final class ReplicaSync {
     static final String PREFIX = "shardring_r_";
