@@ -178,12 +178,11 @@ public final class ReplicaSync {
         for (String n : plan.stampNow) {
             secondary.stamp(n, version); // nothing changes there: routers on the new version may read it at once
         }
-        // the stores this change touches hold no version until it is done
-        boolean paused = false;
+        // the stores this change touches hold no version until it is done; also when a stopped sync marked them
         for (String s : plan.changing) {
-            paused |= secondary.stamp(s, null);
+            secondary.stamp(s, null);
         }
-        if (paused) {
+        if (!plan.changing.isEmpty()) {
             awaitRouters(plan.changing, version);
         }
         int narrowed = 0;
@@ -233,7 +232,7 @@ public final class ReplicaSync {
 
     /**
      * After stores were marked as changing, and before anything there is deleted: waits until no router reads them.
-     * A router reads a store only while the store's stamp is the version the router routes by. The stamps just taken
+     * A router reads a store only while the store's stamp is the version the router routes by. The stamps taken
      * away were older versions' (a store stamped with this version holds its layout already, so it is never marked),
      * so a router that routes by this version reads none of these stores, and routers only move on. Routers that
      * follow no catalog are not registered and cannot be waited for.

@@ -87,16 +87,14 @@ final class SecondaryStores {
         }
     }
 
-    /** Stamps a store with the version it holds (null: changing); true when a readable stamp was taken away. */
-    boolean stamp(String node, Long version) throws SQLException {
+    /** Stamps a store with the version it holds (null: changing). */
+    void stamp(String node, Long version) throws SQLException {
         try (Connection c = stores.apply(node).getConnection(); PreparedStatement ps = c.prepareStatement(
                 "UPDATE shardring.secondary_store SET topology_version = ?, synced_at = now()"
-                        + " WHERE topology_version IS DISTINCT FROM ? RETURNING 1")) {
+                        + " WHERE topology_version IS DISTINCT FROM ?")) {
             ps.setObject(1, version, Types.BIGINT);
             ps.setObject(2, version, Types.BIGINT);
-            try (ResultSet rs = ps.executeQuery()) {
-                return rs.next() && version == null;
-            }
+            ps.executeUpdate();
         }
     }
 }
