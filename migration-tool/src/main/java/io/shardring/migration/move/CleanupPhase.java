@@ -1,5 +1,6 @@
 package io.shardring.migration.move;
 
+import io.shardring.migration.support.RouterCatchUp;
 import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardringException;
 import io.shardring.router.ring.TokenRange;
@@ -57,7 +58,7 @@ final class CleanupPhase {
         if (!behind.isEmpty()) {
             throw new ShardringException(ErrorCode.SHARD_ERROR, "cleanup of " + job.label() + " waited "
                     + run.options.routerWait().toSeconds() + " s for routers still on a version before the one in"
-                    + " which its rows moved (" + String.join("; ", behind.stream().map(Object::toString).toList())
+                    + " which its rows moved (" + RouterCatchUp.describe(behind)
                     + "); their reads go to " + job.source + ", whose moved rows are kept. Let them catch up (or stop"
                     + " them: a router silent for " + run.options.routerGrace().toSeconds() + " s no longer counts),"
                     + " then resume");

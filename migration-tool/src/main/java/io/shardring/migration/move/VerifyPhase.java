@@ -1,14 +1,17 @@
 package io.shardring.migration.move;
 
+import io.shardring.migration.support.Poll;
 import io.shardring.router.ErrorCode;
 import io.shardring.router.ShardringException;
 import io.shardring.router.ring.HashIntervals;
 import io.shardring.router.ring.TokenRange;
 import io.shardring.router.topology.ShardedTable;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 
@@ -20,9 +23,9 @@ import java.util.concurrent.CompletionException;
  */
 final class VerifyPhase {
     /** At most this long verify waits for routers to switch to the published version before it scans. */
-    private static final java.time.Duration VERIFY_DEFERS_TO_ROUTERS = java.time.Duration.ofSeconds(2);
-    /** And then this long for the work that waited out the cutover to run on the new owner. */
-    private static final long RESUMING_MS = 250;
+    private static final Duration VERIFY_DEFERS_TO_ROUTERS = Duration.ofSeconds(2);
+    /** And then at most this long for the work that waited out the cutover to run on the new owner. */
+    private static final Duration VERIFY_DEFERS_TO_RESUMED_WORK = Duration.ofSeconds(2);
 
     private VerifyPhase() {
     }
@@ -38,7 +41,7 @@ final class VerifyPhase {
         // the application first: let the routers switch (tens of milliseconds), and the units of work that waited
         // out the cutover resume on the new owner, before verify's scans of both nodes take the CPU
         RouterWait.until(run, job, "verify", VERIFY_DEFERS_TO_ROUTERS, false);
-        Mover.sleep(RESUMING_MS);
+        awaitResumedWork(run, job);
         try (targetSnapshot; Connection source = run.node(job.source).getConnection()) {
             String difference = compare(run, job, source, targetSnapshot);
             if (difference != null) {
@@ -46,6 +49,30 @@ final class VerifyPhase {
             }
         } finally {
             job.snapshot = null;
+        }
+    }
+
+    /**
+     * A router releases the units of work that waited out the cutover when it switches, and they run on the target
+     * at once: waits until the transactions the routers' pools had open on the target when the routers had switched
+     * have ended (router pools name their sessions {@code shardring}; the tool's, the monitor's and replication's
+     * are others). Sessions of another role are invisible without pg_read_all_stats and not waited for: this only
+     * spares the application verify's load, verify's result does not depend on it.
+     */
+    private static void awaitResumedWork(MoveRun run, JobState job) throws SQLException {
+        try (Connection c = run.node(job.target).getConnection(); PreparedStatement ps = c.prepareStatement(
+                "SELECT NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
+                        + " AND backend_type = 'client backend' AND application_name = 'shardring'"
+                        + " AND xact_start < ?)")) {
+            try (Statement s = c.createStatement(); ResultSet rs = s.executeQuery("SELECT clock_timestamp()")) {
+                rs.next();
+                ps.setTimestamp(1, rs.getTimestamp(1));
+            }
+            Poll.until(VERIFY_DEFERS_TO_RESUMED_WORK, Duration.ofMillis(5), Duration.ofMillis(50), () -> {
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next() && rs.getBoolean(1) ? Boolean.TRUE : null;
+                }
+            });
         }
     }
 

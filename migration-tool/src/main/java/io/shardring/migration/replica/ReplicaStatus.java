@@ -100,7 +100,7 @@ public final class ReplicaStatus {
                         + " shardring.replica_pieces ORDER BY primary_node, secondary_node, id")) {
             while (rs.next()) {
                 s.pieces.add(new Piece(ReplicaSync.PREFIX + rs.getLong(1), rs.getString(2), rs.getString(3),
-                        rs.getString(4), HashIntervals.share(ReplicaSync.parse(rs.getString(5)))));
+                        rs.getString(4), HashIntervals.share(ReplicaJournal.parse(rs.getString(5)))));
             }
         } catch (SQLException e) {
             s.warnings.add("cannot read the replica pieces from the catalog: " + e.getMessage());

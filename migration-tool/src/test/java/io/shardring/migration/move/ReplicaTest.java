@@ -119,6 +119,15 @@ class ReplicaTest {
             f.workload.start(4);
             f.workload.awaitOps(200);
             f.mover(MoveListener.NONE).execute(f.plan(TopologyChange.addNode(zoned(cluster.shard(4)))));
+            // a router still on the old version may read the stores about to change: nothing is deleted there
+            try (Connection c = f.catalog.dataSource().getConnection(); Statement s = c.createStatement()) {
+                s.execute("INSERT INTO shardring.routers (id, host, pid, version) VALUES ('behind', 'old-host', 7, 1)");
+            }
+            assertThatThrownBy(() -> sync(f).sync()).hasMessageContaining("marked as changing")
+                    .hasMessageContaining("old-host pid 7 at version 1").hasMessageContaining("replicas sync` again");
+            try (Connection c = f.catalog.dataSource().getConnection(); Statement s = c.createStatement()) {
+                s.execute("DELETE FROM shardring.routers WHERE id = 'behind'");
+            }
             ReplicaSync.Report added = sync(f).sync();
             assertThat(added.created).as("links that gained arcs").isPositive();
             assertThat(added.seededShare).as("share of the keyspace copied").isLessThan(0.5);
