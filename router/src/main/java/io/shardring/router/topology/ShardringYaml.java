@@ -70,6 +70,20 @@ public final class ShardringYaml {
     }
 
     /**
+     * Configuration text bound to the model as written, before {@link ConfigValidation}: for tools and tests that
+     * look at fields rather than at the topology they describe.
+     *
+     * @throws ConfigurationException naming the source, and for a value of the wrong type the field path and line
+     */
+    public static ConfigFile read(String yaml, String sourceName) {
+        String source = sourceName == null || sourceName.isBlank() ? DEFAULT_SOURCE : sourceName;
+        if (yaml == null) {
+            throw new ConfigurationException(source + ": the configuration text is null");
+        }
+        return ConfigReader.read(yaml, source).file();
+    }
+
+    /**
      * The YAML text of a topology and router settings, which {@link #parse} reads back to an equal topology:
      * the same version, ring settings, tables, nodes and, for nodes that have them, stored tokens. To store
      * every node's tokens, write {@link Topology#withStoredTokens()}. Settings at their default are left out

@@ -8,9 +8,7 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import io.shardring.router.ConfigurationException;
 import java.io.IOException;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.Map;
-import java.util.Set;
 import java.util.regex.Pattern;
 import org.yaml.snakeyaml.error.MarkedYAMLException;
 
@@ -74,13 +72,13 @@ final class YamlIndex {
         switch (t) {
             case START_OBJECT: {
                 values.put(path, new Value(Kind.MAP, null, line));
-                Set<String> seen = new HashSet<>();
+                Map<String, Integer> keyLines = new HashMap<>();
                 for (JsonToken k = p.nextToken(); k != JsonToken.END_OBJECT; k = p.nextToken()) {
                     String name = p.currentName();
                     String child = path.isEmpty() ? name : path + "." + name;
-                    if (!seen.add(name)) {
-                        throw error(child + " is given twice (line " + values.get(child).line() + " and line "
-                                + line(p) + "); keep one");
+                    Integer first = keyLines.putIfAbsent(name, line(p));
+                    if (first != null) {
+                        throw error(child + " is given twice (line " + first + " and line " + line(p) + "); keep one");
                     }
                     read(p, p.nextToken(), child);
                 }
