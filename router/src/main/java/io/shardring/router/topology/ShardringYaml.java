@@ -61,11 +61,7 @@ public final class ShardringYaml {
      * @throws ConfigurationException naming the source, and for a bad value the field path and line
      */
     public static ShardringConfig parse(String yaml, String sourceName) {
-        String source = sourceName == null || sourceName.isBlank() ? DEFAULT_SOURCE : sourceName;
-        if (yaml == null) {
-            throw new ConfigurationException(source + ": the configuration text is null");
-        }
-        ConfigReader.Read read = ConfigReader.read(yaml, source);
+        ConfigReader.Read read = bind(yaml, sourceName);
         return ConfigValidation.validate(read.file(), read.origin());
     }
 
@@ -76,11 +72,15 @@ public final class ShardringYaml {
      * @throws ConfigurationException naming the source, and for a value of the wrong type the field path and line
      */
     public static ConfigFile read(String yaml, String sourceName) {
+        return bind(yaml, sourceName).file();
+    }
+
+    private static ConfigReader.Read bind(String yaml, String sourceName) {
         String source = sourceName == null || sourceName.isBlank() ? DEFAULT_SOURCE : sourceName;
         if (yaml == null) {
             throw new ConfigurationException(source + ": the configuration text is null");
         }
-        return ConfigReader.read(yaml, source).file();
+        return ConfigReader.read(yaml, source);
     }
 
     /**
