@@ -29,6 +29,9 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param nodes               one entry per shard (primary server)
  * @param catalog             the node whose database holds the catalog
  * @param schema              the application's Flyway locations, for tools
+ * @param flyway              Flyway on every shard at start-up
+ * @param web                 binding the tenant of a web request
+ * @param health              the shardring health indicator
  */
 @ConfigurationProperties(prefix = "shardring", ignoreUnknownFields = false)
 public record ShardringProperties(@DefaultValue("true") boolean enabled, String config, boolean startWithoutCatalog,

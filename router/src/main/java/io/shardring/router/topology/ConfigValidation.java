@@ -71,21 +71,23 @@ public final class ConfigValidation {
         if (path.isEmpty()) {
             return message;
         }
-        for (int dot = -1; dot < path.length(); dot = path.indexOf('.', dot + 1) < 0 ? path.length()
-                : path.indexOf('.', dot + 1)) {
+        int dot = -1;
+        do {
             String tail = path.substring(dot + 1);
             if (message.startsWith(tail + " ")) {
                 return origin.name(path) + message.substring(tail.length());
             }
             if (message.startsWith(tail + ".")) {
+                // the message names a field inside this one: "pool.minimumIdle 5 exceeds ..." at nodes[0].pool
                 int end = tail.length();
                 while (end < message.length() && (Character.isLetterOrDigit(message.charAt(end))
-                        || message.charAt(end) == '.' || message.charAt(end) == '[' || message.charAt(end) == ']')) {
+                        || ".[]".indexOf(message.charAt(end)) >= 0)) {
                     end++;
                 }
                 return origin.name(path.substring(0, dot + 1) + message.substring(0, end)) + message.substring(end);
             }
-        }
+            dot = path.indexOf('.', dot + 1);
+        } while (dot >= 0);
         return origin.name(path) + ": " + message;
     }
 
