@@ -37,7 +37,8 @@ final class ConfigReader {
         try {
             file = ConfigJackson.MAPPER.readValue(yaml, ConfigFile.class);
         } catch (JsonMappingException e) {
-            throw new ConfigurationException(source + ": " + reworded(e, index), e);
+            // not the cause: Jackson's message carries the value, which a logged stack trace would show
+            throw new ConfigurationException(source + ": " + reworded(e, index));
         } catch (JsonProcessingException e) {
             throw new ConfigurationException(source + ": cannot read the YAML (" + e.getClass().getSimpleName() + ")",
                     e);

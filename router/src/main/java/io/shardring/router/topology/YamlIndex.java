@@ -156,6 +156,7 @@ final class YamlIndex {
             column = loc == null ? -1 : loc.getColumnNr();
         }
         String where = line > 0 ? "line " + line + (column > 0 ? ", column " + column : "") + ": " : "";
-        return new ConfigurationException(source + ": " + where + "malformed YAML: " + problem, e);
+        // not the cause: SnakeYAML's message quotes the line, which a logged stack trace would show
+        return new ConfigurationException(source + ": " + where + "malformed YAML: " + problem);
     }
 }

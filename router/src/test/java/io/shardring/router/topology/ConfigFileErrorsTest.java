@@ -4,7 +4,12 @@ import static io.shardring.router.topology.ShardringYamlTest.A_URL_AND_USER;
 import static io.shardring.router.topology.ShardringYamlTest.error;
 import static io.shardring.router.topology.ShardringYamlTest.oneNode;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import io.shardring.router.ConfigurationException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -70,6 +75,21 @@ class ConfigFileErrorsTest {
         assertThat(error(oneNode(A_URL_AND_USER + "    password: yes\n")))
                 .isEqualTo("config.yaml: nodes[0].password: expected a string, got a boolean; put it in quotes"
                         + " (line 7)");
+    }
+
+    @Test
+    void noStackTraceCarriesASecretEither() {
+        String secret = "Sup3rS3cret";
+        for (String doc : List.of(oneNode(A_URL_AND_USER + "    password: {p: " + secret + "}\n"),
+                oneNode(A_URL_AND_USER + "    password: " + secret + ": x\n"),
+                oneNode(A_URL_AND_USER + "    password: \"" + secret + "\n"),
+                oneNode(A_URL_AND_USER + "    password: " + secret + "\n"))) {
+            ConfigurationException e = catchThrowableOfType(ConfigurationException.class,
+                    () -> ShardringYaml.parse(doc, "config.yaml"));
+            StringWriter trace = new StringWriter();
+            e.printStackTrace(new PrintWriter(trace));
+            assertThat(trace.toString()).as(doc).doesNotContain(secret);
+        }
     }
 
     @Test
