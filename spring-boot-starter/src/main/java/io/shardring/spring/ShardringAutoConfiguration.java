@@ -67,7 +67,7 @@ public class ShardringAutoConfiguration {
             return ShardedDataSource.builder(loaded.config())
                     .environment(loaded.environment())
                     .meterRegistry(registry.getIfAvailable(() -> Metrics.globalRegistry))
-                    .requireCatalog(!properties.isStartWithoutCatalog())
+                    .requireCatalog(!properties.startWithoutCatalog())
                     .build();
         } catch (ShardUnavailableException e) {
             throw new ShardUnavailableException(e.nodeId(), e.getMessage() + " (in Spring: set"
@@ -139,7 +139,7 @@ public class ShardringAutoConfiguration {
         @ConditionalOnMissingBean(name = "shardringHealthIndicator")
         @org.springframework.boot.actuate.autoconfigure.health.ConditionalOnEnabledHealthIndicator("shardring")
         ShardringHealthIndicator shardringHealthIndicator(ShardedDataSource router, ShardringProperties properties) {
-            return new ShardringHealthIndicator(router, properties.getHealth().getTimeout());
+            return new ShardringHealthIndicator(router, properties.health().timeout());
         }
 
         @Bean
@@ -157,9 +157,9 @@ public class ShardringAutoConfiguration {
     static class Web {
         @Bean
         WebMvcConfigurer shardringWebBinding(ShardedDataSource router, ShardringProperties properties) {
-            ShardringProperties.Web web = properties.getWeb();
-            ShardKeyWebInterceptor interceptor = new ShardKeyWebInterceptor(router, blankToNull(web.getHeader()),
-                    blankToNull(web.getPathVariable()));
+            ShardringProperties.Web web = properties.web();
+            ShardKeyWebInterceptor interceptor = new ShardKeyWebInterceptor(router, blankToNull(web.header()),
+                    blankToNull(web.pathVariable()));
             return new WebMvcConfigurer() {
                 @Override
                 public void addInterceptors(InterceptorRegistry registry) {

@@ -344,7 +344,7 @@ class ShardringAutoConfigurationTest {
         runner().withPropertyValues("shardring.nodes[0].wieght=2").run(ctx -> assertThat(ctx).getFailure()
                 .hasStackTraceContaining("shardring.nodes[0].wieght"));
         runner().withPropertyValues("shardring.ring.key-type=bignum").run(ctx -> assertThat(ctx).getFailure()
-                .hasStackTraceContaining("ring.keyType").hasStackTraceContaining("bignum"));
+                .hasStackTraceContaining("shardring.ring.key-type").hasStackTraceContaining("bignum"));
     }
 
     @Test

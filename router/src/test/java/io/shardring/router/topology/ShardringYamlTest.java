@@ -630,12 +630,11 @@ class ShardringYamlTest {
             assertThat(ShardringYaml.parse(ShardringYaml.write(ShardringYaml.parse(base + "router:\n  user: app_rw\n"
                     + "  password: ${APP_PW}\n", "x")), "y").router().password()).hasToString("${APP_PW}");
             assertThat(error(base + "router:\n  password: ${APP_PW}\n"))
-                    .startsWith("config.yaml: router.password: router.password needs router.user");
+                    .startsWith("config.yaml: router.password needs router.user");
             assertThat(error(base + "router:\n  user: app_rw\n  password: hunter2\n"))
                     .startsWith("config.yaml: router.password: a configuration file must not hold the password")
                     .doesNotContain("hunter2");
-            assertThat(error(base + "router:\n  user: \" \"\n")).startsWith("config.yaml: router.user: router.user"
-                    + " is blank");
+            assertThat(error(base + "router:\n  user: \" \"\n")).startsWith("config.yaml: router.user is blank");
         }
 
         @Test
