@@ -176,20 +176,21 @@ final class EmbeddedBackend implements ShardBackend {
             long startNanos = System.nanoTime();
             Path dataDirectory = root.resolve(name);
             Path log = root.resolve(name + ".log");
+            EmbeddedPostgres postgres = null;
             try {
                 StandbyCopy.copy(primary.shard, primary.dataDirectory, dataDirectory, name);
+                // the same binaries and settings as the primary: a standby needs the same major and at least its
+                // max_connections, max_worker_processes etc.; the copy's postgresql.auto.conf makes it a standby
+                postgres = launchOnFreePort(name, dataDirectory, log, settings, binaries);
+                PrimaryReplication.awaitStreaming(primary.shard, name, false, settings.startupTimeout());
             } catch (IOException | SQLException | RuntimeException e) {
+                // nothing left behind: the next standby of this primary gets the same name, and an unused slot
+                // would keep the primary's WAL for ever
+                if (postgres != null) {
+                    closeQuietly(postgres);
+                }
                 TempDirs.deleteQuietly(dataDirectory);
                 dropSlotQuietly(primary.shard, name);
-                throw e;
-            }
-            // the same binaries and settings as the primary: a standby needs the same major and at least its
-            // max_connections, max_worker_processes etc.; the copy's postgresql.auto.conf makes it a standby
-            EmbeddedPostgres postgres = launchOnFreePort(name, dataDirectory, log, settings, binaries);
-            try {
-                PrimaryReplication.awaitStreaming(primary.shard, name, false, settings.startupTimeout());
-            } catch (SQLException | RuntimeException e) {
-                postgres.close();
                 throw e;
             }
             Duration startup = Duration.ofNanos(System.nanoTime() - startNanos);

@@ -57,6 +57,13 @@ class PgStandbyTest {
                     .isInstanceOfSatisfying(SQLException.class,
                             e -> assertThat(e.getSQLState()).as("read_only_sql_transaction").isEqualTo("25006"));
         }
+
+        standby.kill();
+        assertThatThrownBy(standby::isInRecovery).as("a query on the killed standby")
+                .isInstanceOf(SQLException.class);
+        try (Connection c = cluster.shard(0).connect(); Statement s = c.createStatement()) {
+            s.execute("INSERT INTO followed VALUES (101)"); // an asynchronous standby's crash never holds commits up
+        }
     }
 
     @Test
