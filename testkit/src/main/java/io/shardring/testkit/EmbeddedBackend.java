@@ -96,7 +96,7 @@ final class EmbeddedBackend implements ShardBackend {
         try {
             List<Server> servers = ParallelStart.startAll(NAME, settings.shards(),
                     index -> Server.start(root, index, settings, binaries), Server::stop);
-            return new StartedServers(root, servers);
+            return new StartedServers(root, servers, settings, binaries);
         } catch (RuntimeException e) {
             TempDirs.deleteQuietly(root);
             throw e;
@@ -115,12 +115,14 @@ final class EmbeddedBackend implements ShardBackend {
     }
 
     /**
-     * One embedded server with its data directory and log file. Mutable because {@link #kill} and {@link #restart}
-     * replace the zonky instance; the {@link PgShard} (port, data directory) stays the same so URLs keep working.
+     * One embedded server (a shard, or a standby of one) with its data directory and log file. Mutable because
+     * {@link #kill} and {@link #restart} replace the zonky instance; the {@link PgShard} (port, data directory) stays
+     * the same so URLs keep working.
      */
     private static final class Server {
 
-        private final int index;
+        /** The shard's index; null for a standby, which is never started again. */
+        private final Integer index;
         private final String name;
         private final Path dataDirectory;
         private final Path log;
@@ -134,8 +136,8 @@ final class EmbeddedBackend implements ShardBackend {
         /** The cluster is closing: no more kill or restart, so nothing starts after the temp root is deleted. */
         private boolean stopped;
 
-        private Server(int index, Path dataDirectory, Path log, ClusterSettings settings, PgBinariesJar binaries,
-                       EmbeddedPostgres postgres, PgShard shard) {
+        private Server(Integer index, Path dataDirectory, Path log, ClusterSettings settings,
+                       PgBinariesJar binaries, EmbeddedPostgres postgres, PgShard shard) {
             this.index = index;
             this.name = shard.name();
             this.dataDirectory = dataDirectory;
@@ -152,6 +154,65 @@ final class EmbeddedBackend implements ShardBackend {
             String name = "shard" + index;
             Path dataDirectory = root.resolve(name);
             Path log = root.resolve(name + ".log");
+            EmbeddedPostgres postgres = launchOnFreePort(name, dataDirectory, log, settings, binaries);
+            try {
+                createDatabase(postgres, settings.database());
+            } catch (SQLException | RuntimeException e) {
+                postgres.close();
+                throw e;
+            }
+            Duration startup = Duration.ofNanos(System.nanoTime() - startNanos);
+            PgShard shard = new PgShard(name, "localhost", postgres.getPort(), settings.database(), SUPERUSER, null,
+                    "", Map.of(), dataDirectory, startup);
+            return new Server(index, dataDirectory, log, settings, binaries, postgres, shard);
+        }
+
+        /**
+         * Makes a standby of {@code primary} named {@code name} in {@code root} (see {@link StandbyCopy}), starts it
+         * and returns once the primary sees it streaming.
+         */
+        static Server startStandby(Path root, String name, Server primary, ClusterSettings settings,
+                                   PgBinariesJar binaries) throws IOException, SQLException {
+            long startNanos = System.nanoTime();
+            Path dataDirectory = root.resolve(name);
+            Path log = root.resolve(name + ".log");
+            EmbeddedPostgres postgres = null;
+            try {
+                StandbyCopy.copy(primary.shard, primary.dataDirectory, dataDirectory, name);
+                // the same binaries and settings as the primary: a standby needs the same major and at least its
+                // max_connections, max_worker_processes etc.; the copy's postgresql.auto.conf makes it a standby
+                postgres = launchOnFreePort(name, dataDirectory, log, settings, binaries);
+                PrimaryReplication.awaitStreaming(primary.shard, name, false, settings.startupTimeout());
+            } catch (IOException | SQLException | RuntimeException e) {
+                // nothing left behind: the next standby of this primary gets the same name, and an unused slot
+                // would keep the primary's WAL for ever
+                if (postgres != null) {
+                    closeQuietly(postgres);
+                }
+                TempDirs.deleteQuietly(dataDirectory);
+                dropSlotQuietly(primary.shard, name);
+                throw e;
+            }
+            Duration startup = Duration.ofNanos(System.nanoTime() - startNanos);
+            PgShard shard = new PgShard(name, "localhost", postgres.getPort(), settings.database(), SUPERUSER, null,
+                    "", Map.of(), dataDirectory, startup);
+            return new Server(null, dataDirectory, log, settings, binaries, postgres, shard);
+        }
+
+        private static void dropSlotQuietly(PgShard primary, String slot) {
+            try (Connection c = primary.connect(); Statement s = c.createStatement()) {
+                s.execute("SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots"
+                        + " WHERE slot_name = '" + slot + "'");
+            } catch (SQLException e) {
+                LOG.warn("{}: could not drop the slot {} of a standby that failed: {}", primary.name(), slot,
+                        e.toString());
+            }
+        }
+
+        /** {@link #launch} on a port zonky picks, retried when another server took that port first. */
+        private static EmbeddedPostgres launchOnFreePort(String name, Path dataDirectory, Path log,
+                                                         ClusterSettings settings, PgBinariesJar binaries)
+                throws IOException, SQLException {
             EmbeddedPostgres postgres = launch(name, dataDirectory, log, settings, binaries, 0);
             for (int attempt = 1; !answersFrom(postgres, dataDirectory); attempt++) {
                 // zonky picks a free port, then starts the server on it: another server started in between took
@@ -167,16 +228,7 @@ final class EmbeddedBackend implements ShardBackend {
                 }
                 postgres = launch(name, dataDirectory, log, settings, binaries, 0);
             }
-            try {
-                createDatabase(postgres, settings.database());
-            } catch (SQLException | RuntimeException e) {
-                postgres.close();
-                throw e;
-            }
-            Duration startup = Duration.ofNanos(System.nanoTime() - startNanos);
-            PgShard shard = new PgShard(name, "localhost", postgres.getPort(), settings.database(), SUPERUSER, null,
-                    "", Map.of(), dataDirectory, startup);
-            return new Server(index, dataDirectory, log, settings, binaries, postgres, shard);
+            return postgres;
         }
 
         /**
@@ -238,11 +290,19 @@ final class EmbeddedBackend implements ShardBackend {
             }
         }
 
+        synchronized void checkRunning(String operation) {
+            checkNotStopped(operation);
+            if (killed) {
+                throw new IllegalStateException("cannot " + operation + " " + name + ": it is killed"
+                        + (index == null ? "" : "; restart(" + index + ") starts it again"));
+            }
+        }
+
         synchronized void kill() {
             checkNotStopped("kill");
             if (killed) {
-                throw new IllegalStateException("cannot kill " + name + ": it is already killed; restart(" + index
-                        + ") starts it again");
+                throw new IllegalStateException("cannot kill " + name + ": it is already killed"
+                        + (index == null ? "" : "; restart(" + index + ") starts it again"));
             }
             ServerCrash.kill(name, dataDirectory, KILL_TIMEOUT);
             killed = true;
@@ -323,16 +383,56 @@ final class EmbeddedBackend implements ShardBackend {
         }
     }
 
-    /** The running servers of one cluster and their shared temp root. */
+    /** The running servers of one cluster, their standbys, and their shared temp root. */
     private static final class StartedServers implements Started {
 
         private final Path root;
         private final List<Server> servers;
+        private final ClusterSettings settings;
+        private final PgBinariesJar binaries;
+        /** Standbys by shard index, in the order they were added. */
+        private final Map<Integer, List<Server>> standbys = new LinkedHashMap<>();
+        /** By shard index: the names of the standbys its commits wait for. */
+        private final Map<Integer, List<String>> synchronousStandbys = new LinkedHashMap<>();
         private final AtomicBoolean stopped = new AtomicBoolean();
 
-        StartedServers(Path root, List<Server> servers) {
+        StartedServers(Path root, List<Server> servers, ClusterSettings settings, PgBinariesJar binaries) {
             this.root = root;
             this.servers = servers;
+            this.settings = settings;
+            this.binaries = binaries;
+        }
+
+        @Override
+        public synchronized PgStandby addStandby(int index, boolean synchronous) {
+            Server primary = servers.get(index);
+            primary.checkRunning("add a standby to");
+            if (stopped.get()) {
+                throw new IllegalStateException("cannot add a standby to " + primary.name + ": its cluster is closed");
+            }
+            List<Server> ofPrimary = standbys.computeIfAbsent(index, i -> new ArrayList<>());
+            String name = primary.name + "_standby" + ofPrimary.size();
+            Server standby;
+            try {
+                standby = Server.startStandby(root, name, primary, settings, binaries);
+            } catch (IOException e) {
+                throw new ServerStartException("could not make " + name + " from " + primary.name + ": " + e, e);
+            } catch (SQLException e) {
+                throw new ServerStartException("could not make " + name + " from " + primary.name + ": "
+                        + e.getMessage(), e);
+            }
+            ofPrimary.add(standby);
+            if (synchronous) {
+                List<String> names = synchronousStandbys.computeIfAbsent(index, i -> new ArrayList<>());
+                names.add(name);
+                try {
+                    PrimaryReplication.requireSynchronous(primary.shard, names, settings.startupTimeout());
+                } catch (SQLException e) {
+                    throw new ServerStartException("could not make " + primary.name + " wait for " + names + ": "
+                            + e.getMessage(), e);
+                }
+            }
+            return new PgStandby(standby.shard, primary.shard, synchronous, standby::kill);
         }
 
         @Override
@@ -358,12 +458,15 @@ final class EmbeddedBackend implements ShardBackend {
         }
 
         @Override
-        public void stop() {
+        public synchronized void stop() {
             if (stopped.getAndSet(true)) {
                 return;
             }
             RuntimeException failure = null;
-            for (Server server : servers) {
+            List<Server> all = new ArrayList<>();
+            standbys.values().forEach(all::addAll); // first: none is left retrying a stopped primary
+            all.addAll(servers);
+            for (Server server : all) {
                 try {
                     server.stop();
                 } catch (RuntimeException e) {

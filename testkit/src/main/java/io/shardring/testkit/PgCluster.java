@@ -11,6 +11,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -54,6 +56,11 @@ import org.slf4j.LoggerFactory;
  * <h2>Crashing a shard</h2>
  * {@link #kill(int)} and {@link #restart(int)} crash a server and bring it back on the same data directory and port,
  * for tests of what survives a crash. Embedded shards only: see {@link #canCrashShards()}.
+ *
+ * <h2>Physical standbys</h2>
+ * {@link #addStandby(int, boolean)} (or {@link Builder#standbys(int)} for every shard) gives a shard a hot standby
+ * streaming its WAL, optionally synchronous; {@link PgStandby} kills and promotes it, for tests of reads from
+ * standbys and of failover. Embedded shards only, like crashing, and PostgreSQL 15 or later.
  */
 public final class PgCluster implements AutoCloseable {
 
@@ -70,6 +77,8 @@ public final class PgCluster implements AutoCloseable {
     private final ShardBackend.Started started;
     /** {@code server_version_num / 10000} of each shard, in shard order, as found when the cluster started. */
     private final List<Integer> majors;
+    /** By shard index, in the order they were added. */
+    private final Map<Integer, List<PgStandby>> standbys = new ConcurrentHashMap<>();
     private final AtomicBoolean closed = new AtomicBoolean();
 
     PgCluster(String backend, ShardBackend.Started started, List<Integer> majors) {
@@ -183,6 +192,46 @@ public final class PgCluster implements AutoCloseable {
                 Builder.serverVersion(shard).text(), Duration.ofNanos(System.nanoTime() - startNanos).toMillis());
     }
 
+    /**
+     * Gives shard {@code index} a new physical standby and returns once it streams (and, if {@code synchronous},
+     * once the shard's commits wait for it). The standby is a copy of the running shard made with PostgreSQL's
+     * low-level backup API (no {@code pg_basebackup}), started with the shard's binaries and settings on a port of
+     * its own; it streams through a physical replication slot on the shard named like the standby, and reports that
+     * name as its {@code application_name}.
+     *
+     * <p>Synchronous: the shard's {@code synchronous_standby_names} (set with {@code ALTER SYSTEM}, so a
+     * {@link #restart(int)} keeps it) then names all its synchronous standbys, every one of which must flush a commit
+     * before the shard acknowledges it; so any of them can be promoted after {@link #kill(int)} without losing an
+     * acknowledged commit, and while one is down, commits on the shard wait.
+     *
+     * @throws UnsupportedOperationException if the shards do not come from the embedded backend (see
+     *                                       {@link #canCrashShards()}), or run PostgreSQL older than 15
+     * @throws IllegalStateException         if the shard is killed, or the cluster is closed
+     * @throws ServerStartException          if the standby does not come up and stream within the startup timeout;
+     *                                       the message says what the shard saw of it
+     */
+    public PgStandby addStandby(int index, boolean synchronous) {
+        PgShard shard = crashable("addStandby", index);
+        if (majors.get(index) < 15) {
+            throw new UnsupportedOperationException("addStandby(" + index + ") needs PostgreSQL 15 or later (the"
+                    + " backup functions pg_backup_start/pg_backup_stop), but " + shard.name() + " runs "
+                    + majors.get(index));
+        }
+        long startNanos = System.nanoTime();
+        PgStandby standby = started.addStandby(index, synchronous);
+        standbys.computeIfAbsent(index, i -> new CopyOnWriteArrayList<>()).add(standby);
+        LOG.info("{} ready: {}standby of {}, port={}, copied, started and streaming after {} ms", standby.name(),
+                synchronous ? "synchronous " : "", shard.name(), standby.port(),
+                Duration.ofNanos(System.nanoTime() - startNanos).toMillis());
+        return standby;
+    }
+
+    /** The standbys {@link #addStandby(int, boolean)} gave shard {@code index}, oldest first; empty if none. */
+    public List<PgStandby> standbys(int index) {
+        shard(index);
+        return List.copyOf(standbys.getOrDefault(index, List.of()));
+    }
+
     private PgShard crashable(String operation, int index) {
         PgShard shard = shard(index);
         if (!started.canCrashShards()) {
@@ -224,6 +273,7 @@ public final class PgCluster implements AutoCloseable {
         private String database = DEFAULT_DATABASE;
         private final Map<String, String> serverSettings = new LinkedHashMap<>();
         private Duration startupTimeout = Duration.ofSeconds(60);
+        private int standbys;
 
         private Builder() {
         }
@@ -256,6 +306,19 @@ public final class PgCluster implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Physical standbys per shard (default 0), asynchronous, added once the shards run as by
+         * {@link PgCluster#addStandby(int, boolean)}; only with the embedded backend, else {@link #start()} throws
+         * {@link UnsupportedOperationException}.
+         */
+        public Builder standbys(int perShard) {
+            if (perShard < 0) {
+                throw new IllegalArgumentException("standbys must be at least 0, was: " + perShard);
+            }
+            this.standbys = perShard;
+            return this;
+        }
+
         /** How long one server may take to accept connections (default 60 s). */
         public Builder startupTimeout(Duration timeout) {
             this.startupTimeout = timeout;
@@ -277,6 +340,11 @@ public final class PgCluster implements AutoCloseable {
                             shard.port(), version.text(), shard.startupTime().toMillis());
                 }
                 cluster = new PgCluster(backend.name(), started, majors);
+                for (int index = 0; index < cluster.size(); index++) {
+                    for (int i = 0; i < standbys; i++) {
+                        cluster.addStandby(index, false);
+                    }
+                }
             } catch (RuntimeException e) {
                 try {
                     started.stop();

@@ -36,5 +36,13 @@ interface ShardBackend {
         default void restart(int index) {
             throw new UnsupportedOperationException("cannot restart shard" + index + " of this backend");
         }
+
+        /**
+         * Makes and starts a physical standby of shard {@code index}, stopped with the others by {@link #stop()};
+         * see {@link PgCluster#addStandby(int, boolean)}. Works where {@link #canCrashShards()} does.
+         */
+        default PgStandby addStandby(int index, boolean synchronous) {
+            throw new UnsupportedOperationException("cannot add a standby to shard" + index + " of this backend");
+        }
     }
 }
