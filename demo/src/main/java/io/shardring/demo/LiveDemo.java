@@ -9,6 +9,7 @@ import io.shardring.migration.plan.Plan;
 import io.shardring.router.topology.ShardringYaml;
 import io.shardring.router.topology.Topology;
 import io.shardring.testkit.PgCluster;
+import io.shardring.testkit.PgStandby;
 import io.shardring.testkit.PgShard;
 import java.io.IOException;
 import java.io.InputStream;
@@ -68,6 +69,7 @@ public final class LiveDemo implements DemoRunner {
         Runtime.getRuntime().addShutdownHook(interrupted);
         boolean keep = false;
         try {
+            addStandbys(demo, cluster);
             Path config = writeConfig(demo, dir, cluster);
             if (demo.json()) {
                 demo.emit(demo.object("demo-config").put("config", config.toString()));
@@ -112,6 +114,24 @@ public final class LiveDemo implements DemoRunner {
                     + " with `docker compose up -d` and use examples/compose/shardring.yaml (docs/operations.md,"
                     + " Docker Compose), or point the demo at running servers with SHARDRING_TEST_SHARDS"
                     + " (docs/configuration.md)");
+        }
+    }
+
+    /** {@code --standbys}: physical standbys of the ring's first nodes, made from the running primaries. */
+    private static void addStandbys(Context demo, PgCluster cluster) {
+        if (demo.standbys() == 0) {
+            return;
+        }
+        if (!cluster.canCrashShards()) {
+            throw demo.fail("--standbys needs the demo's own embedded servers; these are " + cluster.backend());
+        }
+        demo.step("making " + demo.standbys() + " physical standby(s) of each of the " + demo.nodes() + " nodes"
+                + " (a base backup of the running primary, streaming from a replication slot)");
+        for (int i = 0; i < demo.nodes(); i++) {
+            for (int j = 0; j < demo.standbys(); j++) {
+                PgStandby standby = cluster.addStandby(i, false);
+                demo.say("  " + standby.name() + ": " + standby.jdbcUrl());
+            }
         }
     }
 
@@ -325,6 +345,11 @@ public final class LiveDemo implements DemoRunner {
             y.append("    jdbcUrl: ").append(s.jdbcUrl()).append('\n');
             y.append("    user: ").append(s.user()).append('\n');
             y.append("    zone: ").append(zone(i)).append('\n');
+            List<PgStandby> standbys = cluster.standbys(i);
+            if (!standbys.isEmpty()) {
+                y.append("    standbys:\n");
+                standbys.forEach(st -> y.append("      - ").append(st.jdbcUrl()).append('\n'));
+            }
         }
         Path file = dir.resolve("shardring.yaml");
         Files.writeString(file, y.toString(), StandardCharsets.UTF_8);

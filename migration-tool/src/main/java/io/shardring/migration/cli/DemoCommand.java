@@ -48,6 +48,11 @@ final class DemoCommand extends CliCommand {
             description = "Orders the workload places per second, all writers together (default ${DEFAULT-VALUE}).")
     int writesPerSecond;
 
+    @Option(names = "--standbys", defaultValue = "0", paramLabel = "N",
+            description = "Physical standbys per node (default ${DEFAULT-VALUE}, at most 2): streaming copies of each"
+                    + " primary made while it runs, listed under the node's standbys: so that reads can go there.")
+    int standbys;
+
     @Option(names = "--keep-running", description = "Keep the cluster running at the end until Ctrl-C.")
     boolean keepRunning;
 
@@ -67,6 +72,9 @@ final class DemoCommand extends CliCommand {
         }
         if (replicationFactor < 1 || replicationFactor > nodes) {
             throw new Refused("--replication-factor " + replicationFactor + " needs 1.." + nodes + " (--nodes)");
+        }
+        if (standbys < 0 || standbys > 2) {
+            throw new Refused("--standbys " + standbys + " is out of range: use 0..2");
         }
         if (writesPerSecond < 1 || writesPerSecond > 5000) {
             throw new Refused("--writes-per-second " + writesPerSecond + " is out of range: use 1..5000");
@@ -101,6 +109,11 @@ final class DemoCommand extends CliCommand {
         @Override
         public int writesPerSecond() {
             return writesPerSecond;
+        }
+
+        @Override
+        public int standbys() {
+            return standbys;
         }
 
         @Override

@@ -29,6 +29,9 @@ public interface DemoRunner {
         /** Writes per second of the live workload, all writers together. */
         int writesPerSecond();
 
+        /** Physical standbys per node of the ring at the start. */
+        int standbys();
+
         /** Keep the cluster running at the end until Ctrl-C. */
         boolean keepRunning();
 
