@@ -203,7 +203,8 @@ class ReplicaPlanProperties {
         }
         for (long[] iv : intervals) {
             if (iv[0] < iv[1] && rnd.nextInt(4) == 0) { // cut one interval in two
-                long cut = iv[0] + Math.floorMod(rnd.nextLong(), iv[1] - iv[0]);
+                long width = iv[1] - iv[0]; // overflows for an arc wider than half the ring: cut that one in the middle
+                long cut = width > 0 ? iv[0] + Math.floorMod(rnd.nextLong(), width) : (iv[0] >> 1) + (iv[1] >> 1);
                 split.get(rnd.nextInt(parts)).add(new long[] {iv[0], cut});
                 split.get(rnd.nextInt(parts)).add(new long[] {cut + 1, iv[1]});
             } else {
