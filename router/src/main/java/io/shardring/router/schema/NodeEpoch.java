@@ -121,8 +121,7 @@ public final class NodeEpoch {
             return at + ": the server was promoted after this topology was published; routers catch up from the"
                     + " catalog, and a tool should be run again to load its newest topology";
         }
-        return at + ": an old primary, replaced by a promoted standby — fenced: no router or tool uses it. The"
-                + " node's primary is the JDBC URL of the catalog's newest topology; rebuild this server as a standby"
-                + " of it, or retire it";
+        return at + ": an old primary, replaced by a promoted standby — fenced: routers and tools refuse it. Make"
+                + " the node's JDBC URL reach the promoted server; rebuild this one as a standby of it, or retire it";
     }
 }

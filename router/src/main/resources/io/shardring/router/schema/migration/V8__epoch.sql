@@ -24,8 +24,8 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'SR003',
             MESSAGE = format('server at epoch %s, the topology says %s: this server is an old primary of the node,'
                 || ' replaced by a promoted standby, and is fenced', recorded, expected),
-            HINT = 'route to the node''s current primary (the JDBC URL of the catalog''s newest topology); rebuild'
-                || ' this server as a standby of it or retire it';
+            HINT = 'make the node''s JDBC URL reach the promoted server; rebuild this one as a standby of it, or'
+                || ' retire it';
     END IF;
     IF expected > 0 AND recorded > expected THEN
         RAISE EXCEPTION USING ERRCODE = 'SR003',
