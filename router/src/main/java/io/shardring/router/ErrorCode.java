@@ -15,6 +15,11 @@ public enum ErrorCode {
     STALE_TOPOLOGY,
     /** A shard could not be reached within the configured timeouts. */
     SHARD_UNAVAILABLE,
+    /**
+     * A node's server records another epoch than the topology's: an old primary that a promoted standby replaced, or
+     * a topology older than the promotion. The server is refused until the topology and the server agree.
+     */
+    STALE_EPOCH,
     /** A statement failed on a shard; the cause keeps the SQLSTATE. */
     SHARD_ERROR,
     /** A schema migration failed on one or more shards. */

@@ -14,6 +14,12 @@ public class ShardUnavailableException extends ShardringException {
         this.nodeId = nodeId;
     }
 
+    /** For the kinds of unavailability that have a code of their own. */
+    protected ShardUnavailableException(ErrorCode code, String nodeId, String message, Throwable cause) {
+        super(code, message, cause);
+        this.nodeId = nodeId;
+    }
+
     public String nodeId() {
         return nodeId;
     }

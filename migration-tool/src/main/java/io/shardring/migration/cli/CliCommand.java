@@ -204,6 +204,9 @@ abstract class CliCommand implements Callable<Integer> {
         o.put("jdbcUrl", NodeConfig.maskUrl(n.jdbcUrl()));
         o.put("user", n.user());
         o.put("passwordRef", n.password() == null ? null : n.password().toString());
+        if (n.epoch() != 0) {
+            o.put("epoch", n.epoch());
+        }
         return o;
     }
 }

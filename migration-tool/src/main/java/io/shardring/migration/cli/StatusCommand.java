@@ -2,6 +2,8 @@ package io.shardring.migration.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.shardring.router.StaleEpochException;
+import io.shardring.router.schema.NodeEpoch;
 import io.shardring.router.schema.SequenceRanges;
 import io.shardring.router.topology.NodeConfig;
 import io.shardring.router.topology.NodeOrdinals;
@@ -19,13 +21,15 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import picocli.CommandLine.Command;
 
 @Command(name = "status", mixinStandardHelpOptions = true, sortOptions = false,
         description = {
             "Shows the catalog's topology version, each node (zone, weight, masked URL, up or down by a quick"
-                    + " connection), each node's share of the keyspace as a bar, the routers that follow the catalog"
+                    + " connection, FENCED when its server records another epoch than the topology's node: an old"
+                    + " primary that came back), each node's share of the keyspace as a bar, the routers that follow the catalog"
                     + " (the version each routes by; BEHIND and SILENT flagged), and the move in flight with the"
                     + " phase and rows copied of each of its jobs and its last event (e.g. a cleanup waiting for"
                     + " routers, naming them)."},
@@ -35,6 +39,9 @@ final class StatusCommand extends CliCommand {
     static final int BAR = 24;
     /** A router not heard from for this long is reported SILENT; the mover's default grace is the same. */
     static final java.time.Duration ROUTER_GRACE = java.time.Duration.ofSeconds(30);
+
+    /** The nodes whose server the probe refused for its epoch. */
+    private final Set<String> fenced = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     @Override
     int execute() throws SQLException {
@@ -64,6 +71,7 @@ final class StatusCommand extends CliCommand {
                 String problem = probes.get(n.id()).join();
                 ObjectNode j = nodeJson(n);
                 j.put("up", problem == null);
+                j.put("fenced", fenced.contains(n.id()));
                 j.put("error", problem);
                 j.put("share", shares.getOrDefault(n.id(), 0.0));
                 nodes.add(j);
@@ -122,13 +130,13 @@ final class StatusCommand extends CliCommand {
             String problem = probes.get(n.id()).join();
             rows.add(new String[] {n.id(), n.zone() == null ? "-" : n.zone(), fmtWeight(n.weight()),
                 bar(share, max) + String.format(Locale.ROOT, " %5.1f%%", 100 * share),
-                problem == null ? "up" : "DOWN", NodeConfig.maskUrl(n.jdbcUrl())});
+                problem == null ? "up" : fenced.contains(n.id()) ? "FENCED" : "DOWN", NodeConfig.maskUrl(n.jdbcUrl())});
         }
         table(rows);
         for (NodeConfig n : t.nodes().values()) {
             String problem = probes.get(n.id()).join();
             if (problem != null) {
-                say("  " + n.id() + " is down: " + problem);
+                say("  " + (fenced.contains(n.id()) ? "" : n.id() + " is down: ") + problem);
             }
         }
         printIdRanges(ranges);
@@ -311,7 +319,10 @@ final class StatusCommand extends CliCommand {
         }
     }
 
-    /** Null when a connection and SELECT 1 work within 3 seconds, else what went wrong (never a password). */
+    /**
+     * Null when a connection and SELECT 1 work within 3 seconds, and the server records the node's epoch, else what went
+     * wrong (never a password); a node whose server records another epoch is noted as fenced.
+     */
     String probe(NodeConfig n) {
         Properties p = new Properties();
         p.setProperty("user", n.user());
@@ -329,7 +340,11 @@ final class StatusCommand extends CliCommand {
         try (Connection c = DriverManager.getConnection(n.jdbcUrl(), p);
                 ResultSet rs = c.createStatement().executeQuery("SELECT 1")) {
             rs.next();
+            NodeEpoch.check(c, n.id(), n.id(), n.epoch());
             return null;
+        } catch (StaleEpochException e) {
+            fenced.add(n.id());
+            return e.getMessage();
         } catch (SQLException e) {
             return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage().lines().findFirst().orElse("");
         }

@@ -4,7 +4,9 @@ import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
 import io.shardring.router.ConfigurationException;
 import io.shardring.router.ShardUnavailableException;
+import io.shardring.router.StaleEpochException;
 import io.shardring.router.jdbc.ForwardingDataSource;
+import io.shardring.router.schema.NodeEpoch;
 import io.shardring.router.topology.NodeConfig;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -18,7 +20,9 @@ import javax.sql.DataSource;
 /**
  * Small HikariCP pools to the nodes a tool works on, opened on first use, closed together. A node that gives no
  * connection is reported by id, host:port and the driver's reason ({@link ShardUnavailableException}), never by a
- * pool's timeout alone, and never with credentials.
+ * pool's timeout alone, and never with credentials. A node whose topology gives it an epoch is fenced by it: each
+ * connection a pool or {@link #direct} opens first checks that the server records that epoch, and a server on another
+ * one (an old primary that came back) is refused with a {@link StaleEpochException} naming both epochs.
  */
 public final class NodePools implements AutoCloseable, Function<String, DataSource> {
     private final Map<String, NodeConfig> nodes = new LinkedHashMap<>();
@@ -74,7 +78,8 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
             hc.setMinimumIdle(0);
             hc.setConnectionTimeout(n.pool().connectionTimeout().toMillis());
             hc.setInitializationFailTimeout(-1);
-            ds = new NodeDataSource(nodeId, address(n), new HikariDataSource(hc));
+            hc.setConnectionInitSql(NodeEpoch.checkSql(n.epoch())); // null, no check, for a node not fenced by epoch
+            ds = new NodeDataSource(nodeId, n.epoch(), address(n), new HikariDataSource(hc));
             pools.put(nodeId, ds);
         }
         return ds;
@@ -101,6 +106,8 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
             return null;
         } catch (SQLException e) {
             return describe(nodeId, e);
+        } catch (StaleEpochException e) {
+            return e.getMessage();
         }
     }
 
@@ -115,7 +122,15 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
      */
     Connection direct(String nodeId, int timeoutSeconds) throws SQLException {
         // a target that hangs (not refuses) must still fail the fenced wait, not hold it forever
-        return connect(nodeId, config(nodeId).jdbcUrl(), timeoutSeconds, 10, "shardring mover");
+        NodeConfig n = config(nodeId);
+        Connection c = connect(nodeId, n.jdbcUrl(), timeoutSeconds, 10, "shardring mover");
+        try {
+            NodeEpoch.check(c, nodeId, "node " + nodeId + " (" + address(n) + ")", n.epoch());
+        } catch (SQLException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+        return c;
     }
 
     /**
@@ -196,11 +211,13 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
     /** A node's pool whose connection failures name the node. */
     private static final class NodeDataSource extends ForwardingDataSource {
         private final String nodeId;
+        private final long epoch;
         private final String address;
         private final HikariDataSource pool;
 
-        NodeDataSource(String nodeId, String address, HikariDataSource pool) {
+        NodeDataSource(String nodeId, long epoch, String address, HikariDataSource pool) {
             this.nodeId = nodeId;
+            this.epoch = epoch;
             this.address = address;
             this.pool = pool;
         }
@@ -217,6 +234,10 @@ public final class NodePools implements AutoCloseable, Function<String, DataSour
                 try {
                     c = pool.getConnection();
                 } catch (SQLException e) {
+                    StaleEpochException refused = NodeEpoch.refusal(e, nodeId, this.toString(), epoch);
+                    if (refused != null) {
+                        throw refused;
+                    }
                     throw new ShardUnavailableException(nodeId, "node " + nodeId + " (" + address + ") gave no"
                             + " connection: " + reason(e), e);
                 }

@@ -245,6 +245,40 @@ class CliTest {
     }
 
     @Test
+    void aNodeOnAnOldEpochIsNamedByStatusAndRefusedByTheTool() throws Exception {
+        try (NodePools pools = new NodePools(ENV::get)) {
+            Topology t = catalogTopology(pools).withStoredTokens();
+            Topology.Builder next = Topology.builder().version(t.version() + 1).ring(t.ringSettings());
+            t.tables().forEach(next::table);
+            // shard1's standby was promoted to epoch 2; the server at shard1's URL is the old primary, at epoch 1
+            t.nodes().values().forEach(n -> next.node(n.id().equals("shard1") ? n.withEpoch(2) : n));
+            Catalog.open(pools.apply("shard0")).publish(next.build(), "failover shard1 (test)");
+        }
+        try (Connection c = cluster.shard(1).connect()) {
+            io.shardring.router.schema.NodeEpoch.record(c, 1);
+        }
+        Result text = run("status", "--output", "text");
+        assertThat(text.code()).as(text.err()).isZero();
+        assertThat(text.out()).containsPattern("shard1 .* FENCED")
+                .contains("  shard1: server at epoch 1, the topology says 2: an old primary");
+        JsonNode fenced = run("status", "--output", "json").first("status").get("nodes").get(1);
+        assertThat(fenced.get("id").asText()).isEqualTo("shard1");
+        assertThat(fenced.get("epoch").asLong()).isEqualTo(2);
+        assertThat(fenced.get("up").asBoolean()).isFalse();
+        assertThat(fenced.get("fenced").asBoolean()).isTrue();
+
+        Result verify = run("verify", "--output", "text");
+        assertThat(verify.code()).isNotZero();
+        assertThat(verify.out() + verify.err()).contains("node shard1 (", "server at epoch 1, the topology says 2");
+
+        try (Connection c = cluster.shard(1).connect()) {
+            io.shardring.router.schema.NodeEpoch.record(c, 2);
+        }
+        assertThat(run("status", "--output", "text").out()).doesNotContain("FENCED");
+        assertThat(run("verify").code()).isZero();
+    }
+
+    @Test
     void refusalsExitWithThree() throws Exception {
         Result unknown = run("remove-node", "nope", "--output", "text");
         assertThat(unknown.code()).isEqualTo(3);

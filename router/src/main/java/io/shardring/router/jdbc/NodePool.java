@@ -8,6 +8,8 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Timer;
 import io.shardring.router.ConfigurationException;
 import io.shardring.router.ShardUnavailableException;
+import io.shardring.router.StaleEpochException;
+import io.shardring.router.schema.NodeEpoch;
 import io.shardring.router.topology.NodeConfig;
 import io.shardring.router.topology.PoolSettings;
 import java.sql.Connection;
@@ -27,6 +29,11 @@ import org.slf4j.LoggerFactory;
  * <p>Health: a connection failure (not mere pool exhaustion) marks the pool down for the back-off;
  * while down, calls fail at once with {@link ShardUnavailableException} instead of waiting the
  * connection timeout again. The first call after the back-off tries the server.
+ *
+ * <p>Fencing by epoch: for a node whose topology gives it an epoch above 0, every connection the pool (or
+ * {@link #direct}) opens first checks that the server records that epoch, once, not per statement. A server on another
+ * epoch is refused like one that cannot be reached (the pool is marked down), with a {@link StaleEpochException}
+ * naming both epochs.
  */
 final class NodePool extends ForwardingDataSource implements AutoCloseable {
     private static final org.slf4j.Logger LOG = LoggerFactory.getLogger(NodePool.class);
@@ -42,18 +49,25 @@ final class NodePool extends ForwardingDataSource implements AutoCloseable {
     private volatile long downUntil;
     private final String jdbcUrl;
     private final Properties direct = new Properties();
+    private final long epoch;
+    /** Why the pool is marked down when its server was refused for its epoch; null otherwise. */
+    private volatile StaleEpochException refused;
 
     NodePool(String poolName, NodeConfig node, String jdbcUrl, boolean readOnly, long backoffNanos,
             RouterMetrics metrics, Function<String, String> env) {
         this(poolName, node, jdbcUrl, readOnly, backoffNanos, metrics, env, null);
     }
 
-    /** @param initSql run on each new connection of the pool (Hikari's connectionInitSql), or null */
+    /**
+     * @param initSql run on each new connection of the pool (Hikari's connectionInitSql), or null; the epoch check of
+     *                {@code node}, when it has an epoch, runs before it
+     */
     NodePool(String poolName, NodeConfig node, String jdbcUrl, boolean readOnly, long backoffNanos,
             RouterMetrics metrics, Function<String, String> env, String initSql) {
         this.poolName = poolName;
         this.nodeId = node.id();
         this.fingerprint = fingerprint(node, jdbcUrl);
+        this.epoch = node.epoch();
         this.backoffNanos = backoffNanos;
         this.metrics = metrics;
         this.routes = metrics.routes(poolName);
@@ -77,8 +91,10 @@ final class NodePool extends ForwardingDataSource implements AutoCloseable {
         config.setMaxLifetime(p.maxLifetime().toMillis());
         config.setValidationTimeout(Math.min(p.validationTimeout().toMillis(), p.connectionTimeout().toMillis()));
         config.setReadOnly(readOnly);
-        if (initSql != null) {
-            config.setConnectionInitSql(initSql);
+        String check = NodeEpoch.checkSql(epoch);
+        String init = check == null ? initSql : initSql == null ? check : check + "; " + initSql;
+        if (init != null) {
+            config.setConnectionInitSql(init);
         }
         // start even when the server is down: the router marks the node down instead of refusing to start
         config.setInitializationFailTimeout(-1);
@@ -104,13 +120,35 @@ final class NodePool extends ForwardingDataSource implements AutoCloseable {
         props.setProperty("connectTimeout", String.valueOf(timeoutSeconds));
         props.setProperty("socketTimeout", String.valueOf(timeoutSeconds));
         props.setProperty("loginTimeout", String.valueOf(timeoutSeconds));
-        return DriverManager.getConnection(jdbcUrl, props);
+        Connection c = DriverManager.getConnection(jdbcUrl, props);
+        try {
+            NodeEpoch.check(c, nodeId, "shard " + poolName, epoch);
+        } catch (StaleEpochException e) {
+            c.close();
+            throw fenced(e);
+        } catch (SQLException | RuntimeException e) {
+            c.close();
+            throw e;
+        }
+        return c;
+    }
+
+    /** Marks the pool down for a server refused for its epoch, so that calls fail at once with {@code e}'s reason. */
+    private StaleEpochException fenced(StaleEpochException e) {
+        boolean first = refused == null;
+        refused = e;
+        markDown();
+        if (first) {
+            LOG.warn("{}; marked down for {} ms", e.getMessage(), TimeUnit.NANOSECONDS.toMillis(backoffNanos));
+        }
+        return e;
     }
 
     /** Clears the down mark; true if the pool was marked down. */
     boolean markUp() {
         boolean was = downUntil != 0;
         downUntil = 0;
+        refused = null;
         if (was) {
             evictPooled();
         }
@@ -159,7 +197,7 @@ final class NodePool extends ForwardingDataSource implements AutoCloseable {
     static String fingerprint(NodeConfig node, String jdbcUrl) {
         // the password's hash, not its text: a changed literal password must reopen the pool too
         return jdbcUrl + "|" + node.user() + "|" + (node.password() == null ? 0 : node.password().hashCode()) + "|"
-                + node.pool();
+                + node.pool() + "|" + node.epoch();
     }
 
     String fingerprint() {
@@ -191,6 +229,9 @@ final class NodePool extends ForwardingDataSource implements AutoCloseable {
     void probe(int timeoutSeconds) {
         try (Connection c = direct(timeoutSeconds, "shardring")) {
             downUntil = 0;
+            refused = null;
+        } catch (StaleEpochException e) {
+            // marked down and logged by direct()
         } catch (SQLException e) {
             markDown();
             LOG.warn("shard {} is unreachable at start ({}); marked down for {} ms", poolName,
@@ -204,6 +245,11 @@ final class NodePool extends ForwardingDataSource implements AutoCloseable {
         long until = downUntil;
         if (until != 0 && start - until < 0) {
             metrics.unavailable.increment();
+            StaleEpochException fencedBy = refused;
+            if (fencedBy != null) {
+                throw new StaleEpochException(nodeId, fencedBy.serverEpoch(), fencedBy.topologyEpoch(),
+                        fencedBy.getMessage() + " (marked down; tried again after its back-off)", fencedBy);
+            }
             throw new ShardUnavailableException(nodeId, "shard " + poolName + " is marked down after connection"
                     + " failures; it is retried after its back-off", null);
         }
@@ -222,6 +268,10 @@ final class NodePool extends ForwardingDataSource implements AutoCloseable {
                 throw new ShardUnavailableException(nodeId, "interrupted while waiting for a connection to shard "
                         + poolName, e);
             }
+            StaleEpochException fencedBy = NodeEpoch.refusal(e, nodeId, "shard " + poolName, epoch);
+            if (fencedBy != null) {
+                throw fenced(fencedBy);
+            }
             boolean serverFailure = e.getCause() != null || (e.getSQLState() != null && e.getSQLState().startsWith("08"));
             if (serverFailure) {
                 markDown();
@@ -232,6 +282,7 @@ final class NodePool extends ForwardingDataSource implements AutoCloseable {
         }
         if (until != 0) {
             downUntil = 0;
+            refused = null;
         }
         acquire.record(System.nanoTime() - start, TimeUnit.NANOSECONDS);
         routes.increment();

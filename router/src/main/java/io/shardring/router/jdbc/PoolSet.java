@@ -127,10 +127,10 @@ final class PoolSet {
         }
         standbys.put(n.id(), Collections.unmodifiableList(list));
         if (replicated) {
-            String url = n.secondaryStoreUrl();
+            NodeConfig store = n.secondaryStore(); // a logical copy: not fenced by the node's epoch
             NodePool keep = old == null ? null : old.stores.get(n.id());
-            if (keep == null || !keep.fingerprint().equals(NodePool.fingerprint(n, url))) {
-                keep = opened(newPool(n.id() + "-secondary", n, url, true), opened);
+            if (keep == null || !keep.fingerprint().equals(NodePool.fingerprint(store, store.jdbcUrl()))) {
+                keep = opened(newPool(n.id() + "-secondary", store, store.jdbcUrl(), true), opened);
             }
             stores.put(n.id(), keep);
         }

@@ -1,6 +1,7 @@
 package io.shardring.router.jdbc;
 
 import io.shardring.router.Failures;
+import io.shardring.router.StaleEpochException;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -191,7 +192,8 @@ final class ReplicaMonitor implements AutoCloseable {
     }
 
     private void failed(NodePool pool, Exception e) {
-        boolean unreachable = Failures.isConnectionFailure(e);
+        // a server refused for its epoch (an old primary) is as unusable as one that cannot be reached
+        boolean unreachable = Failures.isConnectionFailure(e) || e instanceof StaleEpochException;
         ReplicaTargets t = targets.get();
         if (t != null && t.primaries.get(pool.nodeId()) == pool) {
             if (unreachable) {

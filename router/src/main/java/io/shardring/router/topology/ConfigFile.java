@@ -37,9 +37,12 @@ public record ConfigFile(Long version, Ring ring, List<Table> tables, Reference 
             Duration catalogPoll, String zone, Duration replicaInterval, String user, String password) {
     }
 
-    /** {@code nodes[]:} one shard. The password is a reference, {@code ${ENV_VAR}} or {@code file:/path}. */
+    /**
+     * {@code nodes[]:} one shard. The password is a reference, {@code ${ENV_VAR}} or {@code file:/path}; the epoch is
+     * the one the node's primary records (left out: 0, not fenced by epoch).
+     */
     public record Node(String id, String jdbcUrl, String user, String password, Double weight, String zone, Pool pool,
-            List<String> standbys, List<Long> tokens) {
+            List<String> standbys, Long epoch, List<Long> tokens) {
     }
 
     /** {@code nodes[].pool:} the node's HikariCP pool. */

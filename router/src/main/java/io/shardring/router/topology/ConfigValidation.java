@@ -301,6 +301,9 @@ public final class ConfigValidation {
             }
             run(sp, () -> b.standby(s));
         }
+        if (n.epoch() != null) {
+            run(path + ".epoch", () -> b.epoch(n.epoch()));
+        }
         if (n.tokens() != null) {
             long[] values = new long[n.tokens().size()];
             for (int i = 0; i < values.length; i++) {

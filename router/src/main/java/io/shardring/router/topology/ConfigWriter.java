@@ -93,7 +93,7 @@ final class ConfigWriter {
         }
         return new ConfigFile.Node(n.id(), n.jdbcUrl(), n.user(),
                 n.password() == null ? null : n.password().toString(), n.weight() == 1.0 ? null : n.weight(),
-                n.zone(), pool(n.pool()), orNull(n.standbys()), stored);
+                n.zone(), pool(n.pool()), orNull(n.standbys()), n.epoch() == 0 ? null : n.epoch(), stored);
     }
 
     /** The settings that differ from the defaults; null when none does. */

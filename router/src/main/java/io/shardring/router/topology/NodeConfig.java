@@ -9,7 +9,7 @@ import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
- * One shard: where it is, who connects, its ring weight and zone, its pool, its physical standbys, and
+ * One shard: where it is, who connects, its ring weight and zone, its pool, its physical standbys, its epoch, and
  * optionally its stored ring tokens. JDBC URLs must not carry credentials; the password is a
  * {@link Secret} reference.
  */
@@ -24,6 +24,7 @@ public final class NodeConfig {
     private final String zone;
     private final PoolSettings pool;
     private final List<String> standbys;
+    private final long epoch;
     private final long[] tokens;
 
     private NodeConfig(Builder b) {
@@ -35,6 +36,7 @@ public final class NodeConfig {
         this.zone = b.zone;
         this.pool = b.pool;
         this.standbys = Collections.unmodifiableList(new ArrayList<>(b.standbys));
+        this.epoch = b.epoch;
         this.tokens = b.tokens;
     }
 
@@ -43,7 +45,7 @@ public final class NodeConfig {
     }
 
     public Builder toBuilder() {
-        Builder b = new Builder(id).jdbcUrl(jdbcUrl).user(user).weight(weight).zone(zone).pool(pool);
+        Builder b = new Builder(id).jdbcUrl(jdbcUrl).user(user).weight(weight).zone(zone).pool(pool).epoch(epoch);
         b.password = password;
         b.standbys.addAll(standbys);
         b.tokens = tokens;
@@ -85,6 +87,20 @@ public final class NodeConfig {
     }
 
     /**
+     * The node's epoch: which server is the node's primary, raised each time a standby is promoted to it. Routers and
+     * tools refuse a server whose database records another epoch (an old primary that came back). 0, the default, is
+     * a node not fenced by epoch: no server's epoch is checked.
+     */
+    public long epoch() {
+        return epoch;
+    }
+
+    /** This node at another epoch. */
+    public NodeConfig withEpoch(long epoch) {
+        return toBuilder().epoch(epoch).build();
+    }
+
+    /**
      * The JDBC URL of this node's secondary store: the database beside the node's own, named after it with
      * {@value #SECONDARY_SUFFIX}, that holds the rows of the arcs this node keeps as a secondary. A database of its
      * own, so that nothing that works on primaries (fan-out, the guard, verify, the mover's deletes) ever sees those
@@ -101,9 +117,12 @@ public final class NodeConfig {
                 + SECONDARY_SUFFIX;
     }
 
-    /** This node with its secondary store's URL: the same id, credentials and pool, for tools that open the store. */
+    /**
+     * This node with its secondary store's URL: the same id, credentials and pool, for tools that open the store. Not
+     * fenced by epoch: the store is a database of its own, a logical copy, which a promotion does not concern.
+     */
     public NodeConfig secondaryStore() {
-        return toBuilder().jdbcUrl(secondaryStoreUrl()).build();
+        return toBuilder().jdbcUrl(secondaryStoreUrl()).epoch(0).build();
     }
 
     /** What a node's database name gets to name its secondary store. */
@@ -124,7 +143,7 @@ public final class NodeConfig {
     @Override
     public String toString() {
         return "node " + id + " [" + maskUrl(jdbcUrl) + " user=" + user + " password=" + password + " weight=" + weight + " zone="
-                + zone + "]";
+                + zone + (epoch == 0 ? "" : " epoch=" + epoch) + "]";
     }
 
     public static final class Builder {
@@ -136,6 +155,7 @@ public final class NodeConfig {
         private String zone;
         private PoolSettings pool = PoolSettings.DEFAULTS;
         private final List<String> standbys = new ArrayList<>();
+        private long epoch;
         private long[] tokens;
 
         private Builder(String id) {
@@ -194,6 +214,16 @@ public final class NodeConfig {
 
         public Builder standby(String jdbcUrl) {
             standbys.add(checkUrl("standbys", jdbcUrl));
+            return this;
+        }
+
+        /** The node's epoch (see {@link NodeConfig#epoch()}): 0, the default, for a node not fenced by epoch. */
+        public Builder epoch(long epoch) {
+            if (epoch < 0) {
+                throw new ConfigurationException("node '" + id + "': epoch " + epoch + " is invalid; use 0 (not"
+                        + " fenced by epoch) or the positive epoch the node's primary records");
+            }
+            this.epoch = epoch;
             return this;
         }
 

@@ -93,6 +93,17 @@ class ConfigFileErrorsTest {
     }
 
     @Test
+    void anEpochThatIsNotAWholeNumberFromZero() {
+        assertThat(error(oneNode(A_URL_AND_USER + "    epoch: -1\n")))
+                .isEqualTo("config.yaml: nodes[0].epoch: node 'pg-a': epoch -1 is invalid; use 0 (not fenced by epoch)"
+                        + " or the positive epoch the node's primary records (line 7)");
+        assertThat(error(oneNode(A_URL_AND_USER + "    epoch: abc\n")))
+                .startsWith("config.yaml: nodes[0].epoch: ").endsWith("(line 7)");
+        assertThat(error(oneNode(A_URL_AND_USER + "    epoch: 1.5\n")))
+                .startsWith("config.yaml: nodes[0].epoch: ").endsWith("(line 7)");
+    }
+
+    @Test
     void anUnknownFieldInAListItemGetsTheClosestName() {
         assertThat(error("ring:\n  keyType: bigint\npins:\n  - key: 1\n    nod: a\nnodes:\n  - id: a\n"
                 + A_URL_AND_USER))

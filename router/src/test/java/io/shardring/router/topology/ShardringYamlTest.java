@@ -319,6 +319,21 @@ class ShardringYamlTest {
         }
 
         @Test
+        void anEpochIsWrittenOnlyWhenTheNodeHasOne() {
+            Topology t = Topology.builder().version(5).ring(RingSettings.of(KeyType.BIGINT))
+                    .node(node("pg-a").epoch(2).build()).node(node("pg-b").build()).build().withStoredTokens();
+            String yaml = ShardringYaml.write(t, null);
+            assertThat(yaml).contains("    user: app\n    epoch: 2\n    tokens: [").containsOnlyOnce("epoch:");
+            Topology back = ShardringYaml.parse(yaml, "written.yaml").topology();
+            assertSameTopology(back, t);
+            assertThat(back.node("pg-a").epoch()).isEqualTo(2);
+            assertThat(back.node("pg-b").epoch()).isZero();
+            assertThat(back.node("pg-a").withEpoch(3).epoch()).isEqualTo(3);
+            // a secondary store is a logical copy in a database of its own: not fenced by the node's epoch
+            assertThat(back.node("pg-a").secondaryStore().epoch()).isZero();
+        }
+
+        @Test
         void refusesToWriteALiteralPassword() {
             Topology t = Topology.builder().ring(RingSettings.of(KeyType.BIGINT))
                     .node(node("pg-a").password("hunter2").build()).build();
@@ -379,7 +394,7 @@ class ShardringYamlTest {
         void unknownFieldIsNamedWithTheAllowedOnes() {
             String m = error(oneNode(A_URL_AND_USER + "    wieght: 2\n"));
             assertThat(m).startsWith("config.yaml: nodes[0].wieght: unknown field 'wieght'; did you mean 'weight'?")
-                    .contains("id, jdbcUrl, user, password, weight, zone, pool, standbys, tokens")
+                    .contains("id, jdbcUrl, user, password, weight, zone, pool, standbys, epoch, tokens")
                     .contains("(line 7)");
             assertThat(error("ring:\n  keyType: bigint\nnode:\n  - id: a\n"))
                     .contains("node: unknown field 'node'; did you mean 'nodes'?")
@@ -789,6 +804,7 @@ class ShardringYamlTest {
             assertThat(got.weight()).isEqualTo(want.weight());
             assertThat(got.zone()).isEqualTo(want.zone());
             assertThat(got.standbys()).isEqualTo(want.standbys());
+            assertThat(got.epoch()).isEqualTo(want.epoch());
             assertThat(got.tokens()).isEqualTo(want.tokens());
             PoolSettings gp = got.pool();
             PoolSettings wp = want.pool();
