@@ -14,9 +14,12 @@ import java.util.TreeMap;
  * What a sync changes, decided from the desired arcs of every (primary, secondary) link and the pieces the catalog
  * records, without a server: the pieces a stopped sync left seeding, which pieces give up arcs (narrowed, or dropped
  * when nothing is left) and which rows their stores delete, the arcs each link gains (one new piece per link), and
- * which stores are marked as changing meanwhile. {@link ReplicaSync} applies it.
+ * which stores are marked as changing meanwhile. {@code ReplicaSync} applies it.
  */
 final class ReplicaPlan {
+
+    /** The name of every piece's publication, slot and subscription starts so, followed by its id. */
+    static final String PREFIX = "shardring_r_";
 
     /** One piece as the catalog records it: a row-filtered publication and the subscription in its store. */
     record Piece(long id, String primary, String secondary, List<long[]> intervals, boolean seeding) {
@@ -25,7 +28,7 @@ final class ReplicaPlan {
         }
 
         String name() {
-            return ReplicaSync.PREFIX + id;
+            return PREFIX + id;
         }
 
         ReplicaLayout.Link link() {

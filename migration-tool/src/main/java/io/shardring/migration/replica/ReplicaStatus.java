@@ -99,7 +99,7 @@ public final class ReplicaStatus {
                 ResultSet rs = st.executeQuery("SELECT id, primary_node, secondary_node, state, intervals FROM"
                         + " shardring.replica_pieces ORDER BY primary_node, secondary_node, id")) {
             while (rs.next()) {
-                s.pieces.add(new Piece(ReplicaSync.PREFIX + rs.getLong(1), rs.getString(2), rs.getString(3),
+                s.pieces.add(new Piece(ReplicaPlan.PREFIX + rs.getLong(1), rs.getString(2), rs.getString(3),
                         rs.getString(4), HashIntervals.share(ReplicaJournal.parse(rs.getString(5)))));
             }
         } catch (SQLException e) {
@@ -111,7 +111,7 @@ public final class ReplicaStatus {
                 s.pieces.add(inspectStandby(nodes, n, i));
             }
         }
-        if (s.replicationFactor < 2 && s.pieces.stream().noneMatch(p -> p.name.startsWith(ReplicaSync.PREFIX))) {
+        if (s.replicationFactor < 2 && s.pieces.stream().noneMatch(p -> p.name.startsWith(ReplicaPlan.PREFIX))) {
             return s;
         }
         try (NodePools stores = new NodePools(env)) {
@@ -125,7 +125,7 @@ public final class ReplicaStatus {
             // whether or not routers run; they write heartbeats too)
             List<Piece> measured = new ArrayList<>();
             for (Piece p : s.pieces) {
-                if (p.name.startsWith(ReplicaSync.PREFIX)) {
+                if (p.name.startsWith(ReplicaPlan.PREFIX)) {
                     measured.add(p);
                 }
             }

@@ -52,7 +52,6 @@ import javax.sql.DataSource;
  * state first, so a sync that stopped is simply run again.
  */
 public final class ReplicaSync {
-    static final String PREFIX = "shardring_r_";
     /** As the mover's default: a router not heard from for this long (stopped, crashed) is not waited for. */
     private static final Duration ROUTER_GRACE = Duration.ofSeconds(30);
 

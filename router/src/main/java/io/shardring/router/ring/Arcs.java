@@ -8,7 +8,7 @@ import java.util.TreeMap;
 /**
  * A ring's arcs as lookups use them: the tokens sorted ascending with their owners, and an index on a hash's top bits
  * into them. What the ring's algorithms ({@link RingDiff}, {@link RingStats}, {@link ReplicaLayout}) read of a ring,
- * so that they need not know {@link HashRing}. Immutable; its arrays are never handed out.
+ * so that they need not know {@link HashRing}. Immutable; its arrays are shared with the ring, never with callers.
  */
 final class Arcs {
     /** Sorted ascending; one extra {@link Long#MAX_VALUE} sentinel at the end that wraps to the first owner. */
@@ -49,12 +49,36 @@ final class Arcs {
 
     /** The owner of the first token at or after the hash, wrapping. */
     RingNode ownerOf(long hash) {
+        return ownerOf(tokens, owners, index, shift, hash);
+    }
+
+    /**
+     * The lookup itself, on arrays as {@link Arcs} builds them: a bucket of the index on the hash's top bits, then a
+     * short forward scan to the first token at or after the hash (the sentinel ends it). Static so that
+     * {@link HashRing#nodeForHash} runs it on the arrays it holds itself: no extra load on the routing path.
+     */
+    static RingNode ownerOf(long[] tokens, RingNode[] owners, int[] index, int shift, long hash) {
         int i = index[(int) ((hash ^ Long.MIN_VALUE) >>> shift)];
-        long[] t = tokens;
-        while (t[i] < hash) {
+        while (tokens[i] < hash) {
             i++;
         }
         return owners[i];
+    }
+
+    long[] tokens() {
+        return tokens;
+    }
+
+    RingNode[] owners() {
+        return owners;
+    }
+
+    int[] index() {
+        return index;
+    }
+
+    int shift() {
+        return shift;
     }
 
     int count() {

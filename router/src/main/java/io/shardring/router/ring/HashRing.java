@@ -47,6 +47,11 @@ public final class HashRing {
     private final TreeMap<Long, Pin> pins;
     /** The arcs lookups use: the vnode tokens with each pin cut in as a one-hash arc. */
     private final Arcs arcs;
+    /** The arcs' own arrays, held here too so that a lookup loads them from the ring directly. */
+    private final long[] tokens;
+    private final RingNode[] owners;
+    private final int[] index;
+    private final int shift;
 
     private HashRing(KeyType keyType, TokenPlacement placement, int vnodes, List<RingNode> nodes,
             TreeMap<Long, String> tokenOwners, TreeMap<Long, Pin> pins) {
@@ -62,6 +67,10 @@ public final class HashRing {
         this.vnodeTokens = tokenOwners;
         this.pins = pins; // every pin's node is in the ring: the builder, withPin and withoutNode see to it
         this.arcs = new Arcs(pins.isEmpty() ? tokenOwners : withPins(tokenOwners, pins), ids);
+        this.tokens = arcs.tokens();
+        this.owners = arcs.owners();
+        this.index = arcs.index();
+        this.shift = arcs.shift();
     }
 
     /**
@@ -196,7 +205,7 @@ public final class HashRing {
 
     /** The node that owns a key hash: the owner of the first token at or after it, wrapping. */
     public RingNode nodeForHash(long hash) {
-        return arcs.ownerOf(hash);
+        return Arcs.ownerOf(tokens, owners, index, shift, hash);
     }
 
     /** Routes a {@code bigint} (or {@code integer}) key. */
