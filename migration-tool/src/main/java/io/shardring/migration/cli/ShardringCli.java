@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
             ChangeCommands.RemoveNode.class, ChangeCommands.SetWeight.class, ChangeCommands.Pin.class,
             ChangeCommands.Unpin.class, RebalanceCommand.class,
             VerifyCommand.class, MoveCommands.Resume.class, MoveCommands.Abort.class, ReplicasCommand.class,
-            ReferenceCommand.class,
+            ReferenceCommand.class, FailoverCommand.class,
             SchemaCommand.class,
             DemoCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
