@@ -157,6 +157,7 @@ public final class Failover {
             journal.step(entry.id(), "fenced");
             awaitReplay(nodeId, entry.toUrl(), fencedLsn, catchUpTimeout, listener);
             journal.step(entry.id(), "caught-up");
+            releaseSynchronousWait(nodeId, entry.fromUrl(), listener);
         }
         if (inRecovery) {
             promote(nodeId, entry.toUrl(), listener);
@@ -212,6 +213,22 @@ public final class Failover {
             long lsn = lsn(c, "pg_current_wal_lsn()");
             listener.step("fenced", "the old primary owns no range from now on; its WAL ends at " + lsnText(lsn));
             return lsn;
+        }
+    }
+
+    /**
+     * Stops the fenced old primary from waiting for the standby about to be promoted: a commit there (a router's
+     * heartbeat; guarded writes are refused) would otherwise hang until its socket times out, and the router would
+     * mark the whole node down instead of waiting out the failover. The old primary owns nothing, so no write of the
+     * node's keys commits there without the standby.
+     */
+    private void releaseSynchronousWait(String nodeId, String primaryUrl, Listener listener) {
+        try (Connection c = pools.connectAs(nodeId, primaryUrl, CONNECT_SECONDS, APP); Statement s = c.createStatement()) {
+            s.execute("ALTER SYSTEM SET synchronous_standby_names = ''");
+            s.execute("SELECT pg_reload_conf()");
+        } catch (SQLException e) {
+            listener.step("caught-up", "could not clear synchronous_standby_names on the old primary (" + e.getMessage()
+                    + "); its commits wait for a standby that is about to be promoted");
         }
     }
 
