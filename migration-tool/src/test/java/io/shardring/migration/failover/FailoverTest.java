@@ -191,6 +191,15 @@ class FailoverTest {
                 router.inTransaction(key, c -> insert(c, key, i));
                 acknowledged.add(id);
             }
+            Result plan = run("failover", node2, "--output", "json");
+            assertThat(plan.code()).as(plan.out() + plan.err()).isZero();
+            var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(plan.out().lines().findFirst()
+                    .orElseThrow());
+            assertThat(json.get("type").asText()).isEqualTo("failover-plan");
+            assertThat(json.get("mode").asText()).isEqualTo("planned");
+            assertThat(json.get("to").asText()).isEqualTo(standby2.jdbcUrl());
+            assertThat(json.get("standbys")).hasSize(1);
+            assertThat(standby2.isInRecovery()).as("a plan changes nothing").isTrue();
             cluster.kill(2);
             Result refused = run("failover", node2, "--output", "text");
             assertThat(refused.code()).isEqualTo(ShardringCli.REFUSED);
