@@ -204,8 +204,11 @@ class FailoverTest {
             Result refused = run("failover", node2, "--output", "text");
             assertThat(refused.code()).isEqualTo(ShardringCli.REFUSED);
             assertThat(refused.err()).contains("--accept-data-loss");
+            crashAfterPromotion(node2);
+            assertThat(standby2.isInRecovery()).as("promoted before the crash").isFalse();
             Result r = run("failover", node2, "--execute", "--synchronous-standby", "--output", "text");
             assertThat(r.code()).as(r.out() + r.err()).isZero();
+            assertThat(r.out()).contains("journaled as running").contains("already out of recovery");
             long deadline = System.nanoTime() + 15_000_000_000L;
             while (true) {
                 try {
@@ -228,6 +231,24 @@ class FailoverTest {
         }
         Result status = run("status", "--output", "text");
         assertThat(status.out() + status.err()).doesNotContain(cluster.shard(2).jdbcUrl());
+    }
+
+    /** Runs the failover as the CLI would and stops it, as a crash would, right after the promotion. */
+    static void crashAfterPromotion(String nodeId) throws Exception {
+        try (io.shardring.migration.move.NodePools pools = new io.shardring.migration.move.NodePools(env::get)) {
+            ShardringYaml.load(config).topology().nodes().values().forEach(pools::add);
+            var catalog = io.shardring.router.topology.Catalog.open(pools.apply("shard0"));
+            Failover failover = new Failover(catalog, pools);
+            var topology = catalog.load();
+            Failover.Plan plan = failover.plan(topology, nodeId, "shard0",
+                    new Failover.Options(null, false, true, Long.MAX_VALUE));
+            assertThatThrownBy(() -> failover.execute(plan, java.time.Duration.ofSeconds(30), (step, detail) -> {
+                if (step.equals("promoted")) {
+                    throw new IllegalStateException("crash");
+                }
+            })).hasMessage("crash");
+            assertThat(catalog.version()).as("nothing published").isEqualTo(topology.version());
+        }
     }
 
     interface Connect {
