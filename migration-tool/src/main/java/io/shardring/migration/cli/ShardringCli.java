@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
             ChangeCommands.RemoveNode.class, ChangeCommands.SetWeight.class, ChangeCommands.Pin.class,
             ChangeCommands.Unpin.class, RebalanceCommand.class,
             VerifyCommand.class, MoveCommands.Resume.class, MoveCommands.Abort.class, ReplicasCommand.class,
-            ReferenceCommand.class,
+            ReferenceCommand.class, FailoverCommand.class,
             SchemaCommand.class,
             DemoCommand.class, CommandLine.HelpCommand.class},
         footerHeading = "%nExamples:%n",
@@ -56,7 +56,8 @@ import picocli.CommandLine.Spec;
             "3:refused: another move is running, the plan is not executable, nothing to resume, unknown node,"
                     + " node already present, last node, weight <= 0, a pin key that does not fit the key type,"
                     + " a pin to a node being removed, a node with pinned keys removed, an adoption that is not"
-                    + " executable, a move of an adopted ring while clients around the router write",
+                    + " executable, a move of an adopted ring while clients around the router write, a failover to a"
+                    + " URL that is not the node's standby or of a node a running move involves",
             "4:a node is unreachable: the message names it, its host:port and the driver's reason; start it,"
                     + " then run the command (or `resume`) again"})
 public final class ShardringCli implements Callable<Integer> {

@@ -123,11 +123,22 @@ public final class Topology {
         for (NodeConfig n : nodes.values()) {
             b.node(n.toBuilder().tokens(tokens.get(n.id())).build());
         }
-        tables.forEach(b::table);
-        b.pins.addAll(hashRing.pins());
-        b.referenceNode = referenceNode;
-        b.referenceTables.addAll(referenceTables);
-        return b.build();
+        return withTablesAndReference(b, hashRing.pins()).build();
+    }
+
+    /**
+     * A new version in which {@code replacement} takes the place of the node of the same id, keeping that node's
+     * tokens: a failover's, whose node gets another primary URL and epoch but owns the same arcs.
+     */
+    public Topology withNode(NodeConfig replacement, long newVersion) {
+        Builder b = new Builder().version(newVersion).ring(ring);
+        Map<String, long[]> tokens = hashRing.tokensByNode();
+        node(replacement.id());
+        for (NodeConfig n : nodes.values()) {
+            NodeConfig kept = n.id().equals(replacement.id()) ? replacement : n;
+            b.node(kept.toBuilder().tokens(tokens.get(n.id())).build());
+        }
+        return withTablesAndReference(b, hashRing.pins()).build();
     }
 
     /** A new version whose ring is {@code next} (same nodes by id, tokens and pins from it). */
@@ -138,11 +149,16 @@ public final class Topology {
             NodeConfig n = node(rn.id());
             b.node(n.toBuilder().weight(rn.weight()).tokens(tokens.get(rn.id())).build());
         }
+        return withTablesAndReference(b, next.pins()).build();
+    }
+
+    /** {@code b} with this topology's tables, reference tables and {@code pins}: what a new version keeps. */
+    private Builder withTablesAndReference(Builder b, List<Pin> pins) {
         tables.forEach(b::table);
-        b.pins.addAll(next.pins());
+        b.pins.addAll(pins);
         b.referenceNode = referenceNode;
         b.referenceTables.addAll(referenceTables);
-        return b.build();
+        return b;
     }
 
     @Override
