@@ -58,7 +58,7 @@ class CutoverWaitTest {
             s.execute("DROP TABLE IF EXISTS shardring.replica_journal, shardring.replica_pieces, shardring.routers,"
                     + " shardring.move_journal, shardring.move_jobs, shardring.moves, shardring.topology_versions,"
                     + " shardring.catalog_identity, shardring.node_ordinals, shardring.key_allocator,"
-                    + " shardring.adoptions, shardring.catalog_schema_history");
+                    + " shardring.adoptions, shardring.failovers, shardring.catalog_schema_history");
         }
         Catalog catalog = Catalog.open(cluster.shard(0).dataSource());
         assertThat(catalog.initialize(v1)).isTrue();
