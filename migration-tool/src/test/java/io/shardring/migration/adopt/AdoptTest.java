@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.shardring.migration.cli.ShardringCli;
+import io.shardring.migration.support.CliRun;
 import io.shardring.migration.move.NodePools;
 import io.shardring.router.jdbc.ShardedDataSource;
 import io.shardring.router.schema.SequenceRanges;
@@ -15,8 +15,6 @@ import io.shardring.router.topology.Topology;
 import io.shardring.testkit.PgCluster;
 import io.shardring.testkit.PgShard;
 import io.shardring.testkit.PgShards;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +30,6 @@ import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * From one database to a ring, online, as a user would do it: an application's database made by plain SQL
@@ -73,18 +70,13 @@ class AdoptTest {
     private final StringBuilder transcript = new StringBuilder();
 
     Result cli(Path config, String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = new CommandLine(ShardringCli.withEnvironment(ENV));
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
         List<String> all = new ArrayList<>(List.of(args));
         all.add("--config");
         all.add(config.toString());
-        int code = cl.execute(all.toArray(new String[0]));
-        transcript.append("$ shardring ").append(String.join(" ", args)).append("\n").append(out).append(err)
-                .append("[exit ").append(code).append("]\n\n");
-        return new Result(code, out.toString(), err.toString());
+        CliRun run = CliRun.of(ENV, all);
+        transcript.append("$ shardring ").append(String.join(" ", args)).append("\n").append(run.out())
+                .append(run.err()).append("[exit ").append(run.code()).append("]\n\n");
+        return new Result(run.code(), run.out(), run.err());
     }
 
     static String config(PgCluster cluster, int nodes) {

@@ -1,5 +1,6 @@
 package io.shardring.migration.cli;
 
+import io.shardring.migration.support.CliRun;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -17,8 +18,6 @@ import io.shardring.router.topology.Topology;
 import io.shardring.testkit.PgCluster;
 import io.shardring.testkit.PgShard;
 import io.shardring.testkit.PgShards;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +32,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** The CLI in-process against 3 embedded shards: the ring starts with shard0 and shard1; shard2 is added. */
 @PgShards(3)
@@ -74,20 +72,15 @@ class CliTest {
     }
 
     Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = new CommandLine(ShardringCli.withEnvironment(ENV));
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
         List<String> all = new ArrayList<>(List.of(args));
         if (config != null && !List.of(args).contains("--help")) {
             all.add("--config");
             all.add(config.toString());
         }
-        int code = cl.execute(all.toArray(new String[0]));
-        allOutput.add(out + "\n" + err);
-        assertThat(out.toString() + err).as("output of %s", all).doesNotContain(PASSWORD);
-        return new Result(code, out.toString(), err.toString());
+        CliRun run = CliRun.of(ENV, all);
+        allOutput.add(run.out() + "\n" + run.err());
+        assertThat(run.out() + run.err()).as("output of %s", all).doesNotContain(PASSWORD);
+        return new Result(run.code(), run.out(), run.err());
     }
 
     static NodeConfig node(PgShard s) {

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.shardring.migration.cli.ShardringCli;
+import io.shardring.migration.support.CliRun;
 import io.shardring.router.StaleEpochException;
 import io.shardring.router.jdbc.ShardedDataSource;
 import io.shardring.router.schema.NodeEpoch;
@@ -12,8 +13,6 @@ import io.shardring.router.topology.ShardringYaml;
 import io.shardring.testkit.PgCluster;
 import io.shardring.testkit.PgShard;
 import io.shardring.testkit.PgStandby;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -37,7 +36,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /**
  * {@code shardring failover} against real physical standbys: a ring of shard0, shard1 (a synchronous standby, failed
@@ -88,17 +86,12 @@ class FailoverTest {
     }
 
     static Result run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        CommandLine cl = new CommandLine(ShardringCli.withEnvironment(env));
-        cl.setOut(new PrintWriter(out, true));
-        cl.setErr(new PrintWriter(err, true));
         List<String> all = new ArrayList<>(List.of(args));
         all.add("--config");
         all.add(config.toString());
-        int code = cl.execute(all.toArray(new String[0]));
-        System.out.println("shardring " + all + " -> " + code + "\n" + out + err);
-        return new Result(code, out.toString(), err.toString());
+        CliRun run = CliRun.of(env, all);
+        System.out.println("shardring " + all + " -> " + run.code() + "\n" + run.out() + run.err());
+        return new Result(run.code(), run.out(), run.err());
     }
 
     @Test
